@@ -1,0 +1,170 @@
+/**
+ * Just enough DER to turn public keys into SubjectPublicKeyInfo, the one
+ * format WebCrypto on njs 0.7.9 imports for RSA and EC (no JWK import before
+ * 0.7.10), and to tell what kind of key an SPKI holds.
+ */
+import { decodeBase64 } from './base64url';
+import { KeyType } from './algorithms';
+
+export interface PublicKeyInfo {
+  kty: KeyType;
+  crv?: string;
+  /** RSA modulus size. */
+  bits?: number;
+  spki: Uint8Array;
+}
+
+const OID_RSA = '2a864886f70d010101';
+const OID_EC = '2a8648ce3d0201';
+const OID_ED25519 = '2b6570';
+const CURVE_OIDS: { [hex: string]: string } = {
+  '2a8648ce3d030107': 'P-256',
+  '2b81040022': 'P-384',
+  '2b81040023': 'P-521',
+};
+
+function hex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? '0' : '') + bytes[i].toString(16);
+  return out;
+}
+
+function fromHex(text: string): Uint8Array {
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.substr(i * 2, 2), 16);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (let i = 0; i < parts.length; i++) length += parts[i].length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i], offset);
+    offset += parts[i].length;
+  }
+  return out;
+}
+
+function encode(tag: number, content: Uint8Array): Uint8Array {
+  const n = content.length;
+  let header: number[];
+  if (n < 0x80) header = [tag, n];
+  else if (n < 0x100) header = [tag, 0x81, n];
+  else if (n < 0x10000) header = [tag, 0x82, n >> 8, n & 0xff];
+  else header = [tag, 0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  return concat([new Uint8Array(header), content]);
+}
+
+function unsignedInteger(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const trimmed = bytes.subarray(start);
+  return encode(0x02, trimmed[0] & 0x80 ? concat([new Uint8Array([0]), trimmed]) : trimmed);
+}
+
+function spki(algorithmIdentifier: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return encode(0x30, concat([encode(0x30, algorithmIdentifier), encode(0x03, concat([new Uint8Array([0]), publicKey]))]));
+}
+
+export function rsaSpki(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
+  const algorithm = concat([encode(0x06, fromHex(OID_RSA)), new Uint8Array([0x05, 0x00])]);
+  return spki(algorithm, encode(0x30, concat([unsignedInteger(modulus), unsignedInteger(exponent)])));
+}
+
+export function ecSpki(crv: string, x: Uint8Array, y: Uint8Array): Uint8Array | null {
+  const curves = Object.keys(CURVE_OIDS);
+  for (let i = 0; i < curves.length; i++) {
+    if (CURVE_OIDS[curves[i]] === crv) {
+      const algorithm = concat([encode(0x06, fromHex(OID_EC)), encode(0x06, fromHex(curves[i]))]);
+      return spki(algorithm, concat([new Uint8Array([0x04]), x, y]));
+    }
+  }
+  return null;
+}
+
+export function ed25519Spki(x: Uint8Array): Uint8Array {
+  return spki(encode(0x06, fromHex(OID_ED25519)), x);
+}
+
+interface Element {
+  tag: number;
+  start: number;
+  end: number;
+}
+
+function read(bytes: Uint8Array, offset: number, limit: number): Element | null {
+  if (offset + 2 > limit) return null;
+  const tag = bytes[offset];
+  let length = bytes[offset + 1];
+  let start = offset + 2;
+  if (length & 0x80) {
+    const count = length & 0x7f;
+    if (count === 0 || count > 3 || start + count > limit) return null;
+    length = 0;
+    for (let i = 0; i < count; i++) length = length * 256 + bytes[start + i];
+    start += count;
+  }
+  if (start + length > limit) return null;
+  return { tag, start, end: start + length };
+}
+
+function children(bytes: Uint8Array, parent: Element): Element[] | null {
+  const out: Element[] = [];
+  let offset = parent.start;
+  while (offset < parent.end) {
+    const child = read(bytes, offset, parent.end);
+    if (!child) return null;
+    out.push(child);
+    offset = child.end;
+  }
+  return out;
+}
+
+function bitLength(integer: Uint8Array): number {
+  let start = 0;
+  while (start < integer.length && integer[start] === 0) start++;
+  if (start === integer.length) return 0;
+  return (integer.length - start - 1) * 8 + integer[start].toString(2).length;
+}
+
+/** What an SPKI holds, or a string saying why it is not a usable public key. */
+export function describeSpki(der: Uint8Array): PublicKeyInfo | string {
+  const outer = read(der, 0, der.length);
+  if (!outer || outer.tag !== 0x30 || outer.end !== der.length) return 'not a DER SubjectPublicKeyInfo';
+  const parts = children(der, outer);
+  if (!parts || parts.length !== 2 || parts[0].tag !== 0x30 || parts[1].tag !== 0x03) return 'not a DER SubjectPublicKeyInfo';
+  const algorithm = children(der, parts[0]);
+  if (!algorithm || algorithm.length < 1 || algorithm[0].tag !== 0x06) return 'not a DER SubjectPublicKeyInfo';
+  const oid = hex(der.subarray(algorithm[0].start, algorithm[0].end));
+  const keyBits = der.subarray(parts[1].start + 1, parts[1].end);
+  if (oid === OID_RSA) {
+    const key = read(keyBits, 0, keyBits.length);
+    const integers = key && key.tag === 0x30 ? children(keyBits, key) : null;
+    if (!integers || integers.length !== 2 || integers[0].tag !== 0x02) return 'malformed RSA public key';
+    return { kty: 'RSA', bits: bitLength(keyBits.subarray(integers[0].start, integers[0].end)), spki: der };
+  }
+  if (oid === OID_EC) {
+    const curve = algorithm.length === 2 && algorithm[1].tag === 0x06 ? CURVE_OIDS[hex(der.subarray(algorithm[1].start, algorithm[1].end))] : undefined;
+    if (!curve) return 'EC key on an unsupported curve (P-256, P-384 and P-521 are supported)';
+    return { kty: 'EC', crv: curve, spki: der };
+  }
+  if (oid === OID_ED25519) return { kty: 'OKP', crv: 'Ed25519', spki: der };
+  return 'unsupported public key algorithm (OID ' + oid + ')';
+}
+
+/** A PEM public key (SPKI, or PKCS#1 "RSA PUBLIC KEY") as SPKI DER. */
+export function pemToSpki(pem: string): PublicKeyInfo | string {
+  const match = /-----BEGIN ([A-Z ]+)-----([^-]*)-----END \1-----/.exec(pem);
+  if (!match) return 'not a PEM public key (expected -----BEGIN PUBLIC KEY-----)';
+  const body = decodeBase64(match[2]);
+  if (!body) return 'PEM body is not valid base64';
+  if (match[1] === 'PUBLIC KEY') return describeSpki(body);
+  if (match[1] === 'RSA PUBLIC KEY') {
+    const algorithm = concat([encode(0x06, fromHex(OID_RSA)), new Uint8Array([0x05, 0x00])]);
+    return describeSpki(spki(algorithm, body));
+  }
+  if (match[1].indexOf('PRIVATE') >= 0) return 'a private key was given where a public key belongs; never configure private keys';
+  return 'unsupported PEM type "' + match[1] + '" (expected PUBLIC KEY)';
+}

@@ -1,0 +1,53 @@
+/**
+ * Failures are plain values with a stable code (Error subclasses are unreliable
+ * in njs). `message` is what the client sees (the APISIX wording users know);
+ * `detail` is for the log only and never holds secrets or signatures.
+ */
+export type FailureCode =
+  | 'TOKEN_MISSING'
+  | 'TOKEN_MALFORMED'
+  | 'TOKEN_TOO_LARGE'
+  | 'KEY_CLAIM_MISSING'
+  | 'CREDENTIAL_UNKNOWN'
+  | 'ALG_NOT_ALLOWED'
+  | 'CRIT_UNSUPPORTED'
+  | 'KEY_NOT_FOUND'
+  | 'SIGNATURE_INVALID'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YET_VALID'
+  | 'CLAIM_MISSING'
+  | 'CLAIM_INVALID'
+  | 'CONFIG_INVALID'
+  | 'INTERNAL';
+
+export interface Failure {
+  ok: false;
+  code: FailureCode;
+  status: 401 | 403;
+  message: string;
+  detail: string;
+}
+
+const MESSAGES: { [code: string]: string } = {
+  TOKEN_MISSING: 'Missing JWT token in request',
+  TOKEN_MALFORMED: 'JWT token invalid',
+  TOKEN_TOO_LARGE: 'JWT token invalid',
+  KEY_CLAIM_MISSING: 'missing user key in JWT token',
+  CREDENTIAL_UNKNOWN: 'Invalid user key in JWT token',
+};
+const VERIFY_FAILED = 'failed to verify jwt';
+
+export function fail(code: FailureCode, detail: string): Failure {
+  return { ok: false, code, status: 401, message: MESSAGES[code] || VERIFY_FAILED, detail };
+}
+
+/** Token-derived text in log lines: bounded and printable, so a hostile token cannot flood or forge log lines. */
+export function quote(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const clipped = text === undefined ? 'undefined' : text.length > 64 ? text.slice(0, 64) + '...' : text;
+  return '"' + clipped.replace(/[^\x20-\x7e]|["\\]/g, '?') + '"';
+}
+
+export function isFailure<T>(value: T | Failure): value is Failure {
+  return (value as Failure).ok === false;
+}

@@ -1,0 +1,128 @@
+/**
+ * A consumer map, as APISIX and Kong users know it: consumers with labels and
+ * credentials; the token names its credential through a claim (`key` by
+ * default). Credentials are indexed by key up front and their key material
+ * prepared only when a token names them. A broken credential is skipped; the
+ * others keep working.
+ */
+import { Algorithm, findAlgorithm } from '../algorithms';
+import { fail, Failure, quote } from '../errors';
+import { JsonObject } from '../strict-json';
+import { keyFromPem, keyFromSecret } from './prepare';
+import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
+
+export const DEFAULT_ALGORITHM = 'HS256';
+
+interface PreparedCredential {
+  key: VerificationKey;
+  graceSeconds: number;
+}
+
+interface Credential {
+  entry: string;
+  fields: JsonObject;
+  identity: Identity;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | FieldProblem {
+  const name = fields.algorithm === undefined ? DEFAULT_ALGORITHM : fields.algorithm;
+  const algorithm = findAlgorithm(name);
+  if (!algorithm) return { field: 'algorithm', message: 'unsupported algorithm ' + JSON.stringify(name) };
+  const grace = fields.lifetime_grace_period === undefined ? 0 : fields.lifetime_grace_period;
+  if (typeof grace !== 'number' || !(grace >= 0) || grace !== Math.floor(grace)) {
+    return { field: 'lifetime_grace_period', message: 'must be a whole number of seconds >= 0' };
+  }
+  const key = algorithm.kty === 'oct'
+    ? keyFromSecret(fields.secret, fields.base64_secret === true, algorithm.name)
+    : keyFromPem(fields.public_key, algorithm.name, capabilities);
+  if (isProblem(key)) return key;
+  return { key, graceSeconds: grace };
+}
+
+export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
+  const byKey: { [key: string]: Credential } = {};
+  const credentials: Credential[] = [];
+  const indexProblems: ConfigProblem[] = [];
+  const prepared: { [entry: string]: PreparedCredential | FieldProblem } = {};
+
+  const consumers = isObject(document) ? document.consumers : undefined;
+  if (!Array.isArray(consumers)) {
+    indexProblems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
+  } else {
+    const usernames: { [name: string]: boolean } = {};
+    for (let i = 0; i < consumers.length; i++) {
+      const consumer = consumers[i];
+      const consumerEntry = 'consumers[' + i + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
+      if (!isObject(consumer)) {
+        indexProblems.push({ origin, entry: consumerEntry, field: '-', message: 'not a JSON object' });
+        continue;
+      }
+      const username = consumer.username;
+      if (typeof username !== 'string' || username === '') {
+        indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'missing (a non-empty string is required)' });
+        continue;
+      }
+      if (usernames['#' + username]) indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'duplicate username' });
+      usernames['#' + username] = true;
+      const labels = isObject(consumer.labels) ? consumer.labels : {};
+      const list = consumer.credentials;
+      if (!Array.isArray(list)) {
+        indexProblems.push({ origin, entry: consumerEntry, field: 'credentials', message: 'missing (expected an array of credentials)' });
+        continue;
+      }
+      for (let j = 0; j < list.length; j++) {
+        const fields = list[j];
+        const entry = consumerEntry + '.credentials[' + j + ']' + (isObject(fields) && typeof fields.id === 'string' ? ' (' + quote(fields.id) + ')' : '');
+        if (!isObject(fields)) {
+          indexProblems.push({ origin, entry, field: '-', message: 'not a JSON object' });
+          continue;
+        }
+        if (typeof fields.key !== 'string' || fields.key === '') {
+          indexProblems.push({ origin, entry, field: 'key', message: 'missing (a non-empty string is required)' });
+          continue;
+        }
+        if (byKey['#' + fields.key]) {
+          indexProblems.push({ origin, entry, field: 'key', message: 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)' });
+          continue;
+        }
+        const identity: Identity = { consumer: username };
+        if (typeof fields.id === 'string') identity.credential = fields.id;
+        if (typeof labels.custom_id === 'string') identity.customId = labels.custom_id;
+        const credential = { entry, fields, identity };
+        byKey['#' + fields.key] = credential;
+        credentials.push(credential);
+      }
+    }
+  }
+
+  function prepare(credential: Credential): PreparedCredential | FieldProblem {
+    if (prepared[credential.entry] === undefined) prepared[credential.entry] = prepareCredential(credential.fields, capabilities);
+    return prepared[credential.entry];
+  }
+
+  return {
+    origin,
+    lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure {
+      const value = token.payload[options.keyClaim];
+      if (value === undefined || value === null || value === '') return fail('KEY_CLAIM_MISSING', 'no ' + quote(options.keyClaim) + ' claim in the token');
+      const credential = typeof value === 'string' ? byKey['#' + value] : undefined;
+      if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
+      const ready = prepare(credential);
+      if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
+      const problem = describeProblem({ origin, entry: credential.entry, field: ready.field, message: ready.message });
+      return fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error: ' + problem);
+    },
+    problems(): ConfigProblem[] {
+      const all = indexProblems.slice();
+      for (let i = 0; i < credentials.length; i++) {
+        const ready = prepare(credentials[i]);
+        if (isProblem(ready)) all.push({ origin, entry: credentials[i].entry, field: ready.field, message: ready.message });
+      }
+      return all;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * Every key source (JWK Set, consumer map, later remote JWKS) answers one
+ * question: which keys may verify this token, and who is it then?
+ */
+import { Algorithm, KeyType } from '../algorithms';
+import { Failure } from '../errors';
+import { JsonObject } from '../strict-json';
+
+export interface VerificationKey {
+  kty: KeyType;
+  crv?: string;
+  /** The only algorithms this key may verify (binds the key to one family). */
+  algorithms: string[];
+  /** WebCrypto import format of `material`. */
+  format: 'raw' | 'spki';
+  material: Uint8Array;
+}
+
+/** The consumer a credential belongs to, as the upstream learns it. */
+export interface Identity {
+  consumer: string;
+  credential?: string;
+  customId?: string;
+}
+
+export interface KeyMatch {
+  keys: VerificationKey[];
+  identity?: Identity;
+  /** Extra clock skew allowed for this credential (APISIX lifetime_grace_period). */
+  graceSeconds: number;
+  /** Config entries passed over because they are broken; for the log. */
+  skipped: string[];
+}
+
+export interface DecodedToken {
+  header: JsonObject;
+  payload: JsonObject;
+}
+
+export interface LookupOptions {
+  /** Payload claim naming the consumer's credential. */
+  keyClaim: string;
+}
+
+export interface KeySource {
+  /** Where the keys come from, for log lines and config errors. */
+  origin: string;
+  /** Keys that may verify this token with `algorithm` (already allow-listed). */
+  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure;
+  /** Prepares every entry and lists what is wrong; for `check` and tests, never per request. */
+  problems(): ConfigProblem[];
+}
+
+export interface ConfigProblem {
+  origin: string;
+  entry: string;
+  field: string;
+  message: string;
+}
+
+export function describeProblem(problem: ConfigProblem): string {
+  return problem.origin + ': ' + problem.entry + ': field "' + problem.field + '": ' + problem.message;
+}
+
+/** What the running engine can do that older ones cannot. */
+export interface Capabilities {
+  ed25519: boolean;
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export function isProblem<T>(value: T | FieldProblem): value is FieldProblem {
+  return typeof (value as FieldProblem).field === 'string';
+}

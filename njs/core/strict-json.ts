@@ -1,0 +1,74 @@
+/**
+ * JSON objects as RFC 8725 wants them: valid UTF-8, no duplicate member names
+ * (`{"alg":"HS256","alg":"none"}` must not mean different things to different
+ * parsers), bounded nesting. A native-regex token scan finds duplicates and
+ * depth; JSON.parse then does the parsing.
+ */
+const TOKENS = /"(?:[^"\\]|\\.)*"|[{}[\]:,]/g;
+export const MAX_JSON_DEPTH = 32;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type JsonObject = { [name: string]: unknown };
+
+function unescapeName(token: string): string | null {
+  try {
+    return JSON.stringify(JSON.parse(token));
+  } catch (e) {
+    return null;
+  }
+}
+
+/** Why the text is not acceptable, or '' when it is. */
+function structureProblem(text: string): string {
+  const isObject: boolean[] = [];
+  const seen: { [name: string]: boolean }[] = [];
+  let expectKey = false;
+  TOKENS.lastIndex = 0;
+  let match: RegExpExecArray | null;
+  while ((match = TOKENS.exec(text)) !== null) {
+    const token = match[0];
+    const top = isObject.length - 1;
+    if (token === '{' || token === '[') {
+      if (isObject.length >= MAX_JSON_DEPTH) return 'nested deeper than ' + MAX_JSON_DEPTH;
+      isObject.push(token === '{');
+      seen.push({});
+      expectKey = token === '{';
+    } else if (token === '}' || token === ']') {
+      isObject.pop();
+      seen.pop();
+      expectKey = false;
+    } else if (token === ',') {
+      expectKey = top >= 0 && isObject[top];
+    } else if (token === ':') {
+      expectKey = false;
+    } else if (expectKey) {
+      const name = token.indexOf('\\') < 0 ? token : unescapeName(token);
+      if (name === null) return 'not valid JSON';
+      if (seen[top]['#' + name]) return 'duplicate member name ' + token;
+      seen[top]['#' + name] = true;
+      expectKey = false;
+    }
+  }
+  return '';
+}
+
+/** Parses a JSON object from UTF-8 bytes; returns a string describing the problem otherwise. */
+export function parseJsonObject(bytes: Uint8Array): JsonObject | string {
+  let text: string;
+  try {
+    text = utf8.decode(bytes as never);
+  } catch (e) {
+    return 'not valid UTF-8';
+  }
+  const problem = structureProblem(text);
+  if (problem) return problem;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    return 'not valid JSON';
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
+  return value as JsonObject;
+}

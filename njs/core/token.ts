@@ -1,0 +1,44 @@
+/**
+ * Compact JWS parsing: three base64url segments, header and payload JSON
+ * objects. Nothing here is trusted until the signature is verified.
+ */
+import { decodeBase64url } from './base64url';
+import { fail, Failure, isFailure } from './errors';
+import { JsonObject, parseJsonObject } from './strict-json';
+
+export const DEFAULT_MAX_TOKEN_BYTES = 16384;
+
+export interface ParsedToken {
+  header: JsonObject;
+  payload: JsonObject;
+  /** The payload JSON text exactly as signed (for $jwt_payload). */
+  payloadText: string;
+  signingInput: Uint8Array;
+  signature: Uint8Array;
+}
+
+function decodeObject(segment: string, part: string): JsonObject | Failure {
+  const bytes = decodeBase64url(segment);
+  if (!bytes) return fail('TOKEN_MALFORMED', part + ' is not canonical base64url');
+  const value = parseJsonObject(bytes);
+  return typeof value === 'string' ? fail('TOKEN_MALFORMED', part + ': ' + value) : value;
+}
+
+export function parseToken(token: string, maxBytes: number): ParsedToken | Failure {
+  if (token.length > maxBytes) return fail('TOKEN_TOO_LARGE', 'token has ' + token.length + ' bytes, the limit is ' + maxBytes);
+  const segments = token.split('.');
+  if (segments.length !== 3) return fail('TOKEN_MALFORMED', 'expected 3 dot-separated segments, got ' + segments.length);
+  const header = decodeObject(segments[0], 'header');
+  if (isFailure(header)) return header;
+  const payload = decodeObject(segments[1], 'payload');
+  if (isFailure(payload)) return payload;
+  const signature = decodeBase64url(segments[2]);
+  if (!signature || signature.length === 0) return fail('TOKEN_MALFORMED', 'signature is missing or not canonical base64url');
+  return {
+    header,
+    payload,
+    payloadText: Buffer.from(segments[1], 'base64url').toString(),
+    signingInput: Buffer.from(segments[0] + '.' + segments[1]),
+    signature,
+  };
+}
