@@ -1,0 +1,152 @@
+/**
+ * Starts a real nginx (Debian's, with the njs module) from a config template,
+ * on free loopback ports, in a private prefix directory. Used by the demo, the
+ * integration tests and the benchmark, so all three run the same way.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BUNDLE = path.join(ROOT, 'build', 'dist', 'jwt-gateway.js');
+const MODULE_CANDIDATES = ['/usr/lib/nginx/modules/ngx_http_js_module.so', '/etc/nginx/modules/ngx_http_js_module.so', '/usr/local/nginx/modules/ngx_http_js_module.so'];
+
+export interface NginxOptions {
+  /** Config text; `${NAME}` is replaced by the variables below, PREFIX, ROOT, BUNDLE, NJS_MODULE and each port. */
+  config: string;
+  /** Names of ports to allocate (e.g. ['PORT', 'ECHO_PORT']); a fixed number may be given in `fixedPorts`. */
+  ports: string[];
+  fixedPorts?: { [name: string]: number };
+  /** Files to write into the prefix directory before start (name -> content). */
+  files?: { [name: string]: string };
+  variables?: { [name: string]: string };
+}
+
+export interface Nginx {
+  prefix: string;
+  ports: { [name: string]: number };
+  url(pathAndQuery: string, portName?: string): string;
+  errorLog(): string;
+  accessLog(): string;
+  /** Rewrites a file in the prefix and reloads nginx (SIGHUP). */
+  reload(files?: { [name: string]: string }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function njsModulePath(): string {
+  const found = MODULE_CANDIDATES.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error('ngx_http_js_module.so not found; install it: apt-get install nginx-light libnginx-mod-http-js');
+  return found;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function render(template: string, values: { [name: string]: string }): string {
+  return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => {
+    if (!(name in values)) throw new Error('config template names ${' + name + '} but no value was given');
+    return values[name];
+  });
+}
+
+function waitForPort(port: number, child: ChildProcess, errorLogPath: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (child.exitCode !== null) {
+        reject(new Error('nginx exited with ' + child.exitCode + ':\n' + readIfExists(errorLogPath)));
+        return;
+      }
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error('nginx did not listen on ' + port + ':\n' + readIfExists(errorLogPath)));
+        else setTimeout(attempt, 25);
+      });
+    };
+    attempt();
+  });
+}
+
+function readIfExists(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+export function writeFiles(prefix: string, files: { [name: string]: string }): void {
+  for (const name of Object.keys(files)) {
+    const target = path.join(prefix, name);
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, files[name]);
+  }
+}
+
+export async function startNginx(options: NginxOptions): Promise<Nginx> {
+  const prefix = mkdtempSync(path.join(os.tmpdir(), 'jwt-gateway-'));
+  mkdirSync(path.join(prefix, 'logs'));
+  mkdirSync(path.join(prefix, 'temp'));
+  const ports: { [name: string]: number } = {};
+  for (const name of options.ports) ports[name] = options.fixedPorts?.[name] ?? (await freePort());
+  const values: { [name: string]: string } = {
+    PREFIX: prefix,
+    ROOT,
+    BUNDLE,
+    NJS_MODULE: njsModulePath(),
+    ...options.variables,
+  };
+  for (const name of Object.keys(ports)) values[name] = String(ports[name]);
+  writeFiles(prefix, options.files ?? {});
+  writeFileSync(path.join(prefix, 'nginx.conf'), render(options.config, values));
+  const errorLogPath = path.join(prefix, 'logs', 'error.log');
+  const child = spawn('nginx', ['-p', prefix, '-e', errorLogPath, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    for (const name of Object.keys(ports)) await waitForPort(ports[name], child, errorLogPath, 5000);
+  } catch (e) {
+    child.kill('SIGKILL');
+    await exited;
+    throw new Error((e as Error).message + stderr);
+  }
+  return {
+    prefix,
+    ports,
+    url: (pathAndQuery, portName = 'PORT') => 'http://127.0.0.1:' + ports[portName] + pathAndQuery,
+    errorLog: () => readIfExists(errorLogPath),
+    accessLog: () => readIfExists(path.join(prefix, 'logs', 'access.log')),
+    async reload(files) {
+      writeFiles(prefix, files ?? {});
+      child.kill('SIGHUP');
+      // A reload is done when the new workers log that they started.
+      const marker = (readIfExists(errorLogPath).match(/start worker process/g) || []).length;
+      const deadline = Date.now() + 5000;
+      while ((readIfExists(errorLogPath).match(/start worker process/g) || []).length === marker && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGQUIT');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
+    },
+  };
+}
