@@ -3,7 +3,7 @@
  * an RS256 and an ES256 consumer whose key pairs are made fresh at start, so
  * no private key ever lives in the repository.
  */
-import { exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { CryptoKey, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 
 export const JACK = {
   username: 'jack',
