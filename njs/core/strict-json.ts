@@ -5,7 +5,8 @@
  * depth; JSON.parse then does the parsing.
  */
 const TOKENS = /"(?:[^"\\]|\\.)*"|[{}[\]:,]/g;
-export const MAX_JSON_DEPTH = 32;
+// njs 0.7.9's JSON.parse gives up below depth 32, so the scanner stops well before it.
+export const MAX_JSON_DEPTH = 16;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
