@@ -2,164 +2,140 @@
  * What nginx calls: js_set variables and js_content handlers. A thin layer
  * between the request and the pure core; it catches everything, so any
  * unexpected exception still ends as a 401, never a 500.
- *
- * All variables of one request share one verification: the classic engine
- * runs the js_set handlers of a request in the same VM, and on QuickJS the
- * memo is keyed by the request object.
  */
-import { authenticate, AuthResult } from './core/authenticate';
-import { fail, Failure } from './core/errors';
-import { findToken } from './nginx/request-token';
-import { readSettings, Settings } from './nginx/settings';
-import { keySource } from './nginx/key-sources';
+import { Verified } from './core/authenticate';
+import { claimAt, claimText } from './core/claim-path';
+import { Failure } from './core/errors';
+import { decisionFor, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
+import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
+import { sharedZone } from './nginx/revocation';
 
-interface Outcome {
-  result: AuthResult;
-  tokenSent: boolean;
-  settings: Settings;
-  /** Config problems to report at warn/error level when the decision is logged. */
-  configErrors: string[];
-  configWarnings: string[];
+type Handler = (r: NginxHTTPRequest) => Promise<void> | void;
+
+/** A js_set handler whose value comes from the request's outcome. */
+function variable(value: (outcome: Outcome, r: NginxHTTPRequest) => string): Handler {
+  return (r) => withOutcome(r, false, (outcome) => r.setReturnValue(value(outcome, r)));
 }
 
-const LOG_PREFIX = 'jwt-gateway: ';
-let memo: { request: NginxHTTPRequest; outcome: Promise<Outcome> } | null = null;
-
-function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> {
-  const read = readSettings(r);
-  const settings = read.settings;
-  const outcome: Outcome = { result: fail('TOKEN_MISSING', 'no token in request'), tokenSent: false, settings, configErrors: [], configWarnings: [] };
-  for (let i = 0; i < read.problems.length; i++) outcome.configErrors.push(read.problems[i].variable + ': ' + read.problems[i].message);
-  if (outcome.configErrors.length) {
-    outcome.result = fail('CONFIG_INVALID', 'gateway configuration is invalid');
-    return Promise.resolve(outcome);
-  }
-  const token = findToken(r, settings, isSubrequest);
-  if (!token) return Promise.resolve(outcome);
-  outcome.tokenSent = true;
-  const source = settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
-  if (typeof source === 'string') {
-    outcome.configErrors.push(source);
-    outcome.result = fail('CONFIG_INVALID', 'key source unavailable');
-    return Promise.resolve(outcome);
-  }
-  const policy = { maxTokenBytes: settings.maxTokenBytes, leeway: settings.leeway, requiredClaims: settings.requiredClaims, keyClaim: settings.keyClaim };
-  return authenticate(token, source, policy, Math.floor(Date.now() / 1000)).then((result) => {
-    outcome.result = result;
-    if (result.ok) outcome.configWarnings = result.skipped;
-    return outcome;
-  });
+function verifiedValue(pick: (verified: Verified) => unknown): Handler {
+  return variable((outcome) => (outcome.result.ok ? claimText(pick(outcome.result)) : ''));
 }
 
-function outcomeFor(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> {
-  if (memo === null || memo.request !== r) {
-    let outcome: Promise<Outcome>;
-    try {
-      outcome = evaluate(r, isSubrequest);
-    } catch (e) {
-      outcome = Promise.reject(e);
-    }
-    memo = { request: r, outcome: outcome.then(null, (e) => unexpected(r, e)) };
-  }
-  return memo.outcome;
+function claim(name: string): Handler {
+  return verifiedValue((verified) => verified.payload[name]);
 }
 
-function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
-  r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
-  const settings = readSettings(r).settings;
-  return { result: fail('INTERNAL', 'unexpected error'), tokenSent: true, settings, configErrors: [], configWarnings: [] };
+function header(name: string): Handler {
+  return verifiedValue((verified) => verified.header[name]);
 }
 
-/** Claim values as nginx variables: arrays become comma lists (as NGINX Plus does), objects JSON; control characters never reach a header. */
-function claimText(value: unknown): string {
-  if (value === undefined || value === null) return '';
-  let text: string;
-  if (typeof value === 'string') text = value;
-  else if (Array.isArray(value)) {
-    const parts: string[] = [];
-    for (let i = 0; i < value.length; i++) parts.push(typeof value[i] === 'string' ? value[i] : JSON.stringify(value[i]));
-    text = parts.join(',');
-  } else if (typeof value === 'object') text = JSON.stringify(value);
-  else text = String(value);
-  return text.replace(/[\x00-\x1f\x7f]/g, ' ');
-}
-
-function verifiedVariable(pick: (verified: Extract<AuthResult, { ok: true }>) => unknown): (r: NginxHTTPRequest) => Promise<void> {
-  return (r) =>
-    outcomeFor(r, false).then((outcome) => {
-      r.setReturnValue(outcome.result.ok ? claimText(pick(outcome.result)) : '');
-    });
-}
-
-function claim(name: string) {
-  return verifiedVariable((verified) => verified.payload[name]);
-}
-
-function header(name: string) {
-  return verifiedVariable((verified) => verified.header[name]);
-}
-
-function wwwAuthenticate(outcome: Outcome): string {
+/** RFC 6750 3: no error code without a token; invalid_token for 401, insufficient_scope for 403. */
+function wwwAuthenticate(outcome: Outcome, failure: Failure): string {
   const realm = 'Bearer realm="' + outcome.settings.realm.replace(/["\\]/g, '\\$&') + '"';
+  if (failure.status === 403) return realm + ', error="insufficient_scope"';
   return outcome.tokenSent ? realm + ', error="invalid_token"' : realm;
-}
-
-function logDecision(r: NginxHTTPRequest, outcome: Outcome): void {
-  for (let i = 0; i < outcome.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + outcome.configErrors[i]);
-  for (let i = 0; i < outcome.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + outcome.configWarnings[i]);
-  const result = outcome.result;
-  if (!result.ok) r.log(LOG_PREFIX + 'rejected ' + result.status + ' ' + result.code + ': ' + result.detail);
-}
-
-/** The decision, for the rewrite-phase check in jwt-auth.conf: "" when allowed, else the status to return. */
-function authStatus(r: NginxHTTPRequest): Promise<void> {
-  return outcomeFor(r, false).then((outcome) => {
-    logDecision(r, outcome);
-    r.setReturnValue(outcome.result.ok ? '' : String(outcome.result.status));
-  });
-}
-
-function rejection(outcome: Outcome): Failure | null {
-  return outcome.result.ok ? null : outcome.result;
-}
-
-/** auth_request style: a js_content handler in an internal location answers 204, 401 or 403. */
-function authorize(r: NginxHTTPRequest): Promise<void> {
-  return outcomeFor(r, true).then((outcome) => {
-    logDecision(r, outcome);
-    const failure = rejection(outcome);
-    if (failure) {
-      r.headersOut['WWW-Authenticate'] = wwwAuthenticate(outcome);
-      r.headersOut['X-Jwt-Error'] = errorBody(failure);
-      r.return(failure.status);
-      return;
-    }
-    const identity = (outcome.result.ok && outcome.result.identity) || null;
-    if (identity) {
-      r.headersOut['X-Consumer-Username'] = identity.consumer;
-      if (identity.credential) r.headersOut['X-Credential-Identifier'] = identity.credential;
-      if (identity.customId) r.headersOut['X-Consumer-Custom-Id'] = identity.customId;
-    }
-    r.return(204);
-  });
 }
 
 function errorBody(failure: Failure): string {
   return JSON.stringify({ message: failure.message });
 }
 
+/** The failure the client is told about, or null when the request may pass. */
+function rejection(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
+  const decision = decisionFor(r, outcome);
+  return decision.allow ? null : decision.failure;
+}
+
+/** Logs the decision once per request, and writes $auth_jwt_claim_set variables. */
+function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
+  const failure = rejection(r, outcome);
+  if (outcome.logged) return failure;
+  outcome.logged = true;
+  for (let i = 0; i < outcome.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + outcome.configErrors[i]);
+  for (let i = 0; i < outcome.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + outcome.configWarnings[i]);
+  const reason = failure || (outcome.anonymous ? outcome.decision!.failure : null);
+  if (reason) r.log(LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail);
+  const claimSet = outcome.settings.claimSet;
+  for (let i = 0; i < claimSet.length; i++) {
+    const value = outcome.result.ok ? claimText(claimAt(outcome.result.payload, claimSet[i].path)) : '';
+    try {
+      r.variables[claimSet[i].variable] = value;
+    } catch (e) {
+      r.error(LOG_PREFIX + 'config error: $auth_jwt_claim_set: cannot write $' + claimSet[i].variable + ' (declare it with js_var)');
+    }
+  }
+  return failure;
+}
+
+/** The decision, for the rewrite-phase check in jwt-auth.conf: "" when allowed, else the status to return. */
+const authStatus = variable((outcome, r) => {
+  const failure = conclude(r, outcome);
+  return failure ? String(failure.status) : '';
+});
+
+/** auth_request style: a js_content handler in an internal location answers 204, 401 or 403. */
+function authorize(r: NginxHTTPRequest): Promise<void> | void {
+  return withOutcome(r, true, (outcome) => {
+    const failure = conclude(r, outcome);
+    if (failure) {
+      r.headersOut['WWW-Authenticate'] = wwwAuthenticate(outcome, failure);
+      r.headersOut['X-Jwt-Error'] = errorBody(failure);
+      r.return(failure.status);
+      return;
+    }
+    const identity = outcome.identity;
+    if (identity) {
+      r.headersOut['X-Consumer-Username'] = identity.consumer;
+      if (identity.credential) r.headersOut['X-Credential-Identifier'] = identity.credential;
+      if (identity.customId) r.headersOut['X-Consumer-Custom-Id'] = identity.customId;
+      if (outcome.anonymous) r.headersOut['X-Anonymous-Consumer'] = 'true';
+    }
+    r.return(204);
+  });
+}
+
+/**
+ * Adds revocations at run time (njs >= 0.8.0 with `js_shared_dict_zone`):
+ * POST {"jti": "..."} (or "sub", "kid"), optional "ttl" seconds. Protect the
+ * location that runs it (allow/deny, internal network only).
+ */
+function revoke(r: NginxHTTPRequest): void {
+  const zone = sharedZone(r.variables.auth_jwt_revocation_zone || '');
+  if (!zone) {
+    r.return(501, JSON.stringify({ message: 'run-time revocation needs njs >= 0.8.0 and $auth_jwt_revocation_zone naming a js_shared_dict_zone' }) + '\n');
+    return;
+  }
+  let entry: { [name: string]: unknown };
+  try {
+    entry = JSON.parse(r.requestText || '');
+  } catch (e) {
+    r.return(400, JSON.stringify({ message: 'body must be JSON like {"jti":"..."}' }) + '\n');
+    return;
+  }
+  const names = ['jti', 'sub', 'kid'];
+  let added = 0;
+  for (let i = 0; i < names.length; i++) {
+    const value = entry[names[i]];
+    if (typeof value !== 'string' || value === '') continue;
+    const ttl = typeof entry.ttl === 'number' && entry.ttl > 0 ? entry.ttl * 1000 : undefined;
+    zone.set(names[i] + ':' + value, 'revoked', ttl);
+    added++;
+  }
+  r.return(added ? 200 : 400, JSON.stringify({ message: added ? 'revoked' : 'nothing to revoke: give jti, sub or kid' }) + '\n');
+}
+
 export default {
   auth_status: authStatus,
-  auth_error: (r: NginxHTTPRequest) =>
-    outcomeFor(r, false).then((outcome) => {
-      const failure = rejection(outcome);
-      r.setReturnValue(failure ? errorBody(failure) : '');
-    }),
-  www_authenticate: (r: NginxHTTPRequest) =>
-    outcomeFor(r, false).then((outcome) => {
-      r.setReturnValue(outcome.result.ok ? '' : wwwAuthenticate(outcome));
-    }),
+  auth_error: variable((outcome, r) => {
+    const failure = rejection(r, outcome);
+    return failure ? errorBody(failure) : '';
+  }),
+  www_authenticate: variable((outcome, r) => {
+    const failure = rejection(r, outcome);
+    return failure ? wwwAuthenticate(outcome, failure) : '';
+  }),
   authorize,
+  revoke,
   claim_sub: claim('sub'),
   claim_iss: claim('iss'),
   claim_aud: claim('aud'),
@@ -170,8 +146,19 @@ export default {
   header_alg: header('alg'),
   header_kid: header('kid'),
   header_typ: header('typ'),
-  payload: verifiedVariable((verified) => verified.payloadText),
-  consumer: verifiedVariable((verified) => verified.identity && verified.identity.consumer),
-  credential: verifiedVariable((verified) => verified.identity && verified.identity.credential),
-  consumer_custom_id: verifiedVariable((verified) => verified.identity && verified.identity.customId),
+  payload: verifiedValue((verified) => verified.payloadText),
+  consumer: variable((outcome) => (outcome.identity ? outcome.identity.consumer : '')),
+  credential: variable((outcome) => (outcome.identity && outcome.identity.credential) || ''),
+  consumer_custom_id: variable((outcome) => (outcome.identity && outcome.identity.customId) || ''),
+  anonymous: variable((outcome) => (outcome.anonymous ? 'true' : '')),
+  upstream_authorization: variable((outcome, r) => {
+    const sent = r.headersIn.Authorization || '';
+    return outcome.settings.hideCredentials && outcome.settings.header.toLowerCase() === 'authorization' ? '' : String(sent);
+  }),
+  upstream_args: variable((outcome, r) => argsWithoutToken(r.variables.args || '', outcome.settings.query)),
+  upstream_cookie: variable((outcome, r) => {
+    const cookies = r.variables.http_cookie || '';
+    return outcome.settings.hideCredentials ? cookiesWithoutToken(cookies, outcome.settings.cookie) : cookies;
+  }),
+  hide_credentials: variable((outcome) => (outcome.settings.hideCredentials ? '1' : '')),
 };

@@ -5,3 +5,6 @@ declare function require(name: 'fs'): typeof import('fs').default;
 interface NginxHTTPRequest {
   setReturnValue(value: NjsStringLike): void;
 }
+
+// njs has a Node-like `process` (argv, env, pid) in every version.
+declare const process: { env: { [name: string]: string | undefined } };

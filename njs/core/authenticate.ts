@@ -16,6 +16,9 @@ export interface AuthPolicy {
   leeway: number;
   requiredClaims: string[];
   keyClaim: string;
+  issuers?: string[];
+  audiences?: string[];
+  maxLifetime?: number;
 }
 
 export interface Verified {
@@ -65,7 +68,14 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
   }
   return firstValid(algorithm, keys, 0, token).then((valid): AuthResult => {
     if (!valid) return fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
-    const claimProblem = checkClaims(token.payload, { leeway: policy.leeway + match.graceSeconds, required: policy.requiredClaims }, now);
+    const claimPolicy = {
+      leeway: policy.leeway + match.graceSeconds,
+      required: policy.requiredClaims,
+      issuers: policy.issuers,
+      audiences: policy.audiences,
+      maxLifetime: policy.maxLifetime,
+    };
+    const claimProblem = checkClaims(token.payload, claimPolicy, now);
     if (claimProblem) return claimProblem;
     return { ok: true, header: token.header, payload: token.payload, payloadText: token.payloadText, identity: match.identity, skipped: match.skipped };
   });

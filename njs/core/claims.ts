@@ -1,7 +1,8 @@
 /**
- * Registered time claims (RFC 7519 4.1.4-4.1.6), checked only after the
- * signature holds. NumericDates must be numbers; `exp`/`nbf` are enforced when
- * present, and any claim can be made mandatory.
+ * Registered claims (RFC 7519 4.1), checked only after the signature holds.
+ * NumericDates must be numbers; `exp`/`nbf` are enforced when present, and any
+ * claim can be made mandatory. Optional policies: allowed issuers, accepted
+ * audiences, and a maximum token lifetime (Kong's `maximum_expiration`).
  */
 import { fail, Failure, quote } from './errors';
 import { JsonObject } from './strict-json';
@@ -11,9 +12,30 @@ export interface ClaimPolicy {
   leeway: number;
   /** Claims that must be present. */
   required: string[];
+  /** When not empty, `iss` must be one of these. */
+  issuers?: string[];
+  /** When not empty, `aud` (a string or an array) must name one of these. */
+  audiences?: string[];
+  /** When above 0, `exp` is required and may lie at most this many seconds after now (and after `iat`). */
+  maxLifetime?: number;
 }
 
 const NUMERIC_DATES = ['exp', 'nbf', 'iat'];
+
+function audienceMatches(aud: unknown, accepted: string[]): boolean {
+  const values = Array.isArray(aud) ? aud : [aud];
+  for (let i = 0; i < values.length; i++) if (typeof values[i] === 'string' && accepted.indexOf(values[i]) >= 0) return true;
+  return false;
+}
+
+function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): Failure | null {
+  const exp = payload.exp as number | undefined;
+  if (exp === undefined) return fail('CLAIM_MISSING', 'exp is required when a maximum lifetime is set');
+  if (exp - now > maxLifetime) return fail('CLAIM_INVALID', 'exp ' + exp + ' is more than ' + maxLifetime + 's after now ' + now);
+  const iat = payload.iat as number | undefined;
+  if (iat !== undefined && exp - iat > maxLifetime) return fail('CLAIM_INVALID', 'exp - iat is ' + (exp - iat) + 's, more than ' + maxLifetime + 's');
+  return null;
+}
 
 export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Failure | null {
   for (let i = 0; i < policy.required.length; i++) {
@@ -32,6 +54,18 @@ export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: numbe
   const nbf = payload.nbf as number | undefined;
   if (nbf !== undefined && nbf > now + policy.leeway) {
     return fail('TOKEN_NOT_YET_VALID', 'nbf ' + nbf + ' is after now ' + now + ' (leeway ' + policy.leeway + 's)');
+  }
+  if (policy.maxLifetime) {
+    const tooLong = checkLifetime(payload, policy.maxLifetime, now);
+    if (tooLong) return tooLong;
+  }
+  const issuers = policy.issuers || [];
+  if (issuers.length && (typeof payload.iss !== 'string' || issuers.indexOf(payload.iss) < 0)) {
+    return fail('CLAIM_INVALID', 'iss ' + quote(payload.iss) + ' is not an allowed issuer');
+  }
+  const audiences = policy.audiences || [];
+  if (audiences.length && !audienceMatches(payload.aud, audiences)) {
+    return fail('CLAIM_INVALID', 'aud ' + quote(payload.aud) + ' names none of the accepted audiences');
   }
   return null;
 }

@@ -17,6 +17,10 @@ export type FailureCode =
   | 'TOKEN_NOT_YET_VALID'
   | 'CLAIM_MISSING'
   | 'CLAIM_INVALID'
+  | 'TOKEN_MULTIPLE'
+  | 'TOKEN_REVOKED'
+  | 'CLAIM_RULE_FAILED'
+  | 'REQUIREMENT_FAILED'
   | 'CONFIG_INVALID'
   | 'INTERNAL';
 
@@ -34,6 +38,7 @@ const MESSAGES: { [code: string]: string } = {
   TOKEN_TOO_LARGE: 'JWT token invalid',
   KEY_CLAIM_MISSING: 'missing user key in JWT token',
   CREDENTIAL_UNKNOWN: 'Invalid user key in JWT token',
+  TOKEN_MULTIPLE: 'Multiple tokens provided',
 };
 const VERIFY_FAILED = 'failed to verify jwt';
 

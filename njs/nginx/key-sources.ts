@@ -1,8 +1,9 @@
 /**
- * Key sources by reference: the name of a js_preload_object (parsed once when
- * nginx loads its config, shared by every request) or a file path (read once
- * per VM: per request on the classic engine, per reused context on QuickJS).
- * Built sources are kept for as long as the VM lives.
+ * Config documents by reference: the name of a js_preload_object (parsed once
+ * when nginx loads its config, shared by every request) or a file path (read
+ * once per VM: per request on the classic engine, per reused context on
+ * QuickJS). Documents and the key sources built from them are kept for as
+ * long as the VM lives.
  */
 import { consumersSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
@@ -11,16 +12,25 @@ import { parseJsonObject } from '../core/strict-json';
 
 export type SourceKind = 'jwks' | 'consumers';
 
-const built: { [reference: string]: KeySource | string } = {};
+export interface ConfigDocument {
+  document: unknown;
+  origin: string;
+}
 
-/** Ed25519 in WebCrypto arrived in njs 0.9.7. */
+const documents: { [reference: string]: ConfigDocument | string } = {};
+const sources: { [key: string]: KeySource | string } = {};
+
+/** Ed25519 in WebCrypto arrived in njs 0.9.7; process.env is what nginx passes (all of it before 0.8.8, only `env` names after). */
 export function engineCapabilities(): Capabilities {
   const parts = String(typeof njs === 'object' ? njs.version : '0').split('.');
   const version = Number(parts[0]) * 10000 + Number(parts[1] || 0) * 100 + Number(parts[2] || 0);
-  return { ed25519: version >= 907 };
+  return {
+    ed25519: version >= 907,
+    env: (name) => (typeof process === 'object' && process.env ? process.env[name] : undefined),
+  };
 }
 
-function readDocument(reference: string): { document: unknown; origin: string } | string {
+function read(reference: string): ConfigDocument | string {
   if (reference.indexOf('/') >= 0) {
     let bytes: Uint8Array;
     try {
@@ -36,14 +46,20 @@ function readDocument(reference: string): { document: unknown; origin: string } 
   return { document, origin: 'js_preload_object ' + reference };
 }
 
-/** The source, or a string saying why there is none. */
+/** The document, or a string saying why there is none. */
+export function configDocument(reference: string): ConfigDocument | string {
+  if (documents[reference] === undefined) documents[reference] = read(reference);
+  return documents[reference];
+}
+
+/** The key source, or a string saying why there is none. */
 export function keySource(kind: SourceKind, reference: string): KeySource | string {
   const cacheKey = kind + ' ' + reference;
-  if (built[cacheKey] === undefined) {
-    const found = readDocument(reference);
-    if (typeof found === 'string') built[cacheKey] = found;
-    else if (kind === 'jwks') built[cacheKey] = jwksSource(found.document, found.origin, engineCapabilities());
-    else built[cacheKey] = consumersSource(found.document, found.origin, engineCapabilities());
+  if (sources[cacheKey] === undefined) {
+    const found = configDocument(reference);
+    if (typeof found === 'string') sources[cacheKey] = found;
+    else if (kind === 'jwks') sources[cacheKey] = jwksSource(found.document, found.origin, engineCapabilities());
+    else sources[cacheKey] = consumersSource(found.document, found.origin, engineCapabilities());
   }
-  return built[cacheKey];
+  return sources[cacheKey];
 }

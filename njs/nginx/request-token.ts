@@ -1,45 +1,83 @@
 /**
  * Where the token is: the header (`Bearer ` optional, any case), else the
- * query argument, else the cookie. The first one found wins, as in APISIX.
+ * query argument, else the cookie; the first found wins, as in APISIX.
+ * Different tokens in several places are refused (Kong's anti-smuggling rule):
+ * a proxy and the upstream must not each see a different identity.
  */
 import { Settings } from './settings';
 
 const BEARER = /^bearer\s+/i;
 
-function queryArgument(query: string, name: string): string | undefined {
+export interface FoundToken {
+  token: string;
+  /** Different tokens were sent in different places (or twice in the query). */
+  conflicting: boolean;
+}
+
+function queryArguments(query: string, name: string): string[] {
+  const found: string[] = [];
   const pairs = query.split('&');
   for (let i = 0; i < pairs.length; i++) {
     const eq = pairs[i].indexOf('=');
     const key = eq < 0 ? pairs[i] : pairs[i].slice(0, eq);
-    if (key === name) return eq < 0 ? '' : decodeURIComponent(pairs[i].slice(eq + 1).replace(/\+/g, ' '));
+    if (key !== name) continue;
+    try {
+      found.push(eq < 0 ? '' : decodeURIComponent(pairs[i].slice(eq + 1).replace(/\+/g, ' ')));
+    } catch (e) {
+      found.push(pairs[i].slice(eq + 1));
+    }
   }
-  return undefined;
+  return found;
 }
 
-/** The client's query argument; an auth_request subrequest has none of its own, so it reads $request_uri. */
-function clientArgument(r: NginxHTTPRequest, name: string, isSubrequest: boolean): string | undefined {
+/** The client's query arguments of that name; an auth_request subrequest has none of its own, so it reads $request_uri. */
+function clientArguments(r: NginxHTTPRequest, name: string, isSubrequest: boolean): string[] {
   if (!isSubrequest) {
     const value = r.args[name] as string | string[] | undefined;
-    return Array.isArray(value) ? value[0] : value;
+    return value === undefined ? [] : Array.isArray(value) ? value : [value];
   }
   const uri = r.variables.request_uri || '';
   const start = uri.indexOf('?');
-  if (start < 0) return undefined;
-  try {
-    return queryArgument(uri.slice(start + 1), name);
-  } catch (e) {
-    return undefined;
-  }
+  return start < 0 ? [] : queryArguments(uri.slice(start + 1), name);
 }
 
-export function findToken(r: NginxHTTPRequest, settings: Settings, isSubrequest: boolean): string {
+export function findToken(r: NginxHTTPRequest, settings: Settings, isSubrequest: boolean): FoundToken {
+  const candidates: string[] = [];
   const header = r.headersIn[settings.header];
-  if (header) {
-    const token = String(header).replace(BEARER, '').trim();
-    if (token) return token;
-  }
-  const argument = clientArgument(r, settings.query, isSubrequest);
-  if (argument) return argument.trim();
+  if (header) candidates.push(String(header).replace(BEARER, '').trim());
+  const args = clientArguments(r, settings.query, isSubrequest);
+  for (let i = 0; i < args.length; i++) candidates.push(args[i].trim());
   const cookie = r.variables['cookie_' + settings.cookie];
-  return cookie ? cookie.trim() : '';
+  if (cookie) candidates.push(cookie.trim());
+  let token = '';
+  let conflicting = false;
+  for (let i = 0; i < candidates.length; i++) {
+    if (candidates[i] === '') continue;
+    if (token === '') token = candidates[i];
+    else if (candidates[i] !== token) conflicting = true;
+  }
+  return { token, conflicting: conflicting && settings.rejectMultipleTokens };
+}
+
+/** The query string without the token's argument (hide_credentials); other arguments stay as sent. */
+export function argsWithoutToken(args: string, name: string): string {
+  const kept: string[] = [];
+  const pairs = args.split('&');
+  for (let i = 0; i < pairs.length; i++) {
+    const eq = pairs[i].indexOf('=');
+    if ((eq < 0 ? pairs[i] : pairs[i].slice(0, eq)) !== name) kept.push(pairs[i]);
+  }
+  return kept.join('&');
+}
+
+/** The Cookie header without the token's cookie (hide_credentials); other cookies stay as sent. */
+export function cookiesWithoutToken(cookieHeader: string, name: string): string {
+  const kept: string[] = [];
+  const cookies = cookieHeader.split(';');
+  for (let i = 0; i < cookies.length; i++) {
+    const cookie = cookies[i].trim();
+    const eq = cookie.indexOf('=');
+    if (cookie !== '' && (eq < 0 ? cookie : cookie.slice(0, eq)) !== name) kept.push(cookie);
+  }
+  return kept.join('; ');
 }

@@ -28,6 +28,16 @@ function isObject(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
+const ENV_REFERENCE = /^\$env:\/\/([A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** `$env://NAME` (as in APISIX) is replaced by the environment variable; null when it is not set. */
+function resolveReference(value: unknown, capabilities: Capabilities): unknown {
+  const match = typeof value === 'string' ? ENV_REFERENCE.exec(value) : null;
+  if (!match) return value;
+  const resolved = capabilities.env ? capabilities.env(match[1]) : undefined;
+  return resolved === undefined || resolved === '' ? null : resolved;
+}
+
 function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | FieldProblem {
   const name = fields.algorithm === undefined ? DEFAULT_ALGORITHM : fields.algorithm;
   const algorithm = findAlgorithm(name);
@@ -36,15 +46,19 @@ function prepareCredential(fields: JsonObject, capabilities: Capabilities): Prep
   if (typeof grace !== 'number' || !(grace >= 0) || grace !== Math.floor(grace)) {
     return { field: 'lifetime_grace_period', message: 'must be a whole number of seconds >= 0' };
   }
+  const field = algorithm.kty === 'oct' ? 'secret' : 'public_key';
+  const material = resolveReference(fields[field], capabilities);
+  if (material === null) return { field, message: 'references ' + fields[field] + ', which is not set in the environment (njs >= 0.8.8 also needs `env NAME;` in nginx.conf)' };
   const key = algorithm.kty === 'oct'
-    ? keyFromSecret(fields.secret, fields.base64_secret === true, algorithm.name)
-    : keyFromPem(fields.public_key, algorithm.name, capabilities);
+    ? keyFromSecret(material, fields.base64_secret === true, algorithm.name)
+    : keyFromPem(material, algorithm.name, capabilities);
   if (isProblem(key)) return key;
   return { key, graceSeconds: grace };
 }
 
 export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
   const byKey: { [key: string]: Credential } = {};
+  const byUsername: { [username: string]: Identity } = {};
   const credentials: Credential[] = [];
   const indexProblems: ConfigProblem[] = [];
   const prepared: { [entry: string]: PreparedCredential | FieldProblem } = {};
@@ -53,7 +67,6 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   if (!Array.isArray(consumers)) {
     indexProblems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
   } else {
-    const usernames: { [name: string]: boolean } = {};
     for (let i = 0; i < consumers.length; i++) {
       const consumer = consumers[i];
       const consumerEntry = 'consumers[' + i + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
@@ -66,9 +79,11 @@ export function consumersSource(document: unknown, origin: string, capabilities:
         indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'missing (a non-empty string is required)' });
         continue;
       }
-      if (usernames['#' + username]) indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'duplicate username' });
-      usernames['#' + username] = true;
+      if (byUsername['#' + username]) indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'duplicate username' });
       const labels = isObject(consumer.labels) ? consumer.labels : {};
+      const consumerIdentity: Identity = { consumer: username };
+      if (typeof labels.custom_id === 'string') consumerIdentity.customId = labels.custom_id;
+      if (!byUsername['#' + username]) byUsername['#' + username] = consumerIdentity;
       const list = consumer.credentials;
       if (!Array.isArray(list)) {
         indexProblems.push({ origin, entry: consumerEntry, field: 'credentials', message: 'missing (expected an array of credentials)' });
@@ -89,9 +104,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
           indexProblems.push({ origin, entry, field: 'key', message: 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)' });
           continue;
         }
-        const identity: Identity = { consumer: username };
+        const identity: Identity = { consumer: username, customId: consumerIdentity.customId };
         if (typeof fields.id === 'string') identity.credential = fields.id;
-        if (typeof labels.custom_id === 'string') identity.customId = labels.custom_id;
         const credential = { entry, fields, identity };
         byKey['#' + fields.key] = credential;
         credentials.push(credential);
@@ -107,7 +121,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   return {
     origin,
     lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure {
-      const value = token.payload[options.keyClaim];
+      // The payload first, then the header, as Kong does: so `kid` can name the credential too.
+      let value = token.payload[options.keyClaim];
+      if (value === undefined) value = token.header[options.keyClaim];
       if (value === undefined || value === null || value === '') return fail('KEY_CLAIM_MISSING', 'no ' + quote(options.keyClaim) + ' claim in the token');
       const credential = typeof value === 'string' ? byKey['#' + value] : undefined;
       if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
@@ -115,6 +131,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
       const problem = describeProblem({ origin, entry: credential.entry, field: ready.field, message: ready.message });
       return fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error: ' + problem);
+    },
+    consumer(username: string): Identity | null {
+      return byUsername['#' + username] || null;
     },
     problems(): ConfigProblem[] {
       const all = indexProblems.slice();

@@ -49,6 +49,8 @@ export interface KeySource {
   lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure;
   /** Prepares every entry and lists what is wrong; for `check` and tests, never per request. */
   problems(): ConfigProblem[];
+  /** A consumer by username (consumer maps only), e.g. the anonymous consumer. */
+  consumer?(username: string): Identity | null;
 }
 
 export interface ConfigProblem {
@@ -62,9 +64,10 @@ export function describeProblem(problem: ConfigProblem): string {
   return problem.origin + ': ' + problem.entry + ': field "' + problem.field + '": ' + problem.message;
 }
 
-/** What the running engine can do that older ones cannot. */
+/** What the running engine can do that older ones cannot, and where `$env://NAME` references are looked up. */
 export interface Capabilities {
   ed25519: boolean;
+  env?: (name: string) => string | undefined;
 }
 
 export interface FieldProblem {

@@ -1,0 +1,156 @@
+/**
+ * One verification per request, shared by every variable that asks. The
+ * classic engine runs all js_set handlers of a request in one VM; on QuickJS
+ * the memo is keyed by the request object. Once the result is known, handlers
+ * answer synchronously, so a variable read from inside another (a `map` on
+ * $jwt_claim_* named by $auth_jwt_require) gets its value at once.
+ */
+import { authenticate, AuthResult } from '../core/authenticate';
+import { Decision, decide } from '../core/decision';
+import { fail, Failure, isFailure } from '../core/errors';
+import { Identity, KeySource } from '../core/keys/types';
+import { keySource } from './key-sources';
+import { findToken } from './request-token';
+import { revocation } from './revocation';
+import { readSettings, Settings } from './settings';
+
+export interface Outcome {
+  settings: Settings;
+  tokenSent: boolean;
+  /** The token's verification, revocation included. */
+  result: AuthResult;
+  /** Who the request runs as: the verified consumer, the anonymous consumer, or nobody. */
+  identity: Identity | null;
+  anonymous: boolean;
+  /** Set on first need, after `result` (requirements may read claim variables). */
+  decision: Decision | null;
+  configErrors: string[];
+  configWarnings: string[];
+  logged: boolean;
+}
+
+export const LOG_PREFIX = 'jwt-gateway: ';
+
+let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> } | null = null;
+
+function newOutcome(settings: Settings, result: AuthResult): Outcome {
+  return { settings, tokenSent: false, result, identity: null, anonymous: false, decision: null, configErrors: [], configWarnings: [], logged: false };
+}
+
+function source(settings: Settings): KeySource | string {
+  return settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
+}
+
+function settle(outcome: Outcome, keys: KeySource | null): Outcome {
+  const result = outcome.result;
+  if (result.ok) {
+    const revoked = revocation(outcome.settings, result);
+    if ('error' in revoked) {
+      outcome.configErrors.push(revoked.error);
+      outcome.result = fail('CONFIG_INVALID', 'revocation list unavailable');
+    } else if (revoked.revoked) {
+      outcome.result = fail('TOKEN_REVOKED', revoked.revoked);
+    } else {
+      outcome.configWarnings = result.skipped;
+      outcome.identity = result.identity || null;
+      return outcome;
+    }
+  }
+  const anonymous = outcome.settings.anonymousConsumer;
+  if (anonymous && (outcome.result as Failure).code !== 'CONFIG_INVALID') {
+    outcome.anonymous = true;
+    outcome.identity = (keys && keys.consumer && keys.consumer(anonymous)) || { consumer: anonymous };
+  }
+  return outcome;
+}
+
+function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> {
+  const read = readSettings(r);
+  const outcome = newOutcome(read.settings, fail('TOKEN_MISSING', 'no token in request'));
+  for (let i = 0; i < read.problems.length; i++) outcome.configErrors.push(read.problems[i].variable + ': ' + read.problems[i].message);
+  if (outcome.configErrors.length) {
+    outcome.result = fail('CONFIG_INVALID', 'gateway configuration is invalid');
+    return Promise.resolve(outcome);
+  }
+  const keys = source(read.settings);
+  if (typeof keys === 'string') {
+    outcome.configErrors.push(keys);
+    outcome.result = fail('CONFIG_INVALID', 'key source unavailable');
+    return Promise.resolve(outcome);
+  }
+  const found = findToken(r, read.settings, isSubrequest);
+  if (!found.token) return Promise.resolve(settle(outcome, keys));
+  outcome.tokenSent = true;
+  if (found.conflicting) {
+    outcome.result = fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie');
+    return Promise.resolve(settle(outcome, keys));
+  }
+  const settings = read.settings;
+  const policy = {
+    maxTokenBytes: settings.maxTokenBytes,
+    leeway: settings.leeway,
+    requiredClaims: settings.requiredClaims,
+    keyClaim: settings.keyClaim,
+    issuers: settings.issuers,
+    audiences: settings.audiences,
+    maxLifetime: settings.maxLifetime,
+  };
+  return authenticate(found.token, keys, policy, Math.floor(Date.now() / 1000)).then((result) => {
+    outcome.result = result;
+    return settle(outcome, keys);
+  });
+}
+
+function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
+  r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
+  const outcome = newOutcome(readSettings(r).settings, fail('INTERNAL', 'unexpected error'));
+  outcome.tokenSent = true;
+  outcome.logged = true;
+  return outcome;
+}
+
+/** Calls `use` with the request's outcome: at once when it is known, else when verification ends. */
+export function withOutcome(r: NginxHTTPRequest, isSubrequest: boolean, use: (outcome: Outcome) => void): Promise<void> | void {
+  if (memo !== null && memo.request === r) {
+    if (memo.outcome) return use(memo.outcome);
+    return memo.pending.then(use);
+  }
+  let pending: Promise<Outcome>;
+  try {
+    pending = evaluate(r, isSubrequest);
+  } catch (e) {
+    pending = Promise.reject(e);
+  }
+  const entry: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> } = { request: r, outcome: null, pending };
+  entry.pending = pending.then(null, (e) => unexpected(r, e)).then((outcome) => {
+    entry.outcome = outcome;
+    return outcome;
+  });
+  memo = entry;
+  return entry.pending.then(use);
+}
+
+/** The answer for this request; requirement variables are read only now, after verification. */
+export function decisionFor(r: NginxHTTPRequest, outcome: Outcome): Decision {
+  if (outcome.decision === null) {
+    const settings = outcome.settings;
+    const requirements: { name: string; value: string }[] = [];
+    if (outcome.result.ok) {
+      for (let i = 0; i < settings.require.length; i++) {
+        const value = r.variables[settings.require[i]];
+        requirements.push({ name: settings.require[i], value: value === undefined ? '' : value });
+      }
+    }
+    outcome.decision = decide(outcome.result, {
+      anonymousConsumer: outcome.anonymous ? settings.anonymousConsumer : '',
+      claimRules: settings.claimRules,
+      requirements,
+      requireStatus: settings.requireStatus,
+    });
+  }
+  return outcome.decision;
+}
+
+export function isVerified(outcome: Outcome): boolean {
+  return !isFailure(outcome.result);
+}
