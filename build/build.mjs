@@ -55,6 +55,16 @@ async function bundle(entry, outfile, asModule) {
 try {
   const gateway = await bundle('njs/gateway.ts', path.join(dist, 'jwt-gateway.js'), true);
   console.log('built ' + path.relative(process.cwd(), gateway) + ' (load it with: js_import jwt from ' + gateway + ';)');
+  await esbuild.build({
+    entryPoints: [path.join(root, 'build', 'cli', 'main.ts')],
+    outfile: path.join(dist, 'cli.mjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    banner: { js: '#!/usr/bin/env node' },
+    logLevel: 'error',
+  });
   if (process.argv.includes('--njs-tests')) {
     const tests = await bundle('test/njs/run.ts', path.join(dist, 'njs-tests.js'), false);
     console.log('built ' + path.relative(process.cwd(), tests));

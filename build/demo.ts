@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     config: readFileSync(path.join(ROOT, 'nginx', 'demo', 'nginx.conf'), 'utf8'),
     ports: ['PORT', 'ECHO_PORT'],
     fixedPorts: { PORT },
-    files: { 'consumers.json': JSON.stringify(setup.document, null, 2) },
+    files: setup.files,
   });
   const base = 'http://127.0.0.1:' + PORT;
   const lines = [
@@ -32,6 +32,13 @@ async function main(): Promise<void> {
     lines.push(`# ${consumer.username} (${consumer.alg}), fresh token valid for 1 hour:`);
     lines.push(`curl -i ${base}/anything -H 'Authorization: Bearer ${await tokenFor(consumer)}'`);
   }
+  lines.push('', '# the seed rate-limit scenario on /anything: jack may send 3 per 30 s, anonymous callers 1 per 30 s:');
+  const count = (auth: string) =>
+    `resp=$(seq 5 | xargs -I{} curl "${base}/anything"${auth} -o /dev/null -s -w "%{http_code}\\n") && ` +
+    `count_200=$(echo "$resp" | grep "200" | wc -l) && count_429=$(echo "$resp" | grep "429" | wc -l) && ` +
+    `echo "200": $count_200, "429": $count_429`;
+  lines.push(count(` -H "Authorization: ${JACK.seedToken}"`) + '    # 200: 3, 429: 2');
+  lines.push(count('') + '    # 200: 1, 429: 4');
   lines.push('', '# rejected: no token, a malformed token, a tampered signature:');
   lines.push(`curl -i ${base}/headers`);
   lines.push(`curl -i ${base}/headers -H 'Authorization: abc.def'`);

@@ -1,9 +1,11 @@
 /**
- * The demo's consumer map: jack from the APISIX seed documents (HS256), plus
- * an RS256 and an ES256 consumer whose key pairs are made fresh at start, so
- * no private key ever lives in the repository.
+ * The demo's consumer map: jack from the APISIX seed documents (HS256, limited
+ * to 3 requests per 30 s), the anonymous consumer (1 per 30 s), plus an RS256
+ * and an ES256 consumer whose key pairs are made fresh at start, so no private
+ * key ever lives in the repository.
  */
 import { CryptoKey, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { rateLimitConfig } from '../cli/rate-limits';
 
 export const JACK = {
   username: 'jack',
@@ -29,6 +31,8 @@ export interface DemoSetup {
   /** consumers.json content. */
   document: { consumers: object[] };
   consumers: DemoConsumer[];
+  /** Files the demo config includes from its prefix: the consumer map and the rate limits generated from it. */
+  files: { [name: string]: string };
 }
 
 export async function demoSetup(): Promise<DemoSetup> {
@@ -44,8 +48,11 @@ export async function demoSetup(): Promise<DemoSetup> {
       {
         username: JACK.username,
         labels: { custom_id: JACK.customId },
+        limit: { count: 3, time_window: 30, rejected_code: 429 },
         credentials: [{ id: JACK.credentialId, key: JACK.key, secret: JACK.secret }],
       },
+      // The route's anonymous consumer (APISIX anonymous_consumer): requests without a valid token.
+      { username: 'anonymous', limit: { count: 1, time_window: 30, rejected_code: 429 }, credentials: [] },
       {
         username: 'alice',
         credentials: [{ id: 'cred-alice-rs256', key: 'alice-key', algorithm: 'RS256', public_key: await exportSPKI(rsa.publicKey) }],
@@ -56,7 +63,13 @@ export async function demoSetup(): Promise<DemoSetup> {
       },
     ],
   };
-  return { document, consumers };
+  const limits = rateLimitConfig(document, 'consumers.json');
+  const files = {
+    'consumers.json': JSON.stringify(document, null, 2),
+    'jwt-rate-limit-zones.conf': limits.zones,
+    'jwt-rate-limits.conf': limits.limits,
+  };
+  return { document, consumers, files };
 }
 
 /** A token for a demo consumer, valid for `seconds`. */

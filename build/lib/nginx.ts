@@ -42,11 +42,14 @@ export function njsModulePath(): string {
   return found;
 }
 
-export function freePort(): Promise<number> {
+/** A port nobody listens on: the one asked for (an error names it when it is taken), or any. */
+export function freePort(wanted = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error('port ' + wanted + ' on 127.0.0.1 is already in use (is another demo running?)') : e),
+    );
+    server.listen(wanted, '127.0.0.1', () => {
       const port = (server.address() as net.AddressInfo).port;
       server.close(() => resolve(port));
     });
@@ -100,7 +103,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   mkdirSync(path.join(prefix, 'logs'));
   mkdirSync(path.join(prefix, 'temp'));
   const ports: { [name: string]: number } = {};
-  for (const name of options.ports) ports[name] = options.fixedPorts?.[name] ?? (await freePort());
+  for (const name of options.ports) ports[name] = await freePort(options.fixedPorts?.[name]);
   const values: { [name: string]: string } = {
     PREFIX: prefix,
     ROOT,
