@@ -4,7 +4,7 @@
  * unexpected exception still ends as a 401, never a 500.
  */
 import { Verified } from './core/authenticate';
-import { claimAt, claimText } from './core/claim-path';
+import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
 import { decisionFor, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
@@ -46,7 +46,7 @@ function rejection(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
   return decision.allow ? null : decision.failure;
 }
 
-/** Logs the decision once per request, and writes $auth_jwt_claim_set variables. */
+/** Logs the decision once per request. */
 function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
   const failure = rejection(r, outcome);
   if (outcome.logged) return failure;
@@ -55,15 +55,6 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
   for (let i = 0; i < outcome.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + outcome.configWarnings[i]);
   const reason = failure || (outcome.anonymous ? outcome.decision!.failure : null);
   if (reason) r.log(LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail);
-  const claimSet = outcome.settings.claimSet;
-  for (let i = 0; i < claimSet.length; i++) {
-    const value = outcome.result.ok ? claimText(claimAt(outcome.result.payload, claimSet[i].path)) : '';
-    try {
-      r.variables[claimSet[i].variable] = value;
-    } catch (e) {
-      r.error(LOG_PREFIX + 'config error: $auth_jwt_claim_set: cannot write $' + claimSet[i].variable + ' (declare it with js_var)');
-    }
-  }
   return failure;
 }
 

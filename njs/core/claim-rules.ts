@@ -1,10 +1,11 @@
 /**
  * Authorization rules on verified claims, answered with 403 when one fails.
  * Written as `claim operator value` and separated by `;`, e.g.
- *   roles contains admin; iss eq https://idp.example; org.tier in gold,silver; age ge 18; email match @example\.com$
+ *   roles contains admin; iss eq https://idp.example; org.tier in gold,silver; age ge 18; email suffix @example.com
  * Operators: eq, ne, in (one of a comma list), contains (an array claim holds
  * the value, or a space-separated string claim like `scope` has the word),
- * gt, ge, lt, le (numbers), match (regular expression).
+ * prefix, suffix, gt, ge, lt, le (numbers), match (regular expression; nginx
+ * reads `$` in a value as a variable, so anchor the end with suffix instead).
  */
 import { claimAt } from './claim-path';
 import { JsonObject } from './strict-json';
@@ -17,7 +18,7 @@ export interface ClaimRule {
   pattern?: RegExp;
 }
 
-const OPERATORS = ['eq', 'ne', 'in', 'contains', 'gt', 'ge', 'lt', 'le', 'match'];
+const OPERATORS = ['eq', 'ne', 'in', 'contains', 'prefix', 'suffix', 'gt', 'ge', 'lt', 'le', 'match'];
 
 /** Rules from their text, or a string saying what is wrong with which rule. */
 export function parseClaimRules(text: string): ClaimRule[] | string {
@@ -68,6 +69,10 @@ function holds(rule: ClaimRule, claim: unknown): boolean {
         return false;
       }
       return typeof claim === 'string' && claim.split(' ').indexOf(rule.value) >= 0;
+    case 'prefix':
+      return text !== null && text.slice(0, rule.value.length) === rule.value;
+    case 'suffix':
+      return text !== null && text.length >= rule.value.length && text.slice(text.length - rule.value.length) === rule.value;
     case 'match':
       return text !== null && rule.pattern!.test(text);
     default: {

@@ -8,6 +8,7 @@
 import { authenticate, AuthResult } from '../core/authenticate';
 import { Decision, decide } from '../core/decision';
 import { fail, Failure, isFailure } from '../core/errors';
+import { claimAt, claimText } from '../core/claim-path';
 import { Identity, KeySource } from '../core/keys/types';
 import { keySource } from './key-sources';
 import { findToken } from './request-token';
@@ -101,6 +102,20 @@ function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> 
   });
 }
 
+/** $auth_jwt_claim_set: verified claims into the config's js_var variables, before any decision reads them. */
+function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
+  const claimSet = outcome.settings.claimSet;
+  for (let i = 0; i < claimSet.length; i++) {
+    const value = outcome.result.ok ? claimText(claimAt(outcome.result.payload, claimSet[i].path)) : '';
+    try {
+      r.variables[claimSet[i].variable] = value;
+    } catch (e) {
+      outcome.configErrors.push('$auth_jwt_claim_set: cannot write $' + claimSet[i].variable + ' (declare it with js_var)');
+    }
+  }
+  return outcome;
+}
+
 function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
   r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
   const outcome = newOutcome(readSettings(r).settings, fail('INTERNAL', 'unexpected error'));
@@ -122,7 +137,7 @@ export function withOutcome(r: NginxHTTPRequest, isSubrequest: boolean, use: (ou
     pending = Promise.reject(e);
   }
   const entry: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> } = { request: r, outcome: null, pending };
-  entry.pending = pending.then(null, (e) => unexpected(r, e)).then((outcome) => {
+  entry.pending = pending.then((outcome) => writeClaimVariables(r, outcome), (e) => unexpected(r, e)).then((outcome) => {
     entry.outcome = outcome;
     return outcome;
   });
