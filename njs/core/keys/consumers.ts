@@ -12,6 +12,15 @@ import { keyFromPem, keyFromSecret } from './prepare';
 import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
+const CONSUMER_FIELDS = ['username', 'labels', 'credentials', 'limit', 'desc'];
+const CREDENTIAL_FIELDS = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
+
+function unknownFields(object: JsonObject, known: string[], origin: string, entry: string, into: ConfigProblem[]): void {
+  const names = Object.keys(object);
+  for (let i = 0; i < names.length; i++) {
+    if (known.indexOf(names[i]) < 0) into.push({ origin, entry, field: names[i], message: 'unknown field (known: ' + known.join(', ') + ')' });
+  }
+}
 
 interface PreparedCredential {
   key: VerificationKey;
@@ -137,9 +146,19 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     },
     problems(): ConfigProblem[] {
       const all = indexProblems.slice();
+      const ids: { [id: string]: boolean } = {};
       for (let i = 0; i < credentials.length; i++) {
-        const ready = prepare(credentials[i]);
-        if (isProblem(ready)) all.push({ origin, entry: credentials[i].entry, field: ready.field, message: ready.message });
+        const credential = credentials[i];
+        const ready = prepare(credential);
+        if (isProblem(ready)) all.push({ origin, entry: credential.entry, field: ready.field, message: ready.message });
+        unknownFields(credential.fields, CREDENTIAL_FIELDS, origin, credential.entry, all);
+        const id = credential.identity.credential;
+        if (id !== undefined && ids['#' + id]) all.push({ origin, entry: credential.entry, field: 'id', message: 'duplicate credential id' });
+        if (id !== undefined) ids['#' + id] = true;
+      }
+      const list = isObject(document) && Array.isArray(document.consumers) ? document.consumers : [];
+      for (let i = 0; i < list.length; i++) {
+        if (isObject(list[i])) unknownFields(list[i], CONSUMER_FIELDS, origin, 'consumers[' + i + ']', all);
       }
       return all;
     },
