@@ -4,7 +4,7 @@
  * integration tests and the benchmark, so all three run the same way.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -100,6 +100,8 @@ export function writeFiles(prefix: string, files: { [name: string]: string }): v
 
 export async function startNginx(options: NginxOptions): Promise<Nginx> {
   const prefix = mkdtempSync(path.join(os.tmpdir(), 'jwt-gateway-'));
+  // mkdtemp makes the folder 0700; nginx workers run as nobody when the master is root and must read files there.
+  chmodSync(prefix, 0o755);
   mkdirSync(path.join(prefix, 'logs'));
   mkdirSync(path.join(prefix, 'temp'));
   const ports: { [name: string]: number } = {};
@@ -124,6 +126,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
+    if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
     throw new Error((e as Error).message + stderr);
   }
   return {

@@ -1,0 +1,214 @@
+/**
+ * Shared pieces of the integration tests: a real nginx per test file (via
+ * build/lib/nginx.ts), an HTTP client that records every status it saw, the
+ * health checks every file runs in afterAll, and a wrapper that appends
+ * nginx's logs to the message of a failing test.
+ */
+import http from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { base64url } from 'jose';
+import { Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
+
+/** The demo's jack: the token printed in the APISIX docs, and the credential it names. */
+export const SEED_TOKEN =
+  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU';
+
+/** The 401 bodies users know from APISIX. */
+export const MESSAGES = {
+  missing: { message: 'Missing JWT token in request' },
+  invalid: { message: 'JWT token invalid' },
+  noKey: { message: 'missing user key in JWT token' },
+  unknownKey: { message: 'Invalid user key in JWT token' },
+  verifyFailed: { message: 'failed to verify jwt' },
+  /** Kong's anti-smuggling rule: different tokens in several places. */
+  multiple: { message: 'Multiple tokens provided' },
+};
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** Header names and values as received, duplicates kept. */
+  rawHeaders: string[];
+  text: string;
+  /** The body as JSON (throws with the body in the message when it is not). */
+  json(): any;
+}
+
+/** What the echo upstream (nginx/demo/echo.js) answers. */
+export interface Echo {
+  method: string;
+  url: string;
+  path: string;
+  args: { [name: string]: string };
+  headers: { [name: string]: string };
+}
+
+export interface RequestOptions {
+  method?: string;
+  headers?: { [name: string]: string };
+  /** Port name of the nginx to talk to (default PORT). */
+  port?: string;
+}
+
+export interface Gateway {
+  nginx: Nginx;
+  /** Every response this file received: method, path and status. */
+  seen: { method: string; path: string; status: number }[];
+  request(pathAndQuery: string, options?: RequestOptions): Promise<Reply>;
+  get(pathAndQuery: string, headers?: { [name: string]: string }): Promise<Reply>;
+  /** A GET that must reach the echo upstream: asserts 200 and returns what the upstream saw. */
+  echo(pathAndQuery: string, headers?: { [name: string]: string }): Promise<Echo>;
+  /** Waits until the named log file (in logs/) has a line matching `pattern`, returns that line. */
+  logLine(file: string, pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  readLog(file: string): string;
+  /** The error log and the main access log, for failure messages. */
+  logs(): string;
+}
+
+/** node:http rather than fetch: it lets a test send any Cookie or oversized header as is. */
+function send(url: string, options: RequestOptions): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers ?? {}, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          rawHeaders: res.rawHeaders,
+          text,
+          json() {
+            try {
+              return JSON.parse(text);
+            } catch {
+              throw new Error('response body is not JSON (status ' + res.statusCode + '): ' + text.slice(0, 500));
+            }
+          },
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function tail(text: string, lines: number): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n');
+}
+
+export async function startGateway(options: NginxOptions): Promise<Gateway> {
+  const nginx = await startNginx(options);
+  const seen: Gateway['seen'] = [];
+  const readLog = (file: string) => (file === 'error.log' ? nginx.errorLog() : file === 'access.log' ? nginx.accessLog() : readLogFile(nginx, file));
+  const gateway: Gateway = {
+    nginx,
+    seen,
+    async request(pathAndQuery, requestOptions = {}) {
+      const reply = await send(nginx.url(pathAndQuery, requestOptions.port), requestOptions);
+      seen.push({ method: requestOptions.method ?? 'GET', path: pathAndQuery.slice(0, 200), status: reply.status });
+      return reply;
+    },
+    get(pathAndQuery, headers) {
+      return gateway.request(pathAndQuery, { headers });
+    },
+    async echo(pathAndQuery, headers) {
+      const reply = await gateway.get(pathAndQuery, headers);
+      if (reply.status !== 200) throw new Error('expected 200 from the echo upstream, got ' + reply.status + ': ' + reply.text.slice(0, 500));
+      return reply.json() as Echo;
+    },
+    async logLine(file, pattern, timeoutMs = 2000) {
+      // nginx writes the access log after the response went out: poll briefly.
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const lines = readLog(file).split('\n');
+        const found = lines.find((line) => (typeof pattern === 'string' ? line.includes(pattern) : pattern.test(line)));
+        if (found !== undefined) return found;
+        if (Date.now() > deadline) throw new Error('no line matching ' + String(pattern) + ' in ' + file + ':\n' + tail(readLog(file), 20));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    readLog,
+    logs() {
+      return '--- error.log (tail) ---\n' + tail(nginx.errorLog(), 40) + '\n--- access.log (tail) ---\n' + tail(nginx.accessLog(), 20);
+    },
+  };
+  return gateway;
+}
+
+function readLogFile(nginx: Nginx, file: string): string {
+  // Nginx exposes only error.log and access.log; other logs live next to them.
+  const target = path.join(nginx.prefix, 'logs', file);
+  return existsSync(target) ? readFileSync(target, 'utf8') : '';
+}
+
+/**
+ * Wraps a test body so that, when it fails, the message ends with the tail of
+ * nginx's error and access logs.
+ */
+export function withLogs(gateway: () => Gateway | undefined, body: () => Promise<void>): () => Promise<void> {
+  return async () => {
+    try {
+      await body();
+    } catch (e) {
+      const gw = gateway();
+      if (gw && e instanceof Error) e.message += '\n\n' + gw.logs();
+      throw e;
+    }
+  };
+}
+
+/**
+ * The afterAll checks of every file: no worker crashed, nothing at alert or
+ * emerg level, no JS exception, and no response in the file was a 5xx.
+ * Stops nginx either way.
+ */
+export async function finish(gateway: Gateway | undefined): Promise<void> {
+  if (!gateway) return;
+  const errorLog = gateway.nginx.errorLog();
+  await gateway.nginx.stop();
+  const crashes = errorLog.split('\n').filter((line) => /exited on signal|\[alert\]|\[emerg\]/.test(line));
+  expect(crashes).toEqual([]);
+  // A JS exception, even one the gateway turned into a 401, is a bug.
+  const exceptions = errorLog.split('\n').filter((line) => /js exception|jwt-gateway: unexpected error/.test(line));
+  expect(exceptions).toEqual([]);
+  const serverErrors = gateway.seen.filter((entry) => entry.status >= 500);
+  expect(serverErrors).toEqual([]);
+  expect(gateway.seen.length).toBeGreaterThan(0);
+}
+
+/** Asserts the shape every rejection shares: status, JSON body, WWW-Authenticate and Content-Type. */
+export function expectRejected(reply: Reply, body: { message: string }, options: { tokenSent?: boolean; realm?: string; status?: number } = {}): void {
+  const realm = options.realm ?? 'jwt';
+  const tokenSent = options.tokenSent ?? true;
+  expect({ status: reply.status, body: reply.json() }).toEqual({ status: options.status ?? 401, body });
+  expect(reply.headers['content-type']).toMatch(/^application\/json/);
+  const challenges = reply.rawHeaders.filter((_, i) => i % 2 === 0 && reply.rawHeaders[i].toLowerCase() === 'www-authenticate').length;
+  expect(challenges).toBe(1);
+  expect(reply.headers['www-authenticate']).toBe('Bearer realm="' + realm + '"' + (tokenSent ? ', error="invalid_token"' : ''));
+}
+
+/** base64url of UTF-8 text or bytes (jose's encoder). */
+export function b64(input: string | Uint8Array): string {
+  return base64url.encode(input);
+}
+
+/** A JSON text -> base64url segment. */
+export function segment(value: unknown): string {
+  return b64(JSON.stringify(value));
+}
+
+/** Seconds since the epoch. */
+export function now(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+/** A unique suffix, so tests never share rate-limit keys or log lines. */
+let counter = 0;
+export function unique(label: string): string {
+  counter += 1;
+  return label + '-' + process.pid + '-' + Date.now().toString(36) + '-' + counter;
+}
