@@ -23,6 +23,8 @@ export interface NginxOptions {
   /** Files to write into the prefix directory before start (name -> content). */
   files?: { [name: string]: string };
   variables?: { [name: string]: string };
+  /** Extra environment for nginx (a Jest test's process.env is its own copy and does not reach children). */
+  env?: { [name: string]: string };
 }
 
 export interface Nginx {
@@ -117,7 +119,10 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   writeFiles(prefix, options.files ?? {});
   writeFileSync(path.join(prefix, 'nginx.conf'), render(options.config, values));
   const errorLogPath = path.join(prefix, 'logs', 'error.log');
-  const child = spawn('nginx', ['-p', prefix, '-e', errorLogPath, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('nginx', ['-p', prefix, '-e', errorLogPath, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let stderr = '';
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
