@@ -1,44 +1,15 @@
-// Bundles the gateway into one njs script. The `supported` table is the
-// syntax gate: esbuild fails the build on syntax the classic njs engine
-// (0.7.9) cannot run, and lowers what it can (`?.`, `{...o}`, `||=`).
+// Bundles the gateway into one njs script, through the syntax gate of
+// njs-syntax.mjs: the build fails on syntax the classic njs engine (0.7.9)
+// cannot run. Also bundles the `jwt-gateway` command line for Node.
 import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { njsSyntax, njsSyntaxProblems } from './njs-syntax.mjs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'build', 'dist');
 
-export const njsSyntax = {
-  target: 'es2017',
-  supported: {
-    class: false,
-    destructuring: false,
-    'for-of': false,
-    'default-argument': false,
-    'array-spread': false,
-    'rest-argument': true,
-    generator: false,
-    'async-generator': false,
-    'for-await': false,
-    'optional-catch-binding': false,
-    'optional-chain': false,
-    'logical-assignment': false,
-    'object-rest-spread': false,
-    'class-field': false,
-    'class-static-field': false,
-    'class-private-field': false,
-    'top-level-await': false,
-    bigint: false,
-    'regexp-named-capture-groups': false,
-    'regexp-lookbehind-assertions': false,
-    'regexp-sticky-and-unicode-flags': false,
-  },
-  platform: 'neutral',
-  external: ['fs', 'crypto'],
-  bundle: true,
-  charset: 'ascii',
-  logLevel: 'error',
-};
 
 async function bundle(entry, outfile, asModule) {
   await esbuild.build({
@@ -49,6 +20,11 @@ async function bundle(entry, outfile, asModule) {
     // njs 0.7.9 accepts only `export default` (not `export { x as default }`).
     ...(asModule ? { globalName: 'jwtGateway', footer: { js: 'export default jwtGateway.default;' } } : {}),
   });
+  const problems = njsSyntaxProblems(readFileSync(outfile, 'utf8'), path.relative(root, outfile));
+  if (problems.length) {
+    console.error(problems.join('\n'));
+    throw new Error('syntax njs cannot run');
+  }
   return outfile;
 }
 
@@ -70,6 +46,6 @@ try {
     console.log('built ' + path.relative(process.cwd(), tests));
   }
 } catch (e) {
-  // esbuild already printed the located error (e.g. "Transforming for-of loops ... is not supported yet").
+  // esbuild and the gate have already printed located errors (e.g. "Transforming for-of loops ... is not supported yet").
   process.exitCode = 1;
 }

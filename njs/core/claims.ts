@@ -39,7 +39,7 @@ function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): F
 
 export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Failure | null {
   for (let i = 0; i < policy.required.length; i++) {
-    if (payload[policy.required[i]] === undefined) return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
+    if (!Object.prototype.hasOwnProperty.call(payload, policy.required[i])) return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
   }
   for (let i = 0; i < NUMERIC_DATES.length; i++) {
     const value = payload[NUMERIC_DATES[i]];

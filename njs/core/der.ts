@@ -11,6 +11,8 @@ export interface PublicKeyInfo {
   crv?: string;
   /** RSA modulus size. */
   bits?: number;
+  /** RSA public exponent below 3 or even: with e = 1 anyone can forge signatures. */
+  weakExponent?: boolean;
   spki: Uint8Array;
 }
 
@@ -142,8 +144,10 @@ export function describeSpki(der: Uint8Array): PublicKeyInfo | string {
   if (oid === OID_RSA) {
     const key = read(keyBits, 0, keyBits.length);
     const integers = key && key.tag === 0x30 ? children(keyBits, key) : null;
-    if (!integers || integers.length !== 2 || integers[0].tag !== 0x02) return 'malformed RSA public key';
-    return { kty: 'RSA', bits: bitLength(keyBits.subarray(integers[0].start, integers[0].end)), spki: der };
+    if (!integers || integers.length !== 2 || integers[0].tag !== 0x02 || integers[1].tag !== 0x02) return 'malformed RSA public key';
+    const exponent = keyBits.subarray(integers[1].start, integers[1].end);
+    const weakExponent = bitLength(exponent) < 2 || (exponent[exponent.length - 1] & 1) === 0;
+    return { kty: 'RSA', bits: bitLength(keyBits.subarray(integers[0].start, integers[0].end)), weakExponent, spki: der };
   }
   if (oid === OID_EC) {
     const curve = algorithm.length === 2 && algorithm[1].tag === 0x06 ? CURVE_OIDS[hex(der.subarray(algorithm[1].start, algorithm[1].end))] : undefined;

@@ -131,8 +131,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     origin,
     lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure {
       // The payload first, then the header, as Kong does: so `kid` can name the credential too.
-      let value = token.payload[options.keyClaim];
-      if (value === undefined) value = token.header[options.keyClaim];
+      const claim = options.keyClaim;
+      const own = Object.prototype.hasOwnProperty;
+      const value = own.call(token.payload, claim) ? token.payload[claim] : own.call(token.header, claim) ? token.header[claim] : undefined;
       if (value === undefined || value === null || value === '') return fail('KEY_CLAIM_MISSING', 'no ' + quote(options.keyClaim) + ' claim in the token');
       const credential = typeof value === 'string' ? byKey['#' + value] : undefined;
       if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);

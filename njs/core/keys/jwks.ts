@@ -20,6 +20,8 @@ function fitsAlgorithm(jwk: JsonObject, algorithm: Algorithm): boolean {
 
 export function jwksSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
   const jwks: JsonObject[] = [];
+  /** Each usable entry's position in the document's "keys", for messages. */
+  const positions: number[] = [];
   const byKid: { [kid: string]: number[] } = {};
   const documentProblems: ConfigProblem[] = [];
   const prepared: (VerificationKey | FieldProblem)[] = [];
@@ -35,6 +37,7 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
         continue;
       }
       jwks.push(jwk);
+      positions.push(i);
       const kid = jwk.kid;
       if (typeof kid === 'string') (byKid['#' + kid] = byKid['#' + kid] || []).push(jwks.length - 1);
     }
@@ -42,7 +45,7 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
 
   function entryName(index: number): string {
     const kid = jwks[index].kid;
-    return 'key ' + (typeof kid === 'string' ? 'kid ' + quote(kid) : '#' + index);
+    return 'keys[' + positions[index] + ']' + (typeof kid === 'string' ? ' (kid ' + quote(kid) + ')' : '');
   }
 
   function prepare(index: number): VerificationKey | FieldProblem {

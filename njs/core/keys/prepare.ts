@@ -34,6 +34,7 @@ function fromPublicKeyInfo(info: PublicKeyInfo, alg: unknown, algField: string, 
   if (info.kty === 'RSA' && (info.bits || 0) < MIN_RSA_BITS) {
     return problem(keyField, 'RSA key has ' + info.bits + ' bits; at least ' + MIN_RSA_BITS + ' are required');
   }
+  if (info.weakExponent) return problem(keyField === 'n' ? 'e' : keyField, 'RSA public exponent must be odd and at least 3');
   if (info.kty === 'OKP' && !capabilities.ed25519) {
     return problem(keyField, 'Ed25519 (EdDSA) keys need njs 0.9.7 or later; this engine cannot verify them');
   }

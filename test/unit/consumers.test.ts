@@ -1,0 +1,317 @@
+import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { ALGORITHMS } from '../../njs/core/algorithms';
+import { authenticate } from '../../njs/core/authenticate';
+import { consumersSource } from '../../njs/core/keys/consumers';
+import { Capabilities, ConfigProblem } from '../../njs/core/keys/types';
+import { JsonObject } from '../../njs/core/strict-json';
+import { bytes, CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from './helpers';
+
+const ORIGIN = '/etc/nginx/consumers.json';
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ed = generateKeyPairSync('ed25519');
+
+function spkiPem(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'pem' }) as string;
+}
+
+function sign(alg: string, key: KeyObject | Uint8Array, payload: JsonObject, header: JsonObject = {}): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ alg, ...header }).sign(key);
+}
+
+function jackToken(payload: JsonObject = { key: JACK.key }, alg = 'HS256', header: JsonObject = {}): Promise<string> {
+  return sign(alg, bytes(JACK.secret), payload, header);
+}
+
+const JACK_IDENTITY = { consumer: 'jack', credential: 'cred-jack-jwt-auth', customId: '495aec6a' };
+
+function source(consumers: unknown[], capabilities: Capabilities = CAPS) {
+  return consumersSource({ consumers }, ORIGIN, capabilities);
+}
+
+describe('consumersSource: the seed consumer jack', () => {
+  const jack = source([jackConsumer()]);
+
+  test('the seed token from the APISIX docs authenticates as jack', async () => {
+    const verified = expectOk(await authenticate(JACK.seedToken, jack, policy(), NOW));
+    expect(verified.identity).toEqual(JACK_IDENTITY);
+    expect(verified.payload).toEqual({ key: 'jack-key', nbf: 1729132271 });
+    expect(verified.payloadText).toBe('{"key":"jack-key","nbf":1729132271}');
+    expect(verified.header).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(verified.skipped).toEqual([]);
+  });
+
+  test('the seed token is not valid before its nbf', async () => {
+    expectFailure(await authenticate(JACK.seedToken, jack, policy(), 1729132271 - 1), 'TOKEN_NOT_YET_VALID');
+    expectOk(await authenticate(JACK.seedToken, jack, policy(), 1729132271));
+  });
+
+  test('the seed token does not verify with another secret', async () => {
+    const other = source([{ username: 'jack', credentials: [{ key: 'jack-key', secret: JACK.secret + '!' }] }]);
+    expectFailure(await authenticate(JACK.seedToken, other, policy(), NOW), 'SIGNATURE_INVALID');
+  });
+
+  test('a fresh token for jack (default algorithm HS256)', async () => {
+    const verified = expectOk(await authenticate(await jackToken({ key: JACK.key, exp: NOW + 60 }), jack, policy(), NOW));
+    expect(verified.identity).toEqual(JACK_IDENTITY);
+  });
+
+  test('a missing key claim is KEY_CLAIM_MISSING with the APISIX message', async () => {
+    for (const payload of [{}, { key: '' }, { key: null }, { sub: 'jack-key' }]) {
+      const failure = expectFailure(await authenticate(await jackToken(payload), jack, policy(), NOW), 'KEY_CLAIM_MISSING');
+      expect(failure.message).toBe('missing user key in JWT token');
+    }
+  });
+
+  test('an unknown key is CREDENTIAL_UNKNOWN with the APISIX message', async () => {
+    for (const key of ['john-key', 'JACK-KEY', 'jack-key ', '__proto__', 'constructor', 'toString']) {
+      const failure = expectFailure(await authenticate(await jackToken({ key }), jack, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+      expect(failure.message).toBe('Invalid user key in JWT token');
+    }
+  });
+
+  test.each([[123], [true], [['jack-key']], [{ key: 'jack-key' }]])('a non-string key claim %j is CREDENTIAL_UNKNOWN', async (key) => {
+    expectFailure(await authenticate(await jackToken({ key }), jack, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+  });
+
+  test('another algorithm than the credential\'s is ALG_NOT_ALLOWED even with the right secret', async () => {
+    for (const alg of ['HS384', 'HS512']) {
+      const failure = expectFailure(await authenticate(await jackToken({ key: JACK.key }, alg), jack, policy(), NOW), 'ALG_NOT_ALLOWED');
+      expect(failure.message).toBe('failed to verify jwt');
+    }
+  });
+
+  test('consumer() finds a consumer by username, with its custom id', () => {
+    expect(jack.consumer!('jack')).toEqual({ consumer: 'jack', customId: '495aec6a' });
+    expect(jack.consumer!('nobody')).toBeNull();
+    expect(jack.consumer!('__proto__')).toBeNull();
+  });
+
+  test('the seed map reports no problems', () => {
+    expect(jack.problems()).toEqual([]);
+  });
+});
+
+describe('consumersSource: key claim', () => {
+  const jack = source([jackConsumer()]);
+
+  test('a custom keyClaim names the credential', async () => {
+    const token = await jackToken({ iss: JACK.key });
+    expectOk(await authenticate(token, jack, policy({ keyClaim: 'iss' }), NOW));
+    expectFailure(await authenticate(token, jack, policy(), NOW), 'KEY_CLAIM_MISSING');
+  });
+
+  test('a custom keyClaim is missing -> KEY_CLAIM_MISSING even when "key" is present', async () => {
+    expectFailure(await authenticate(await jackToken({ key: JACK.key }), jack, policy({ keyClaim: 'iss' }), NOW), 'KEY_CLAIM_MISSING');
+  });
+
+  test('the key can come from the header (kid), as in Kong', async () => {
+    const token = await jackToken({ sub: 'x' }, 'HS256', { kid: JACK.key });
+    expect(expectOk(await authenticate(token, jack, policy({ keyClaim: 'kid' }), NOW)).identity).toEqual(JACK_IDENTITY);
+  });
+
+  test('the payload wins over the header', async () => {
+    const token = await jackToken({ kid: 'john-key' }, 'HS256', { kid: JACK.key });
+    expectFailure(await authenticate(token, jack, policy({ keyClaim: 'kid' }), NOW), 'CREDENTIAL_UNKNOWN');
+  });
+});
+
+describe('consumersSource: asymmetric credentials with PEM public keys', () => {
+  const consumers = [
+    jackConsumer(),
+    { username: 'alice', credentials: [{ id: 'cred-alice', key: 'alice-key', algorithm: 'RS256', public_key: spkiPem(rsa.publicKey) }] },
+    { username: 'bob', labels: { custom_id: 'b-1' }, credentials: [{ id: 'cred-bob', key: 'bob-key', algorithm: 'ES256', public_key: spkiPem(ec.publicKey) }] },
+    { username: 'carol', credentials: [{ id: 'cred-carol', key: 'carol-key', algorithm: 'PS256', public_key: spkiPem(rsa.publicKey) }] },
+    { username: 'dave', credentials: [{ key: 'dave-key', algorithm: 'RS512', public_key: rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }) }] },
+    { username: 'erin', credentials: [{ key: 'erin-key', algorithm: 'EdDSA', public_key: spkiPem(ed.publicKey) }] },
+  ];
+  const map = source(consumers);
+
+  test('no problems', () => {
+    expect(map.problems()).toEqual([]);
+  });
+
+  test.each([
+    ['RS256', 'alice-key', () => rsa.privateKey, { consumer: 'alice', credential: 'cred-alice' }],
+    ['ES256', 'bob-key', () => ec.privateKey, { consumer: 'bob', credential: 'cred-bob', customId: 'b-1' }],
+    ['PS256', 'carol-key', () => rsa.privateKey, { consumer: 'carol', credential: 'cred-carol' }],
+    ['RS512', 'dave-key', () => rsa.privateKey, { consumer: 'dave' }],
+    ['EdDSA', 'erin-key', () => ed.privateKey, { consumer: 'erin' }],
+  ])('%s credential (%s) verifies and names the consumer', async (alg, key, priv, identity) => {
+    const verified = expectOk(await authenticate(await sign(alg, priv(), { key }), map, policy(), NOW));
+    expect(verified.identity).toEqual(identity);
+    expect(verified.header.alg).toBe(alg);
+  });
+
+  test('the credential binds one algorithm: an RS256 credential refuses PS256 and RS384 signed by the same key', async () => {
+    expectFailure(await authenticate(await sign('PS256', rsa.privateKey, { key: 'alice-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
+    expectFailure(await authenticate(await sign('RS384', rsa.privateKey, { key: 'alice-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
+  });
+
+  test('a token for one consumer signed with another consumer\'s key fails', async () => {
+    expectFailure(await authenticate(await sign('HS256', bytes(JACK.secret), { key: 'alice-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
+    const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expectFailure(await authenticate(await sign('RS256', otherRsa.privateKey, { key: 'alice-key' }), map, policy(), NOW), 'SIGNATURE_INVALID');
+    expectFailure(await authenticate(await sign('RS256', rsa.privateKey, { key: 'jack-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
+  });
+});
+
+describe('consumersSource: base64_secret', () => {
+  const raw = new Uint8Array(randomBytes(48));
+  const encoded = Buffer.from(raw).toString('base64');
+  const map = source([{ username: 'u', credentials: [{ key: 'u-key', secret: encoded, base64_secret: true, algorithm: 'HS512' }] }]);
+
+  test('the secret is the decoded bytes', async () => {
+    expectOk(await authenticate(await sign('HS512', raw, { key: 'u-key' }), map, policy(), NOW));
+  });
+
+  test('the base64 text itself is not the secret', async () => {
+    expectFailure(await authenticate(await sign('HS512', bytes(encoded), { key: 'u-key' }), map, policy(), NOW), 'SIGNATURE_INVALID');
+  });
+
+  test('without base64_secret the text is the secret', async () => {
+    const plain = source([{ username: 'u', credentials: [{ key: 'u-key', secret: encoded, algorithm: 'HS512' }] }]);
+    expectOk(await authenticate(await sign('HS512', bytes(encoded), { key: 'u-key' }), plain, policy(), NOW));
+    expectFailure(await authenticate(await sign('HS512', raw, { key: 'u-key' }), plain, policy(), NOW), 'SIGNATURE_INVALID');
+  });
+});
+
+describe('consumersSource: lifetime_grace_period', () => {
+  function withGrace(grace?: unknown) {
+    const fields: JsonObject = { id: 'c', key: 'g-key', secret: JACK.secret };
+    if (grace !== undefined) fields.lifetime_grace_period = grace;
+    return source([{ username: 'g', credentials: [fields] }]);
+  }
+
+  test('extends exp by the grace period, and not further', async () => {
+    const token = await jackToken({ key: 'g-key', exp: NOW - 10 });
+    expectFailure(await authenticate(token, withGrace(), policy(), NOW), 'TOKEN_EXPIRED');
+    expectFailure(await authenticate(token, withGrace(0), policy(), NOW), 'TOKEN_EXPIRED');
+    expectOk(await authenticate(token, withGrace(11), policy(), NOW));
+    expectFailure(await authenticate(token, withGrace(10), policy(), NOW), 'TOKEN_EXPIRED');
+  });
+
+  test('adds to the policy leeway', async () => {
+    const token = await jackToken({ key: 'g-key', exp: NOW - 10 });
+    expectOk(await authenticate(token, withGrace(6), policy({ leeway: 5 }), NOW));
+    expectFailure(await authenticate(token, withGrace(5), policy({ leeway: 5 }), NOW), 'TOKEN_EXPIRED');
+  });
+
+  test('extends nbf too', async () => {
+    const token = await jackToken({ key: 'g-key', nbf: NOW + 30 });
+    expectFailure(await authenticate(token, withGrace(), policy(), NOW), 'TOKEN_NOT_YET_VALID');
+    expectOk(await authenticate(token, withGrace(30), policy(), NOW));
+  });
+
+  test.each([[-1], [1.5], ['10'], [null], [Number.NaN]])('%j is a problem on "lifetime_grace_period"', async (grace) => {
+    const map = withGrace(grace);
+    expect(map.problems()).toEqual([{ origin: ORIGIN, entry: expect.any(String), field: 'lifetime_grace_period', message: expect.any(String) }]);
+    expectFailure(await authenticate(await jackToken({ key: 'g-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+  });
+});
+
+describe('consumersSource: configuration problems', () => {
+  function byField(problems: ConfigProblem[], field: string): ConfigProblem[] {
+    return problems.filter((p) => p.field === field);
+  }
+
+  test('a duplicate key is reported and the first credential wins', async () => {
+    const map = source([
+      jackConsumer(),
+      { username: 'mallory', credentials: [{ id: 'cred-mallory', key: JACK.key, secret: 'mallory-secret-mallory-secret-123' }] },
+    ]);
+    const problems = byField(map.problems(), 'key');
+    expect(problems).toHaveLength(1);
+    expect(problems[0].entry).toContain('mallory');
+    expect(problems[0].message).toMatch(/duplicate key/);
+    expect(expectOk(await authenticate(await jackToken({ key: JACK.key }), map, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
+    expectFailure(await authenticate(await sign('HS256', bytes('mallory-secret-mallory-secret-123'), { key: JACK.key }), map, policy(), NOW), 'SIGNATURE_INVALID');
+  });
+
+  test('a duplicate username is reported', () => {
+    const map = source([jackConsumer(), { username: 'jack', credentials: [{ key: 'jack-key-2', secret: 'another-secret-another-secret' }] }]);
+    const problems = byField(map.problems(), 'username');
+    expect(problems).toHaveLength(1);
+    expect(problems[0].entry).toContain('consumers[1]');
+    expect(problems[0].message).toMatch(/duplicate username/);
+  });
+
+  test('a broken credential does not disable the others', async () => {
+    const map = source([
+      { username: 'broken-rsa', credentials: [{ id: 'b1', key: 'b1-key', algorithm: 'RS256', public_key: 'not a pem' }] },
+      { username: 'broken-alg', credentials: [{ id: 'b2', key: 'b2-key', algorithm: 'none', secret: 'x' }] },
+      { username: 'broken-secret', credentials: [{ id: 'b3', key: 'b3-key' }] },
+      { username: 'private', credentials: [{ id: 'b4', key: 'b4-key', algorithm: 'ES256', public_key: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) }] },
+      { username: 'mismatch', credentials: [{ id: 'b5', key: 'b5-key', algorithm: 'ES384', public_key: spkiPem(ec.publicKey) }] },
+      'not an object',
+      { credentials: [] },
+      { username: 'no-credentials' },
+      { username: 'bad-entries', credentials: [42, { secret: 'no key' }] },
+      jackConsumer(),
+    ]);
+    expect(expectOk(await authenticate(await jackToken(), map, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
+    const problems = map.problems();
+    const fields = problems.map((p) => p.field);
+    expect(fields).toEqual(expect.arrayContaining(['public_key', 'algorithm', 'secret', '-', 'username', 'credentials', 'key']));
+    expect(problems.find((p) => p.entry.includes('"b1"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/not a PEM/) });
+    expect(problems.find((p) => p.entry.includes('"b2"'))).toMatchObject({ field: 'algorithm' });
+    expect(problems.find((p) => p.entry.includes('"b3"'))).toMatchObject({ field: 'secret' });
+    expect(problems.find((p) => p.entry.includes('"b4"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/private key/) });
+    expect(problems.find((p) => p.entry.includes('"b5"'))).toMatchObject({ field: 'algorithm' });
+    for (const p of problems) expect(p.origin).toBe(ORIGIN);
+    // a token naming a broken credential is refused as an unknown key, with the reason for the log
+    const failure = expectFailure(await authenticate(await jackToken({ key: 'b1-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(failure.detail).toContain('field "public_key"');
+  });
+
+  test.each([
+    ['no consumers', {}],
+    ['consumers as an object', { consumers: { jack: {} } }],
+    ['null', null],
+    ['an array', [jackConsumer()]],
+  ])('a document with %s reports "consumers" and knows no key', async (_name, document) => {
+    const map = consumersSource(document, ORIGIN, CAPS);
+    expect(map.problems()).toEqual([{ origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: expect.any(String) }]);
+    expectFailure(await authenticate(await jackToken(), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+  });
+});
+
+describe('consumersSource: $env:// secrets', () => {
+  const env: { [name: string]: string } = { JACK_JWT_SECRET: JACK.secret, EMPTY: '' };
+  const caps: Capabilities = { ed25519: true, env: (name) => env[name] };
+
+  test('a $env:// secret is resolved through capabilities.env', async () => {
+    const map = source([{ username: 'jack', credentials: [{ key: JACK.key, secret: '$env://JACK_JWT_SECRET' }] }], caps);
+    expectOk(await authenticate(await jackToken(), map, policy(), NOW));
+    expect(map.problems()).toEqual([]);
+  });
+
+  test('an unset or empty variable is a problem on "secret" that does not fall back to the reference text', async () => {
+    for (const ref of ['$env://MISSING', '$env://EMPTY']) {
+      const map = source([{ username: 'jack', credentials: [{ key: JACK.key, secret: ref }] }], caps);
+      expect(map.problems()).toEqual([{ origin: ORIGIN, entry: expect.any(String), field: 'secret', message: expect.stringContaining(ref) }]);
+      expectFailure(await authenticate(await sign('HS256', bytes(ref), { key: JACK.key }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    }
+  });
+
+  test('the resolved secret never appears in problems or failure details', async () => {
+    const map = source([{ username: 'jack', credentials: [{ key: JACK.key, secret: '$env://JACK_JWT_SECRET', algorithm: 'HS999' }] }], caps);
+    expect(JSON.stringify(map.problems())).not.toContain(JACK.secret);
+    const failure = expectFailure(await authenticate(await jackToken(), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(failure.detail).not.toContain(JACK.secret);
+  });
+});
+
+describe('consumersSource: lookup', () => {
+  test('lookup returns the credential key bound to its algorithm and the identity', () => {
+    const map = source([jackConsumer()]);
+    const result = map.lookup({ header: { alg: 'HS256' }, payload: { key: JACK.key } }, ALGORITHMS.HS256, { keyClaim: 'key' });
+    if ('code' in result) throw new Error(result.code);
+    expect(result.keys).toHaveLength(1);
+    expect(result.keys[0].algorithms).toEqual(['HS256']);
+    expect(Buffer.from(result.keys[0].material).toString()).toBe(JACK.secret);
+    expect(result.identity).toEqual(JACK_IDENTITY);
+    expect(result.graceSeconds).toBe(0);
+  });
+});

@@ -1,0 +1,107 @@
+/**
+ * Small shared helpers for the unit tests. Tokens are minted here (with jose or
+ * node:crypto), never by the code under test.
+ */
+import { constants, createHmac, KeyObject, sign } from 'node:crypto';
+import { AuthPolicy, AuthResult } from '../../njs/core/authenticate';
+import { Failure, FailureCode } from '../../njs/core/errors';
+import { Capabilities } from '../../njs/core/keys/types';
+import { DEFAULT_MAX_TOKEN_BYTES } from '../../njs/core/token';
+
+/** A fixed instant (2024-10-17T02:37:51Z + 1h): every test passes `now` explicitly. */
+export const NOW = 1729132271 + 3600;
+
+export const CAPS: Capabilities = { ed25519: true };
+export const CAPS_NO_ED25519: Capabilities = { ed25519: false };
+
+export const JACK = {
+  username: 'jack',
+  customId: '495aec6a',
+  credentialId: 'cred-jack-jwt-auth',
+  key: 'jack-key',
+  secret: 'jack-hs256-secret-that-is-very-long',
+  seedToken:
+    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU',
+};
+
+/** The seed consumer map: jack with one HS256 credential. */
+export function jackConsumer(): object {
+  return {
+    username: JACK.username,
+    labels: { custom_id: JACK.customId },
+    credentials: [{ id: JACK.credentialId, key: JACK.key, secret: JACK.secret }],
+  };
+}
+
+export function policy(overrides: Partial<AuthPolicy> = {}): AuthPolicy {
+  return { maxTokenBytes: DEFAULT_MAX_TOKEN_BYTES, leeway: 0, requiredClaims: [], keyClaim: 'key', ...overrides };
+}
+
+export function b64u(data: Uint8Array | string): string {
+  return Buffer.from(typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64url');
+}
+
+export function b64uJson(value: unknown): string {
+  return b64u(JSON.stringify(value));
+}
+
+export function bytes(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'utf8'));
+}
+
+/** A compact JWS from raw parts: header and payload as objects (JSON-encoded) or as ready segments. */
+export function compact(header: object | string, payload: object | string, signature: Uint8Array | string): string {
+  const h = typeof header === 'string' ? header : b64uJson(header);
+  const p = typeof payload === 'string' ? payload : b64uJson(payload);
+  const s = typeof signature === 'string' ? signature : b64u(signature);
+  return h + '.' + p + '.' + s;
+}
+
+/**
+ * Signs any header (crit, jwk, odd alg names...) with node:crypto, bypassing
+ * the checks a JOSE library would make: `alg` picks how to sign, `header` is
+ * written as given.
+ */
+export function signRaw(alg: string, key: KeyObject | Uint8Array | string, header: object, payload: object | string): string {
+  const h = b64uJson(header);
+  const p = typeof payload === 'string' ? payload : b64uJson(payload);
+  const input = Buffer.from(h + '.' + p);
+  const bits = alg.slice(2);
+  let signature: Buffer;
+  if (alg.startsWith('HS')) {
+    signature = createHmac('sha' + bits, typeof key === 'string' ? Buffer.from(key) : (key as Uint8Array)).update(input).digest();
+  } else if (alg.startsWith('RS')) {
+    signature = sign('sha' + bits, input, key as KeyObject);
+  } else if (alg.startsWith('PS')) {
+    signature = sign('sha' + bits, input, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
+  } else if (alg.startsWith('ES')) {
+    signature = sign('sha' + bits, input, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
+  } else if (alg === 'EdDSA') {
+    signature = sign(null, input, key as KeyObject);
+  } else {
+    throw new Error('signRaw: unknown alg ' + alg);
+  }
+  return h + '.' + p + '.' + b64u(signature);
+}
+
+export function segments(token: string): [string, string, string] {
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new Error('test token does not have 3 segments');
+  return [parts[0], parts[1], parts[2]];
+}
+
+/** Asserts a failure with this code and returns it (typed). */
+export function expectFailure(result: unknown, code: FailureCode): Failure {
+  expect(result).not.toBeNull();
+  const failure = result as Failure;
+  expect({ ok: failure.ok, code: failure.code }).toEqual({ ok: false, code });
+  expect(failure.status).toBe(401);
+  expect(typeof failure.detail).toBe('string');
+  return failure;
+}
+
+/** Asserts success and returns the verified result. */
+export function expectOk(result: AuthResult): Extract<AuthResult, { ok: true }> {
+  if (!result.ok) throw new Error('expected success, got ' + result.code + ': ' + result.detail);
+  return result;
+}

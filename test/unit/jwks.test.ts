@@ -1,0 +1,243 @@
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { ALGORITHMS } from '../../njs/core/algorithms';
+import { authenticate } from '../../njs/core/authenticate';
+import { Failure, isFailure } from '../../njs/core/errors';
+import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
+import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
+import { JsonObject } from '../../njs/core/strict-json';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy } from './helpers';
+
+const ORIGIN = '/etc/nginx/keys.json';
+const rsaA = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsaB = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const ed25519 = generateKeyPairSync('ed25519');
+
+function jwk(key: KeyObject, extra: JsonObject = {}): JsonObject {
+  return { ...(key.export({ format: 'jwk' }) as JsonObject), ...extra };
+}
+
+function spkiHex(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'der' }).toString('hex');
+}
+
+function octJwk(secret: string, extra: JsonObject = {}): JsonObject {
+  return { kty: 'oct', k: b64u(secret), ...extra };
+}
+
+function lookup(document: unknown, header: JsonObject, alg: string): KeyMatch | Failure {
+  return jwksSource(document, ORIGIN, CAPS).lookup({ header: { alg, ...header }, payload: {} }, ALGORITHMS[alg], { keyClaim: 'key' });
+}
+
+function match(result: KeyMatch | Failure): KeyMatch {
+  if (isFailure(result)) throw new Error('expected keys, got ' + result.code + ': ' + result.detail);
+  return result;
+}
+
+function materials(result: KeyMatch | Failure): string[] {
+  return match(result).keys.map((k) => Buffer.from(k.material).toString('hex'));
+}
+
+function hs256(secret: string, header: JsonObject = {}, payload: JsonObject = { sub: 'alice' }): Promise<string> {
+  return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', ...header }).sign(bytes(secret));
+}
+
+describe('jwksSource: lookup by kid', () => {
+  const document = { keys: [jwk(rsaA.publicKey, { kid: 'a' }), jwk(rsaB.publicKey, { kid: 'b' }), jwk(p256.publicKey, { kid: 'ec' })] };
+
+  test('returns only the key with the token\'s kid', () => {
+    expect(materials(lookup(document, { kid: 'b' }, 'RS256'))).toEqual([spkiHex(rsaB.publicKey)]);
+    expect(materials(lookup(document, { kid: 'a' }, 'PS512'))).toEqual([spkiHex(rsaA.publicKey)]);
+  });
+
+  test('an unknown kid is KEY_NOT_FOUND', () => {
+    expectFailure(lookup(document, { kid: 'c' }, 'RS256'), 'KEY_NOT_FOUND');
+  });
+
+  test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', '../a', 'A'])('kid %j (not in the set) is KEY_NOT_FOUND, never a crash', (kid) => {
+    expectFailure(lookup(document, { kid }, 'RS256'), 'KEY_NOT_FOUND');
+  });
+
+  test.each([[1], [null], [['a']], [{ a: 1 }], [true]])('a non-string kid %j is KEY_NOT_FOUND', (kid) => {
+    const failure = expectFailure(lookup(document, { kid }, 'RS256'), 'KEY_NOT_FOUND');
+    expect(failure.detail).toMatch(/kid is not a string/);
+  });
+
+  test('a kid whose key does not fit the alg gives no keys', () => {
+    expect(match(lookup(document, { kid: 'ec' }, 'RS256')).keys).toEqual([]);
+    expect(match(lookup(document, { kid: 'a' }, 'HS256')).keys).toEqual([]);
+  });
+
+  test('several keys under one kid are all candidates (key rotation)', async () => {
+    const doc = { keys: [octJwk('old-secret-old-secret-old-secret', { kid: 'k' }), octJwk('new-secret-new-secret-new-secret', { kid: 'k' })] };
+    expect(materials(lookup(doc, { kid: 'k' }, 'HS256'))).toHaveLength(2);
+    const token = await hs256('new-secret-new-secret-new-secret', { kid: 'k' });
+    expectOk(await authenticate(token, jwksSource(doc, ORIGIN, CAPS), policy(), NOW));
+  });
+
+  test('end to end: the kid picks the key, another kid\'s key does not verify', async () => {
+    const doc = { keys: [octJwk('secret-number-one-secret-number-one', { kid: 'one' }), octJwk('secret-number-two-secret-number-two', { kid: 'two' })] };
+    const source = jwksSource(doc, ORIGIN, CAPS);
+    expectOk(await authenticate(await hs256('secret-number-two-secret-number-two', { kid: 'two' }), source, policy(), NOW));
+    expectFailure(await authenticate(await hs256('secret-number-two-secret-number-two', { kid: 'one' }), source, policy(), NOW), 'SIGNATURE_INVALID');
+    expectFailure(await authenticate(await hs256('secret-number-two-secret-number-two', { kid: 'three' }), source, policy(), NOW), 'KEY_NOT_FOUND');
+  });
+});
+
+describe('jwksSource: tokens without kid', () => {
+  const document = {
+    keys: [
+      octJwk('an-hmac-secret-an-hmac-secret-123'),
+      jwk(p384.publicKey),
+      jwk(rsaA.publicKey),
+      jwk(p256.publicKey),
+      jwk(rsaB.publicKey, { alg: 'RS384' }),
+      jwk(ed25519.publicKey),
+    ],
+  };
+
+  test('tries only the keys fitting the alg (kty, curve, alg)', () => {
+    expect(materials(lookup(document, {}, 'RS256'))).toEqual([spkiHex(rsaA.publicKey)]);
+    expect(materials(lookup(document, {}, 'RS384'))).toEqual([spkiHex(rsaA.publicKey), spkiHex(rsaB.publicKey)]);
+    expect(materials(lookup(document, {}, 'ES256'))).toEqual([spkiHex(p256.publicKey)]);
+    expect(materials(lookup(document, {}, 'ES384'))).toEqual([spkiHex(p384.publicKey)]);
+    expect(materials(lookup(document, {}, 'ES512'))).toEqual([]);
+    expect(materials(lookup(document, {}, 'HS512'))).toEqual([Buffer.from('an-hmac-secret-an-hmac-secret-123').toString('hex')]);
+    expect(materials(lookup(document, {}, 'EdDSA'))).toEqual([spkiHex(ed25519.publicKey)]);
+  });
+
+  test('every returned key is allowed to verify the alg', () => {
+    for (const alg of Object.keys(ALGORITHMS)) {
+      for (const k of match(lookup(document, {}, alg)).keys) expect(k.algorithms).toContain(alg);
+    }
+  });
+
+  test(`at most MAX_KEYS_TRIED (${MAX_KEYS_TRIED}) keys are tried`, async () => {
+    const secrets: string[] = [];
+    for (let i = 0; i < MAX_KEYS_TRIED + 3; i++) secrets.push('secret-' + i + '-0123456789abcdef0123456789');
+    const doc = { keys: secrets.map((s) => octJwk(s)) };
+    expect(match(lookup(doc, {}, 'HS256')).keys).toHaveLength(MAX_KEYS_TRIED);
+    const source = jwksSource(doc, ORIGIN, CAPS);
+    // the last key within the cap still verifies; the first one past it is never tried
+    expectOk(await authenticate(await hs256(secrets[MAX_KEYS_TRIED - 1]), source, policy(), NOW));
+    expectFailure(await authenticate(await hs256(secrets[MAX_KEYS_TRIED]), source, policy(), NOW), 'SIGNATURE_INVALID');
+    // with a kid, the same key is found
+    const withKid = { keys: secrets.map((s, i) => octJwk(s, { kid: 'k' + i })) };
+    expectOk(await authenticate(await hs256(secrets[MAX_KEYS_TRIED], { kid: 'k' + MAX_KEYS_TRIED }), jwksSource(withKid, ORIGIN, CAPS), policy(), NOW));
+  });
+
+  test('keys that do not fit the alg do not count against the cap', async () => {
+    const keys: JsonObject[] = [];
+    for (let i = 0; i < MAX_KEYS_TRIED; i++) keys.push(jwk(p256.publicKey));
+    keys.push(octJwk('the-only-hmac-secret-in-the-set-123'));
+    expect(match(lookup({ keys }, {}, 'HS256')).keys).toHaveLength(1);
+    expectOk(await authenticate(await hs256('the-only-hmac-secret-in-the-set-123'), jwksSource({ keys }, ORIGIN, CAPS), policy(), NOW));
+  });
+
+  test('with no fitting key, authenticate says KEY_NOT_FOUND', async () => {
+    const source = jwksSource({ keys: [jwk(p256.publicKey)] }, ORIGIN, CAPS);
+    const failure = expectFailure(await authenticate(await hs256('whatever-secret-whatever-secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
+    expect(failure.message).toBe('failed to verify jwt');
+  });
+});
+
+describe('jwksSource: broken entries', () => {
+  const goodSecret = 'the-good-secret-the-good-secret-123';
+  const document = {
+    keys: [
+      'not an object',
+      { kty: 'oct', kid: 'broken-oct', k: 'c2VjcmV0==' },
+      { kty: 'RSA', n: '', e: 'AQAB' },
+      jwk(rsaA.publicKey, { kid: 'enc-key', use: 'enc' }),
+      jwk(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, { kid: 'short' }),
+      octJwk(goodSecret, { kid: 'good' }),
+      octJwk(goodSecret),
+      octJwk('dup-secret-dup-secret-dup-secret', { kid: 'good' }),
+    ],
+  };
+
+  function problem(problems: ConfigProblem[], entry: string): ConfigProblem {
+    const found = problems.filter((p) => p.entry === entry);
+    if (found.length !== 1) throw new Error('expected one problem for ' + entry + ', got ' + JSON.stringify(problems));
+    return found[0];
+  }
+
+  test('problems() names each broken entry and field', () => {
+    const problems = jwksSource(document, ORIGIN, CAPS).problems();
+    for (const p of problems) expect(p.origin).toBe(ORIGIN);
+    expect(problem(problems, 'keys[0]').field).toBe('-');
+    expect(problem(problems, 'keys[1] (kid "broken-oct")').field).toBe('k');
+    expect(problem(problems, 'keys[3] (kid "enc-key")').field).toBe('use');
+    expect(problem(problems, 'keys[4] (kid "short")')).toMatchObject({ field: 'n', message: expect.stringMatching(/1024 bits/) });
+    expect(problems.filter((p) => p.entry === 'keys[7] (kid "good")').map((p) => p.field)).toEqual(['kid']);
+    expect(problems).toHaveLength(6);
+  });
+
+  test('the entry of a broken key without kid is its position in the document ("keys" index)', () => {
+    // keys[2] is the RSA key with an empty n. Its entry must point at it, not
+    // at keys[0] (the non-object entry, reported separately).
+    const problems = jwksSource(document, ORIGIN, CAPS).problems();
+    const nProblem = problems.filter((p) => p.field === 'n' && /missing/.test(p.message));
+    expect(nProblem).toHaveLength(1);
+    expect(nProblem[0].entry).toBe("keys[2]");
+  });
+
+  test('good keys still verify next to broken ones, and the broken ones are reported in skipped', async () => {
+    const source = jwksSource(document, ORIGIN, CAPS);
+    const verified = expectOk(await authenticate(await hs256(goodSecret), source, policy(), NOW));
+    expect(verified.payload).toEqual({ sub: 'alice' });
+    expect(verified.skipped.some((s) => s.includes('keys[0]') && s.includes('not a JSON object'))).toBe(true);
+    expect(verified.skipped.some((s) => s.includes('kid "broken-oct"') && s.includes('field "k"'))).toBe(true);
+    for (const s of verified.skipped) expect(s.startsWith(ORIGIN + ': ')).toBe(true);
+    expectOk(await authenticate(await hs256(goodSecret, { kid: 'good' }), source, policy(), NOW));
+  });
+
+  test('a broken key named by kid is reported in the KEY_NOT_FOUND detail', async () => {
+    const source = jwksSource(document, ORIGIN, CAPS);
+    const failure = expectFailure(await authenticate(await hs256(goodSecret, { kid: 'broken-oct' }), source, policy(), NOW), 'KEY_NOT_FOUND');
+    expect(failure.detail).toContain('skipped');
+    expect(failure.detail).toContain('field "k"');
+    expect(failure.detail).not.toContain(goodSecret);
+  });
+
+  test('Ed25519 keys are broken entries on engines without Ed25519, and do not hide the others', () => {
+    const doc = { keys: [jwk(ed25519.publicKey, { kid: 'ed' }), jwk(p256.publicKey, { kid: 'ec' })] };
+    const source = jwksSource(doc, ORIGIN, CAPS_NO_ED25519);
+    expect(source.problems()).toEqual([{ origin: ORIGIN, entry: 'keys[0] (kid "ed")', field: 'x', message: expect.stringMatching(/Ed25519/) }]);
+    const ec = source.lookup({ header: { alg: 'ES256', kid: 'ec' }, payload: {} }, ALGORITHMS.ES256, { keyClaim: 'key' });
+    expect(match(ec).keys).toHaveLength(1);
+    const ed = source.lookup({ header: { alg: 'EdDSA', kid: 'ed' }, payload: {} }, ALGORITHMS.EdDSA, { keyClaim: 'key' });
+    expect(match(ed).keys).toHaveLength(0);
+    expect(match(ed).skipped).toHaveLength(1);
+  });
+
+  test('a set of good keys reports no problems', () => {
+    expect(jwksSource({ keys: [jwk(rsaA.publicKey, { kid: 'a' }), jwk(p256.publicKey, { kid: 'b' }), octJwk('x', { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
+  });
+});
+
+describe('jwksSource: documents without keys', () => {
+  test.each([
+    ['an empty object', {}],
+    ['keys as an object', { keys: { a: 1 } }],
+    ['null', null],
+    ['a string', '{"keys":[]}'],
+    ['an array', [octJwk('secret')]],
+  ])('%s: problems() reports "keys", lookups find nothing', async (_name, document) => {
+    const source = jwksSource(document, ORIGIN, CAPS);
+    expect(source.problems()).toEqual([{ origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: expect.stringMatching(/missing/) }]);
+    const result = match(source.lookup({ header: { alg: 'HS256' }, payload: {} }, ALGORITHMS.HS256, { keyClaim: 'key' }));
+    expect(result.keys).toEqual([]);
+    expect(result.skipped).toHaveLength(1);
+    const failure = expectFailure(await authenticate(await hs256('secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
+    expect(failure.detail).toContain('field "keys"');
+  });
+
+  test('an empty key set has no problems but finds no key', async () => {
+    const source = jwksSource({ keys: [] }, ORIGIN, CAPS);
+    expect(source.problems()).toEqual([]);
+    expectFailure(await authenticate(await hs256('secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
+  });
+});

@@ -1,0 +1,142 @@
+import { MAX_JSON_DEPTH, parseJsonObject } from '../../njs/core/strict-json';
+import { bytes } from './helpers';
+
+function parse(text: string) {
+  return parseJsonObject(bytes(text));
+}
+
+function expectProblem(result: ReturnType<typeof parse>, pattern: RegExp): void {
+  expect(typeof result).toBe('string');
+  expect(result as string).toMatch(pattern);
+}
+
+/** `depth` nested objects: {"a":{"a":...{}...}} */
+function nestedObjects(depth: number): string {
+  return '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+}
+
+describe('parseJsonObject: accepted documents', () => {
+  test('parses a plain object', () => {
+    expect(parse('{"alg":"HS256","typ":"JWT"}')).toEqual({ alg: 'HS256', typ: 'JWT' });
+  });
+
+  test('parses nested values, whitespace and unicode', () => {
+    expect(parse(' {\n "a" : [1, 2.5, true, null, {"b": "é\\u00e9"}] ,"c":{} }\t')).toEqual({
+      a: [1, 2.5, true, null, { b: 'éé' }],
+      c: {},
+    });
+  });
+
+  test('the same name in different objects is fine', () => {
+    expect(parse('{"a":{"x":1},"b":{"x":2}}')).toEqual({ a: { x: 1 }, b: { x: 2 } });
+    expect(parse('{"x":{"x":{"x":1}}}')).toEqual({ x: { x: { x: 1 } } });
+    expect(parse('{"list":[{"id":1},{"id":2}],"id":3}')).toEqual({ list: [{ id: 1 }, { id: 2 }], id: 3 });
+  });
+
+  test('a name that also appears as a string value is not a duplicate', () => {
+    expect(parse('{"alg":"alg","x":["alg","alg"]}')).toEqual({ alg: 'alg', x: ['alg', 'alg'] });
+  });
+
+  test('names differing only in case are different names', () => {
+    expect(parse('{"alg":"HS256","ALG":"none"}')).toEqual({ alg: 'HS256', ALG: 'none' });
+  });
+
+  test(`accepts exactly MAX_JSON_DEPTH (${MAX_JSON_DEPTH}) levels`, () => {
+    const result = parse(nestedObjects(MAX_JSON_DEPTH));
+    expect(typeof result).toBe('object');
+  });
+});
+
+describe('parseJsonObject: duplicate member names', () => {
+  test.each([
+    ['plain', '{"alg":"HS256","alg":"none"}'],
+    ['escaped \\u0061 for a', '{"a":1,"\\u0061":2}'],
+    ['escaped first, plain second', '{"\\u0061lg":"none","alg":"HS256"}'],
+    ['upper-case hex escape', '{"\\u0041":1,"A":2}'],
+    ['both escaped differently', '{"\\u00e9":1,"\\u00E9":2}'],
+    ['escaped vs raw UTF-8', '{"é":1,"\\u00e9":2}'],
+    ['escaped solidus', '{"a/b":1,"a\\/b":2}'],
+    ['after a nested object', '{"a":{"b":1},"a":2}'],
+    ['after an array', '{"a":[1,{"c":2}],"a":3}'],
+    ['not adjacent', '{"a":1,"b":2,"c":3,"a":4}'],
+  ])('rejects %s', (_name, text) => {
+    expectProblem(parse(text), /duplicate/);
+  });
+
+  test.each([
+    ['in a nested object', '{"x":{"b":1,"b":2}}'],
+    ['deep inside arrays', '{"x":[[{"ok":1}],[{"k":1,"k":2}]]}'],
+    ['in the second sibling object', '{"l":[{"k":1},{"k":1,"k":2}]}'],
+  ])('rejects nested duplicates %s', (_name, text) => {
+    expectProblem(parse(text), /duplicate/);
+  });
+});
+
+describe('parseJsonObject: not a JSON object', () => {
+  test.each([
+    ['array', '[]'],
+    ['array of objects', '[{"a":1}]'],
+    ['string', '"{\\"a\\":1}"'],
+    ['number', '42'],
+    ['null', 'null'],
+    ['true', 'true'],
+  ])('rejects a top-level %s', (_name, text) => {
+    expectProblem(parse(text), /not a JSON object/);
+  });
+
+  test.each([
+    ['empty input', ''],
+    ['trailing comma', '{"a":1,}'],
+    ['unquoted name', '{a:1}'],
+    ['single quotes', "{'a':1}"],
+    ['two objects', '{"a":1}{"b":2}'],
+    ['unterminated', '{"a":1'],
+    ['bad escape in a name', '{"\\x":1}'],
+    ['NaN', '{"a":NaN}'],
+  ])('rejects invalid JSON: %s', (_name, text) => {
+    expectProblem(parse(text), /not valid JSON/);
+  });
+});
+
+describe('parseJsonObject: UTF-8', () => {
+  test.each([
+    ['a lone continuation byte', [0x80]],
+    ['0xff', [0xff]],
+    ['an overlong "/" (C0 AF)', [0xc0, 0xaf]],
+    ['a UTF-16 surrogate (ED A0 80)', [0xed, 0xa0, 0x80]],
+    ['a truncated 3-byte sequence', [0xe2, 0x82]],
+  ])('rejects %s inside a string', (_name, raw) => {
+    const input = new Uint8Array([...bytes('{"a":"'), ...raw, ...bytes('"}')]);
+    expectProblem(parseJsonObject(input), /UTF-8/);
+  });
+
+  test('accepts multi-byte UTF-8', () => {
+    expect(parse('{"name":"Zoë 😀"}')).toEqual({ name: 'Zoë 😀' });
+  });
+});
+
+describe('parseJsonObject: nesting depth', () => {
+  test('MAX_JSON_DEPTH is a sane bound', () => {
+    expect(MAX_JSON_DEPTH).toBeGreaterThanOrEqual(8);
+    expect(MAX_JSON_DEPTH).toBeLessThanOrEqual(64);
+  });
+
+  test('rejects objects nested one level deeper than MAX_JSON_DEPTH', () => {
+    expectProblem(parse(nestedObjects(MAX_JSON_DEPTH + 1)), new RegExp('nested deeper than ' + MAX_JSON_DEPTH));
+  });
+
+  test('rejects arrays nested too deep inside an object', () => {
+    const text = '{"a":' + '['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH) + '}';
+    expectProblem(parse(text), /nested deeper/);
+  });
+
+  test('rejects very deep nesting without throwing', () => {
+    const text = '{"a":' + '['.repeat(100000) + ']'.repeat(100000) + '}';
+    expectProblem(parse(text), /nested deeper/);
+  });
+
+  test('brackets inside strings do not count as nesting', () => {
+    const text = '{"a":"' + '[{'.repeat(100) + '"}';
+    expect(parse(text)).toEqual({ a: '[{'.repeat(100) });
+  });
+});
