@@ -33,8 +33,8 @@ export interface Nginx {
   url(pathAndQuery: string, portName?: string): string;
   errorLog(): string;
   accessLog(): string;
-  /** Rewrites a file in the prefix and reloads nginx (SIGHUP). */
-  reload(files?: { [name: string]: string }): Promise<void>;
+  /** Rewrites files in the prefix and reloads nginx (SIGHUP); false when nginx kept the old config. */
+  reload(files?: { [name: string]: string }): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -142,13 +142,13 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     accessLog: () => readIfExists(path.join(prefix, 'logs', 'access.log')),
     async reload(files) {
       writeFiles(prefix, files ?? {});
+      const started = () => (readIfExists(errorLogPath).match(/start worker process/g) || []).length;
+      const before = started();
       child.kill('SIGHUP');
-      // A reload is done when the new workers log that they started.
-      const marker = (readIfExists(errorLogPath).match(/start worker process/g) || []).length;
-      const deadline = Date.now() + 5000;
-      while ((readIfExists(errorLogPath).match(/start worker process/g) || []).length === marker && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
+      // Done when new workers log that they started; a config nginx refuses starts none (the old workers keep serving).
+      const deadline = Date.now() + 3000;
+      while (started() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      return started() > before;
     },
     async stop() {
       if (child.exitCode === null) {

@@ -63,7 +63,7 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
     const failure = match.identity
       ? fail('ALG_NOT_ALLOWED', 'alg ' + algorithm.name + ' is not the algorithm of the credential of ' + quote(match.identity.consumer))
       : fail('KEY_NOT_FOUND', 'no usable key for alg ' + algorithm.name + ' in ' + source.origin);
-    if (match.skipped.length) failure.detail += '; skipped: ' + match.skipped.join('; ');
+    if (match.skipped.length) failure.configProblems = match.skipped;
     return Promise.resolve(failure);
   }
   return firstValid(algorithm, keys, 0, token).then((valid): AuthResult => {

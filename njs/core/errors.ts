@@ -30,6 +30,8 @@ export interface Failure {
   status: 401 | 403;
   message: string;
   detail: string;
+  /** Broken config entries that played a part (a disabled credential, skipped keys); logged at warn. */
+  configProblems?: string[];
 }
 
 const MESSAGES: { [code: string]: string } = {

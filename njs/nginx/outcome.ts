@@ -44,6 +44,7 @@ function source(settings: Settings): KeySource | string {
 
 function settle(outcome: Outcome, keys: KeySource | null): Outcome {
   const result = outcome.result;
+  outcome.configWarnings = (result.ok ? result.skipped : result.configProblems) || [];
   if (result.ok) {
     const revoked = revocation(outcome.settings, result);
     if ('error' in revoked) {
@@ -52,7 +53,6 @@ function settle(outcome: Outcome, keys: KeySource | null): Outcome {
     } else if (revoked.revoked) {
       outcome.result = fail('TOKEN_REVOKED', revoked.revoked);
     } else {
-      outcome.configWarnings = result.skipped;
       outcome.identity = result.identity || null;
       return outcome;
     }

@@ -140,7 +140,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const ready = prepare(credential);
       if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
       const problem = describeProblem({ origin, entry: credential.entry, field: ready.field, message: ready.message });
-      return fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error: ' + problem);
+      const failure = fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error');
+      failure.configProblems = [problem];
+      return failure;
     },
     consumer(username: string): Identity | null {
       return byUsername['#' + username] || null;

@@ -1,0 +1,108 @@
+/**
+ * Bad configuration in real nginx: a consumer map that is not valid JSON
+ * fails `nginx -t` and a reload keeps the running config; a broken entry is
+ * skipped with a warn line naming it while the rest keeps working.
+ */
+import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from './helpers';
+
+const CONFIG = `
+load_module \${NJS_MODULE};
+worker_processes 1;
+error_log \${PREFIX}/logs/error.log info;
+pid \${PREFIX}/logs/nginx.pid;
+events { worker_connections 64; }
+http {
+    access_log \${PREFIX}/logs/access.log;
+    js_import jwt from \${BUNDLE};
+    js_preload_object consumers from \${PREFIX}/consumers.json;
+    js_preload_object jwks from \${PREFIX}/jwks.json;
+    include \${ROOT}/nginx/jwt-variables.conf;
+    server {
+        listen 127.0.0.1:\${PORT};
+        location /consumers/ {
+            set $auth_jwt_consumers consumers;
+            include \${ROOT}/nginx/jwt-auth.conf;
+            return 200 "consumer=$jwt_consumer\\n";
+        }
+        location /jwks/ {
+            set $auth_jwt_key_file jwks;
+            include \${ROOT}/nginx/jwt-auth.conf;
+            return 200 "sub=$jwt_claim_sub\\n";
+        }
+    }
+}
+`;
+
+const JACK = { username: 'jack', credentials: [{ id: 'cred-jack-jwt-auth', key: 'jack-key', secret: 'jack-hs256-secret-that-is-very-long' }] };
+const BROKEN_PEM = { username: 'broken', credentials: [{ id: 'cred-broken', key: 'broken-key', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] };
+const OCT_SECRET = 'jwks-oct-secret-0123456789abcdefghijklmnop';
+const GOOD_OCT = { kty: 'oct', kid: 'good', alg: 'HS256', k: Buffer.from(OCT_SECRET).toString('base64url') };
+const BROKEN_RSA = { kty: 'RSA', kid: 'broken-rsa', n: 'not base64url!', e: 'AQAB' };
+
+let gw: Gateway | undefined;
+const g = () => gw as Gateway;
+const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 15000);
+
+beforeAll(async () => {
+  gw = await startGateway({
+    config: CONFIG,
+    ports: ['PORT'],
+    files: {
+      'consumers.json': JSON.stringify({ consumers: [BROKEN_PEM, JACK] }),
+      'jwks.json': JSON.stringify({ keys: [BROKEN_RSA, GOOD_OCT] }),
+    },
+  });
+});
+
+afterAll(() => finish(gw));
+
+function warnLines(pattern: RegExp): string[] {
+  return g().nginx.errorLog().split('\n').filter((line) => line.indexOf('[warn]') >= 0 && pattern.test(line));
+}
+
+it('a broken credential does not disable the good ones', async () => {
+  expect((await g().get('/consumers/a', { Authorization: SEED_TOKEN })).text).toBe('consumer=jack\n');
+});
+
+it('a token for the broken credential gets 401 and one warn line naming file, entry and field', async () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const token = await new SignJWT({ key: 'broken-key' }).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey);
+  const before = warnLines(/cred-broken/).length;
+  expectRejected(await g().get('/consumers/a', { Authorization: token }), MESSAGES.unknownKey, { tokenSent: true });
+  const after = warnLines(/cred-broken/);
+  expect(after.length).toBe(before + 1);
+  expect(after[after.length - 1]).toMatch(/config entry skipped: js_preload_object consumers: consumers\[0\] \("broken"\)\.credentials\[0\] \("cred-broken"\): field "public_key": /);
+});
+
+it('a broken JWK beside a good one: the good key verifies, the broken kid is logged and refused', async () => {
+  const good = await new SignJWT({ sub: 'jwks-user', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256', kid: 'good' }).sign(Buffer.from(OCT_SECRET));
+  expect((await g().get('/jwks/a', { Authorization: good })).text).toBe('sub=jwks-user\n');
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const broken = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'RS256', kid: 'broken-rsa' }).sign(rsa.privateKey);
+  expectRejected(await g().get('/jwks/a', { Authorization: broken }), MESSAGES.verifyFailed, { tokenSent: true });
+  expect(warnLines(/keys\[0\] \(kid "broken-rsa"\): field "n": not valid base64url/).length).toBeGreaterThan(0);
+});
+
+it('nginx -t fails on a consumer map that is not valid JSON, naming the file', async () => {
+  const conf = path.join(g().nginx.prefix, 'nginx.conf');
+  const broken = path.join(g().nginx.prefix, 'broken', 'consumers.json');
+  mkdirSync(path.dirname(broken), { recursive: true });
+  writeFileSync(broken, '{"consumers": [');
+  const testConf = path.join(g().nginx.prefix, 'nginx-broken.conf');
+  writeFileSync(testConf, readFileSync(conf, 'utf8').replace(path.join(g().nginx.prefix, 'consumers.json'), broken));
+  const result = spawnSync('nginx', ['-t', '-p', g().nginx.prefix, '-e', path.join(g().nginx.prefix, 'logs', 'test.log'), '-c', testConf], { encoding: 'utf8' });
+  expect(result.status).not.toBe(0);
+  expect(result.stderr + readFileSync(path.join(g().nginx.prefix, 'logs', 'test.log'), 'utf8')).toMatch(/test failed/);
+});
+
+it('a reload with a broken consumer map keeps the running config', async () => {
+  // njs 0.7.9 logs nothing when a preloaded file fails to parse on reload; nginx simply starts no new workers.
+  expect(await g().nginx.reload({ 'consumers.json': '{"consumers": [' })).toBe(false);
+  expect((await g().get('/consumers/a', { Authorization: SEED_TOKEN })).text).toBe('consumer=jack\n');
+  expect(await g().nginx.reload({ 'consumers.json': JSON.stringify({ consumers: [BROKEN_PEM, JACK] }) })).toBe(true);
+});

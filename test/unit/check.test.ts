@@ -1,0 +1,96 @@
+/**
+ * `jwt-gateway check` (build/cli): every broken config is refused with the
+ * file, the entry and the field named, and a non-zero exit status; a good one
+ * passes. The command line is run as a user runs it, from the built bundle.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { jackConsumer } from './helpers';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = path.join(root, 'build', 'dist', 'cli.mjs');
+let dir: string;
+
+beforeAll(() => {
+  execFileSync(process.execPath, [path.join(root, 'build', 'build.mjs')], { cwd: root, stdio: 'pipe' });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'check-test-'));
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function check(name: string, content: string | object, extraArgs: string[] = []): { status: number | null; stdout: string; stderr: string } {
+  const file = path.join(dir, name);
+  writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
+  const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], { encoding: 'utf8', env: { ...process.env, CHECK_TEST_SET: 'a-secret-value' } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const pem = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const ecJwk = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+
+test('a good consumer map passes with exit 0', () => {
+  const result = check('good.json', { consumers: [jackConsumer(), { username: 'rsa', credentials: [{ id: 'c-rsa', key: 'rsa-key', algorithm: 'RS256', public_key: pem(2048) }] }] });
+  expect(result).toMatchObject({ status: 0, stderr: '' });
+  expect(result.stdout).toMatch(/good\.json: ok/);
+});
+
+test('a good JWK Set passes', () => {
+  expect(check('jwks.json', { keys: [{ ...ecJwk(), kid: 'ec-1', alg: 'ES256' }] }).status).toBe(0);
+});
+
+test.each([
+  ['not valid JSON', '{"consumers": [', /bad\.json: not valid JSON/],
+  ['duplicate JSON names', '{"consumers": [], "consumers": []}', /duplicate member name "consumers"/],
+  ['neither a consumer map nor a JWK Set', { users: [] }, /not a consumer map/],
+  ['unknown credential field', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 's', secert: 'typo' }] }] }, /consumers\[0\] \("a"\)\.credentials\[0\] \("c"\): field "secert": unknown field/],
+  ['unknown consumer field', { consumers: [{ username: 'a', credentails: [], credentials: [] }] }, /consumers\[0\]: field "credentails": unknown field/],
+  ['duplicate username', { consumers: [{ username: 'a', credentials: [] }, { username: 'a', credentials: [] }] }, /consumers\[1\] \("a"\): field "username": duplicate username/],
+  ['duplicate credential key', { consumers: [{ username: 'a', credentials: [{ key: 'k', secret: 's' }] }, { username: 'b', credentials: [{ key: 'k', secret: 't' }] }] }, /consumers\[1\] \("b"\)\.credentials\[0\]: field "key": duplicate key "k"/],
+  ['duplicate credential id', { consumers: [{ username: 'a', credentials: [{ id: 'x', key: 'k1', secret: 's' }, { id: 'x', key: 'k2', secret: 's' }] }] }, /credentials\[1\] \("x"\): field "id": duplicate credential id/],
+  ['PEM that does not parse', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] }] }, /\("c"\): field "public_key": not a DER SubjectPublicKeyInfo/],
+  ['RSA key under 2048 bits', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: pem(1024) }] }] }, /field "public_key": RSA key has 1024 bits; at least 2048/],
+  ['alg that does not fit the key type', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'ES256', public_key: pem(2048) }] }] }, /field "algorithm": ES256 cannot be used with a RSA key/],
+  ['unknown algorithm', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'none', secret: 's' }] }] }, /field "algorithm": unsupported algorithm "none"/],
+  ['missing secret', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k' }] }] }, /field "secret": missing/],
+  ['$env:// reference that does not resolve', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: '$env://CHECK_TEST_UNSET' }] }] }, /field "secret": references \$env:\/\/CHECK_TEST_UNSET, which is not set/],
+  ['bad rate limit', { consumers: [{ username: 'a', limit: { count: 0, time_window: 30 }, credentials: [] }] }, /consumers\[0\] \("a"\): field "limit\.count"/],
+  ['JWK that does not parse', { keys: [{ kty: 'RSA', kid: 'r1', n: 'not+base64url', e: 'AQAB' }] }, /keys\[0\] \(kid "r1"\): field "n": not valid base64url/],
+  ['JWK alg against its key type', { keys: [{ ...ecJwk(), kid: 'e1', alg: 'RS256' }] }, /keys\[0\] \(kid "e1"\): field "alg": RS256 cannot be used with a EC P-256 key/],
+  ['duplicate kid', { keys: [{ ...ecJwk(), kid: 'same' }, { ...ecJwk(), kid: 'same' }] }, /keys\[1\] \(kid "same"\): field "kid": duplicate kid/],
+  ['a private key in a JWK Set', { keys: [{ kty: 'oct', kid: 'o', k: 'c2VjcmV0', d: 'x' }] }, /field "d": private key material must not be configured/],
+  ['bad revocation list', { jti: 'not-a-list', color: [] }, /revocation list: field "jti"[\s\S]*field "color": unknown field/],
+])('refuses %s, naming file, entry and field', (_name, content, expected) => {
+  const result = check('bad.json', content);
+  expect(result.status).toBe(1);
+  expect(result.stderr).toMatch(new RegExp(path.join(dir, 'bad.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+  expect(result.stderr).toMatch(expected);
+  expect(result.stderr).toMatch(/\d+ problem\(s\) found/);
+});
+
+test('a resolvable $env:// reference passes, and the secret never appears in the output', () => {
+  const result = check('env.json', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: '$env://CHECK_TEST_SET' }] }] });
+  expect(result.status).toBe(0);
+  expect(result.stdout + result.stderr).not.toContain('a-secret-value');
+});
+
+test('Ed25519 keys are an error for njs before 0.9.7 and fine after', () => {
+  const jwk = { ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'ed' };
+  expect(check('ed.json', { keys: [jwk] }, ['--njs', '0.7.9'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/field "x": Ed25519 \(EdDSA\) keys need njs 0\.9\.7/) });
+  expect(check('ed.json', { keys: [jwk] }, ['--njs', '0.9.7']).status).toBe(0);
+});
+
+test('several files: each is reported, the exit status covers them all', () => {
+  const good = path.join(dir, 'good2.json');
+  writeFileSync(good, JSON.stringify({ consumers: [jackConsumer()] }));
+  const bad = path.join(dir, 'bad2.json');
+  writeFileSync(bad, '[]');
+  const result = spawnSync(process.execPath, [cli, 'check', good, bad, path.join(dir, 'missing.json')], { encoding: 'utf8' });
+  expect(result.status).toBe(1);
+  expect(result.stdout).toMatch(/good2\.json: ok/);
+  expect(result.stderr).toMatch(/bad2\.json: not a JSON object/);
+  expect(result.stderr).toMatch(/missing\.json: cannot be read/);
+});
