@@ -36,6 +36,7 @@ function jest(project) {
 run('build', 'node', ['build/build.mjs', '--njs-tests']);
 run('type check', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 run('type check (tests, scripts)', 'npx', ['tsc', '--noEmit', '-p', 'test/tsconfig.json']);
+run('type check (tests inside njs)', 'npx', ['tsc', '--noEmit', '-p', 'test/njs/tsconfig.json']);
 jest('unit');
 const njsOutput = run('core inside njs', 'njs', ['build/dist/njs-tests.js']);
 const njsCounts = /njs: (\d+) passed, (\d+) failed/.exec(njsOutput);
@@ -44,6 +45,16 @@ if (njsCounts) {
   failed += Number(njsCounts[2]);
 } else broken.push('core inside njs (no summary line)');
 jest('integration');
+// Under load (build/soak.ts): a short soak, then reloads under load; each run counts as one test.
+for (const [label, args] of [
+  ['soak (10 s)', ['--duration', '10']],
+  ['reload under load (4 reloads: add, rotate, remove)', ['--reload', '--reloads', '4', '--duration', '10']],
+]) {
+  const before = broken.length;
+  run(label, 'npx', ['tsx', 'build/soak.ts', ...args]);
+  if (broken.length > before) failed++;
+  else passed++;
+}
 
 if (broken.length) console.log('\nfailed stages: ' + broken.join(', '));
 console.log(`\ntests: ${passed} passed, ${failed} failed`);

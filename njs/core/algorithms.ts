@@ -14,12 +14,15 @@ export interface Algorithm {
   verifyParams: object;
   /** Exact signature length in bytes where the algorithm fixes it (ECDSA r||s, Ed25519). */
   signatureLength?: number;
+  /** HMAC hash, for a synchronous HMAC primitive. */
+  hmacHash?: 'sha256' | 'sha384' | 'sha512';
 }
 
-function hmac(bits: number): Algorithm {
+function hmac(bits: 256 | 384 | 512): Algorithm {
   return {
     name: 'HS' + bits,
     kty: 'oct',
+    hmacHash: bits === 256 ? 'sha256' : bits === 384 ? 'sha384' : 'sha512',
     importParams: { name: 'HMAC', hash: 'SHA-' + bits },
     verifyParams: { name: 'HMAC' },
   };

@@ -6,7 +6,8 @@
 import { Algorithm, findAlgorithm } from './algorithms';
 import { checkClaims } from './claims';
 import { fail, Failure, isFailure, quote } from './errors';
-import { Identity, KeySource, VerificationKey } from './keys/types';
+import { Capabilities, Identity, KeySource, VerificationKey } from './keys/types';
+import { andThen, Maybe } from './maybe';
 import { verifySignature } from './signature';
 import { JsonObject } from './strict-json';
 import { parseToken, ParsedToken } from './token';
@@ -41,22 +42,26 @@ function checkHeader(header: JsonObject): Failure | null {
   return null;
 }
 
-function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken): Promise<boolean> {
-  if (index >= keys.length) return Promise.resolve(false);
-  return verifySignature(algorithm, keys[index], token.signingInput, token.signature).then(
-    (valid) => valid || firstValid(algorithm, keys, index + 1, token),
+function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, capabilities?: Capabilities): Maybe<boolean> {
+  if (index >= keys.length) return false;
+  return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities), (valid) =>
+    valid || firstValid(algorithm, keys, index + 1, token, capabilities),
   );
 }
 
-export function authenticate(rawToken: string, source: KeySource, policy: AuthPolicy, now: number): Promise<AuthResult> {
+/**
+ * Verifies a compact JWS. Synchronous when it can be (failures, HMAC with a
+ * synchronous primitive in `capabilities`), a Promise when WebCrypto is needed.
+ */
+export function authenticate(rawToken: string, source: KeySource, policy: AuthPolicy, now: number, capabilities?: Capabilities): Maybe<AuthResult> {
   const token = parseToken(rawToken, policy.maxTokenBytes);
-  if (isFailure(token)) return Promise.resolve(token);
+  if (isFailure(token)) return token;
   const algorithm = findAlgorithm(token.header.alg);
-  if (!algorithm) return Promise.resolve(fail('ALG_NOT_ALLOWED', 'alg ' + quote(token.header.alg) + ' is not accepted'));
+  if (!algorithm) return fail('ALG_NOT_ALLOWED', 'alg ' + quote(token.header.alg) + ' is not accepted');
   const headerProblem = checkHeader(token.header);
-  if (headerProblem) return Promise.resolve(headerProblem);
+  if (headerProblem) return headerProblem;
   const match = source.lookup(token, algorithm, { keyClaim: policy.keyClaim });
-  if (isFailure(match)) return Promise.resolve(match);
+  if (isFailure(match)) return match;
   const keys: VerificationKey[] = [];
   for (let i = 0; i < match.keys.length; i++) if (match.keys[i].algorithms.indexOf(algorithm.name) >= 0) keys.push(match.keys[i]);
   if (keys.length === 0) {
@@ -64,9 +69,9 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
       ? fail('ALG_NOT_ALLOWED', 'alg ' + algorithm.name + ' is not the algorithm of the credential of ' + quote(match.identity.consumer))
       : fail('KEY_NOT_FOUND', 'no usable key for alg ' + algorithm.name + ' in ' + source.origin);
     if (match.skipped.length) failure.configProblems = match.skipped;
-    return Promise.resolve(failure);
+    return failure;
   }
-  return firstValid(algorithm, keys, 0, token).then((valid): AuthResult => {
+  return andThen(firstValid(algorithm, keys, 0, token, capabilities), (valid): AuthResult => {
     if (!valid) return fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
     const claimPolicy = {
       leeway: policy.leeway + match.graceSeconds,

@@ -1,10 +1,12 @@
 /**
- * One signature check through WebCrypto. Never throws: malformed input,
- * an engine that rejects a parameter, or a wrong-length ECDSA signature
- * (which makes verify() throw on njs) all end as `false`.
+ * One signature check. Never throws: malformed input, an engine that rejects
+ * a parameter, or a wrong-length ECDSA signature (which makes verify() throw
+ * on njs) all end as `false`. HMAC uses the engine's synchronous primitive
+ * when it has one for the hash; everything else goes through WebCrypto.
  */
 import { Algorithm } from './algorithms';
-import { VerificationKey } from './keys/types';
+import { Capabilities, VerificationKey } from './keys/types';
+import { Maybe } from './maybe';
 
 function allZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
@@ -17,10 +19,15 @@ function hasZeroHalf(signature: Uint8Array): boolean {
   return allZero(signature.subarray(0, half)) || allZero(signature.subarray(half));
 }
 
-export function verifySignature(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  if (key.algorithms.indexOf(algorithm.name) < 0) return Promise.resolve(false);
-  if (algorithm.signatureLength !== undefined && signature.length !== algorithm.signatureLength) return Promise.resolve(false);
-  if (algorithm.kty === 'EC' && hasZeroHalf(signature)) return Promise.resolve(false);
+/** Compares in time independent of where the bytes differ. */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ b[i];
+  return difference === 0;
+}
+
+function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
   try {
     return crypto.subtle
       .importKey(key.format, key.material, algorithm.importParams as never, false, ['verify'])
@@ -29,4 +36,21 @@ export function verifySignature(algorithm: Algorithm, key: VerificationKey, sign
   } catch (e) {
     return Promise.resolve(false);
   }
+}
+
+export function verifySignature(
+  algorithm: Algorithm,
+  key: VerificationKey,
+  signingInput: Uint8Array,
+  signature: Uint8Array,
+  capabilities?: Capabilities,
+): Maybe<boolean> {
+  if (key.algorithms.indexOf(algorithm.name) < 0) return false;
+  if (algorithm.signatureLength !== undefined && signature.length !== algorithm.signatureLength) return false;
+  if (algorithm.kty === 'EC' && hasZeroHalf(signature)) return false;
+  if (algorithm.hmacHash && capabilities && capabilities.hmac) {
+    const mac = capabilities.hmac(algorithm.hmacHash, key.material, signingInput);
+    if (mac) return constantTimeEqual(mac, signature);
+  }
+  return webCryptoVerify(algorithm, key, signingInput, signature);
 }

@@ -7,8 +7,9 @@
  */
 import { consumersSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
-import { Capabilities, KeySource } from '../core/keys/types';
+import { KeySource } from '../core/keys/types';
 import { parseJsonObject } from '../core/strict-json';
+import { engineCapabilities } from './engine';
 
 export type SourceKind = 'jwks' | 'consumers';
 
@@ -19,16 +20,6 @@ export interface ConfigDocument {
 
 const documents: { [reference: string]: ConfigDocument | string } = {};
 const sources: { [key: string]: KeySource | string } = {};
-
-/** Ed25519 in WebCrypto arrived in njs 0.9.7; process.env is what nginx passes (all of it before 0.8.8, only `env` names after). */
-export function engineCapabilities(): Capabilities {
-  const parts = String(typeof njs === 'object' ? njs.version : '0').split('.');
-  const version = Number(parts[0]) * 10000 + Number(parts[1] || 0) * 100 + Number(parts[2] || 0);
-  return {
-    ed25519: version >= 907,
-    env: (name) => (typeof process === 'object' && process.env ? process.env[name] : undefined),
-  };
-}
 
 function read(reference: string): ConfigDocument | string {
   if (reference.indexOf('/') >= 0) {

@@ -10,6 +10,8 @@ import { Decision, decide } from '../core/decision';
 import { fail, Failure, isFailure } from '../core/errors';
 import { claimAt, claimText } from '../core/claim-path';
 import { Identity, KeySource } from '../core/keys/types';
+import { andThen, isPromise, Maybe } from '../core/maybe';
+import { engineCapabilities } from './engine';
 import { keySource } from './key-sources';
 import { findToken } from './request-token';
 import { revocation } from './revocation';
@@ -32,7 +34,8 @@ export interface Outcome {
 
 export const LOG_PREFIX = 'jwt-gateway: ';
 
-let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> } | null = null;
+/** The request whose outcome is known or on its way; one per VM at a time. */
+let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } | null = null;
 
 function newOutcome(settings: Settings, result: AuthResult): Outcome {
   return { settings, tokenSent: false, result, identity: null, anonymous: false, decision: null, configErrors: [], configWarnings: [], logged: false };
@@ -65,26 +68,26 @@ function settle(outcome: Outcome, keys: KeySource | null): Outcome {
   return outcome;
 }
 
-function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> {
+function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
   const read = readSettings(r);
   const outcome = newOutcome(read.settings, fail('TOKEN_MISSING', 'no token in request'));
   for (let i = 0; i < read.problems.length; i++) outcome.configErrors.push(read.problems[i].variable + ': ' + read.problems[i].message);
   if (outcome.configErrors.length) {
     outcome.result = fail('CONFIG_INVALID', 'gateway configuration is invalid');
-    return Promise.resolve(outcome);
+    return outcome;
   }
   const keys = source(read.settings);
   if (typeof keys === 'string') {
     outcome.configErrors.push(keys);
     outcome.result = fail('CONFIG_INVALID', 'key source unavailable');
-    return Promise.resolve(outcome);
+    return outcome;
   }
   const found = findToken(r, read.settings, isSubrequest);
-  if (!found.token) return Promise.resolve(settle(outcome, keys));
+  if (!found.token) return settle(outcome, keys);
   outcome.tokenSent = true;
   if (found.conflicting) {
     outcome.result = fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie');
-    return Promise.resolve(settle(outcome, keys));
+    return settle(outcome, keys);
   }
   const settings = read.settings;
   const policy = {
@@ -96,7 +99,7 @@ function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Promise<Outcome> 
     audiences: settings.audiences,
     maxLifetime: settings.maxLifetime,
   };
-  return authenticate(found.token, keys, policy, Math.floor(Date.now() / 1000)).then((result) => {
+  return andThen(authenticate(found.token, keys, policy, Math.floor(Date.now() / 1000), engineCapabilities()), (result) => {
     outcome.result = result;
     return settle(outcome, keys);
   });
@@ -128,20 +131,22 @@ function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
 export function withOutcome(r: NginxHTTPRequest, isSubrequest: boolean, use: (outcome: Outcome) => void): Promise<void> | void {
   if (memo !== null && memo.request === r) {
     if (memo.outcome) return use(memo.outcome);
-    return memo.pending.then(use);
+    return memo.pending!.then(use);
   }
-  let pending: Promise<Outcome>;
-  try {
-    pending = evaluate(r, isSubrequest);
-  } catch (e) {
-    pending = Promise.reject(e);
-  }
-  const entry: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> } = { request: r, outcome: null, pending };
-  entry.pending = pending.then((outcome) => writeClaimVariables(r, outcome), (e) => unexpected(r, e)).then((outcome) => {
-    entry.outcome = outcome;
-    return outcome;
-  });
+  const entry: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } = { request: r, outcome: null, pending: null };
   memo = entry;
+  const ready = (outcome: Outcome): Outcome => {
+    entry.outcome = writeClaimVariables(r, outcome);
+    return entry.outcome;
+  };
+  let evaluated: Maybe<Outcome>;
+  try {
+    evaluated = evaluate(r, isSubrequest);
+  } catch (e) {
+    evaluated = unexpected(r, e);
+  }
+  if (!isPromise(evaluated)) return use(ready(evaluated));
+  entry.pending = evaluated.then(ready, (e) => ready(unexpected(r, e)));
   return entry.pending.then(use);
 }
 

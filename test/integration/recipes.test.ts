@@ -624,7 +624,8 @@ describe('env-secrets', () => {
   it('an unset variable disables only that credential, and the log names the variable', async () => {
     const token = await sign({ key: 'env-unset-key', sub: 'u', exp: now() + 600 }, ENV_SECRET);
     await expectRejected('/hidden/env', bearer(token), 401, { message: 'Invalid user key in JWT token' });
-    await logLine('logs/error.log', /CREDENTIAL_UNKNOWN: .*env-unset-key.*JWT_TEST_UNSET/);
+    await logLine('logs/error.log', /CREDENTIAL_UNKNOWN: .*env-unset-key.* disabled by a config error/);
+    await logLine('logs/error.log', /\[warn\].*config entry skipped: .*cred-env-unset.*field "secret": references \$env:\/\/JWT_TEST_UNSET/);
     expectJack((await echo('/hidden/env', bearer(await jack()))).headers);
   });
 

@@ -3,6 +3,7 @@
  * verified the way a request is (JWK Set source + authenticate), and a
  * tampered copy of each rejected.
  */
+import { engineCapabilities } from '../../njs/nginx/engine';
 import { ALGORITHMS } from '../../njs/core/algorithms';
 import { AuthPolicy, AuthResult, authenticate } from '../../njs/core/authenticate';
 import { decodeBase64url, encodeBase64url } from '../../njs/core/base64url';
@@ -113,6 +114,12 @@ async function checkJwt(example: Example): Promise<void> {
     check(g, 'payload iss is "joe"', accepted.payload.iss === 'joe', accepted.payloadText);
   }
 
+  // With the engine's capabilities, as the gateway runs it (HS256 through the synchronous HMAC).
+  const viaEngine = await authenticate(example.token, source, POLICY, BEFORE_EXP, engineCapabilities());
+  check(g, 'RFC token is accepted with the engine capabilities', !isFailure(viaEngine), 'got ' + outcome(viaEngine));
+  const badViaEngine = await authenticate(tamperSignature(example.token), source, POLICY, BEFORE_EXP, engineCapabilities());
+  expectRejected(g, 'token with a changed signature, engine capabilities', badViaEngine, 'SIGNATURE_INVALID');
+
   const badSignature = await authenticate(tamperSignature(example.token), source, POLICY, BEFORE_EXP);
   expectRejected(g, 'token with a changed signature', badSignature, 'SIGNATURE_INVALID');
   const badPayload = await authenticate(tamperPayload(example.token), source, POLICY, BEFORE_EXP);
@@ -131,7 +138,7 @@ function signatureOf(example: Example, token: string): Promise<boolean> {
   if (isFailure(match) || match.keys.length !== 1) return Promise.reject(new Error('key lookup failed: ' + JSON.stringify(match)));
   const signature = decodeBase64url(parts[2]);
   if (!signature) return Promise.reject(new Error('signature is not canonical base64url'));
-  return verifySignature(algorithm, match.keys[0], utf8(parts[0] + '.' + parts[1]), signature);
+  return Promise.resolve(verifySignature(algorithm, match.keys[0], utf8(parts[0] + '.' + parts[1]), signature));
 }
 
 /**

@@ -9,7 +9,7 @@
  * failure ends the run with a rejected promise, which the CLI reports on
  * stderr and turns into exit status 1.
  */
-import { engineCapabilities } from '../../njs/nginx/key-sources';
+import { engineCapabilities } from '../../njs/nginx/engine';
 import { engineChecks } from './engine';
 import { describeError, fail, failedCount, group, report, summary } from './harness';
 import { rfc7515Examples } from './rfc7515';

@@ -59,7 +59,7 @@ function mint(alg: string, payload: JsonObject = { sub: 'alice', exp: NOW + 60 }
 }
 
 function run(token: string, from: KeySource = source, overrides = {}): Promise<AuthResult> {
-  return authenticate(token, from, policy(overrides), NOW);
+  return Promise.resolve(authenticate(token, from, policy(overrides), NOW));
 }
 
 async function expectCode(token: string, code: FailureCode, from: KeySource = source, overrides = {}) {

@@ -262,7 +262,7 @@ describe('consumersSource: configuration problems', () => {
     for (const p of problems) expect(p.origin).toBe(ORIGIN);
     // a token naming a broken credential is refused as an unknown key, with the reason for the log
     const failure = expectFailure(await authenticate(await jackToken({ key: 'b1-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    expect(failure.detail).toContain('field "public_key"');
+    expect(failure.configProblems).toEqual([expect.stringContaining('field "public_key"')]);
   });
 
   test.each([

@@ -64,10 +64,15 @@ export function describeProblem(problem: ConfigProblem): string {
   return problem.origin + ': ' + problem.entry + ': field "' + problem.field + '": ' + problem.message;
 }
 
+/** A synchronous HMAC: the digest, or null when the engine lacks that hash (njs before 0.9.7 has only sha256). */
+export type SyncHmac = (hash: 'sha256' | 'sha384' | 'sha512', key: Uint8Array, data: Uint8Array) => Uint8Array | null;
+
 /** What the running engine can do that older ones cannot, and where `$env://NAME` references are looked up. */
 export interface Capabilities {
   ed25519: boolean;
   env?: (name: string) => string | undefined;
+  /** Lets HS* verify without a WebCrypto round trip (and its promises). */
+  hmac?: SyncHmac;
 }
 
 export interface FieldProblem {
