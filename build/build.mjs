@@ -2,7 +2,7 @@
 // njs-syntax.mjs: the build fails on syntax the classic njs engine (0.7.9)
 // cannot run. Also bundles the `jwt-gateway` command line for Node.
 import * as esbuild from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { njsSyntax, njsSyntaxProblems } from './njs-syntax.mjs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -11,20 +11,32 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'build', 'dist');
 
 
+/** njs before 0.7.12 accepts only `export default x;`, not the `export { x as default };` esbuild writes. */
+function defaultExportForNjs(code, file) {
+  const rewritten = code.replace(/export\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};?\s*$/, 'export default $1;\n');
+  if (!/export default [A-Za-z_$][\w$]*;\n$/.test(rewritten)) throw new Error(file + ': expected a single default export');
+  return rewritten;
+}
+
+/** A module (`js_import`) or a plain script (the njs CLI), through the syntax gate. */
 async function bundle(entry, outfile, asModule) {
-  await esbuild.build({
+  const result = await esbuild.build({
     ...njsSyntax,
     entryPoints: [path.join(root, entry)],
-    outfile,
-    format: 'iife',
-    // njs 0.7.9 accepts only `export default` (not `export { x as default }`).
-    ...(asModule ? { globalName: 'jwtGateway', footer: { js: 'export default jwtGateway.default;' } } : {}),
+    // ESM, not an IIFE: njs re-runs a module's top level for every request, and the
+    // IIFE's CommonJS export helpers cost time there.
+    format: asModule ? 'esm' : 'iife',
+    write: false,
   });
-  const problems = njsSyntaxProblems(readFileSync(outfile, 'utf8'), path.relative(root, outfile));
+  const file = path.relative(root, outfile);
+  const code = asModule ? defaultExportForNjs(result.outputFiles[0].text, file) : result.outputFiles[0].text;
+  const problems = njsSyntaxProblems(code, file);
   if (problems.length) {
     console.error(problems.join('\n'));
     throw new Error('syntax njs cannot run');
   }
+  mkdirSync(path.dirname(outfile), { recursive: true });
+  writeFileSync(outfile, code);
   return outfile;
 }
 

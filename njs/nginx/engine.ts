@@ -4,6 +4,7 @@
  * and sha512 from 0.9.7), and the environment for `$env://` references
  * (all of nginx's environment before 0.8.8, only `env` names after).
  */
+import nodeCrypto from 'crypto';
 import { Capabilities } from '../core/keys/types';
 
 let detected: Capabilities | null = null;
@@ -15,7 +16,6 @@ function versionNumber(): number {
 
 export function engineCapabilities(): Capabilities {
   if (detected) return detected;
-  const nodeCrypto = require('crypto');
   const missingHashes: { [hash: string]: boolean } = {};
   detected = {
     ed25519: versionNumber() >= 907,

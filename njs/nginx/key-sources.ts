@@ -5,6 +5,7 @@
  * QuickJS). Documents and the key sources built from them are kept for as
  * long as the VM lives.
  */
+import fs from 'fs';
 import { consumersSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
 import { KeySource } from '../core/keys/types';
@@ -25,7 +26,7 @@ function read(reference: string): ConfigDocument | string {
   if (reference.indexOf('/') >= 0) {
     let bytes: Uint8Array;
     try {
-      bytes = require('fs').readFileSync(reference);
+      bytes = fs.readFileSync(reference);
     } catch (e) {
       return reference + ': cannot be read: ' + (e as { message?: string }).message;
     }

@@ -46,15 +46,22 @@ function text(r: NginxHTTPRequest, name: string, fallback: string): string {
   return value === undefined || value === '' ? fallback : value;
 }
 
+/** A space- or comma-separated list. String splits only: a regex split costs 5-30 us in njs. */
 function words(r: NginxHTTPRequest, name: string): string[] {
-  const parts = text(r, name, '').split(/[\s,]+/);
+  const value = text(r, name, '');
+  if (value === '') return [];
   const out: string[] = [];
-  for (let i = 0; i < parts.length; i++) if (parts[i] !== '') out.push(parts[i]);
+  const parts = value.split(',').join(' ').split(' ');
+  for (let i = 0; i < parts.length; i++) {
+    const word = parts[i].trim();
+    if (word !== '') out.push(word);
+  }
   return out;
 }
 
 function wholeNumber(r: NginxHTTPRequest, name: string, fallback: number, problems: SettingsProblem[]): number {
-  const value = text(r, name, String(fallback));
+  const value = text(r, name, '');
+  if (value === '') return fallback;
   if (!/^[0-9]{1,9}$/.test(value)) {
     problems.push({ variable: '$auth_jwt_' + name, message: 'must be a whole number, got ' + JSON.stringify(value) });
     return fallback;
@@ -63,7 +70,8 @@ function wholeNumber(r: NginxHTTPRequest, name: string, fallback: number, proble
 }
 
 function flag(r: NginxHTTPRequest, name: string, fallback: boolean, problems: SettingsProblem[]): boolean {
-  const value = text(r, name, fallback ? 'on' : 'off');
+  const value = text(r, name, '');
+  if (value === '') return fallback;
   if (value !== 'on' && value !== 'off') problems.push({ variable: '$auth_jwt_' + name, message: 'must be on or off, got ' + JSON.stringify(value) });
   return value === 'on';
 }
@@ -71,6 +79,7 @@ function flag(r: NginxHTTPRequest, name: string, fallback: boolean, problems: Se
 function claimSet(r: NginxHTTPRequest, problems: SettingsProblem[]): { variable: string; path: string }[] {
   const pairs = words(r, 'claim_set');
   const out: { variable: string; path: string }[] = [];
+  if (pairs.length === 0) return out;
   for (let i = 0; i < pairs.length; i++) {
     const match = /^\$?([A-Za-z0-9_]+)=(.+)$/.exec(pairs[i]);
     if (match) out.push({ variable: match[1], path: match[2] });
@@ -81,7 +90,8 @@ function claimSet(r: NginxHTTPRequest, problems: SettingsProblem[]): { variable:
 
 export function readSettings(r: NginxHTTPRequest): { settings: Settings; problems: SettingsProblem[] } {
   const problems: SettingsProblem[] = [];
-  const rules = parseClaimRules(text(r, 'claim_rules', ''));
+  const ruleText = text(r, 'claim_rules', '');
+  const rules = ruleText ? parseClaimRules(ruleText) : [];
   if (typeof rules === 'string') problems.push({ variable: '$auth_jwt_claim_rules', message: rules });
   const requireStatus = text(r, 'require_error', '401');
   if (requireStatus !== '401' && requireStatus !== '403') problems.push({ variable: '$auth_jwt_require_error', message: 'must be 401 or 403' });

@@ -5,6 +5,7 @@
  * `valid` vector verifies, every `invalid` one does not, `acceptable` ones go
  * either way, and no exception escapes.
  */
+import fs from 'fs';
 import { Algorithm, ALGORITHMS } from '../../njs/core/algorithms';
 import { describeSpki } from '../../njs/core/der';
 import { keyFromJwk, keyFromPem, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
@@ -211,7 +212,7 @@ async function runMacGroup(g: Group, vg: VectorGroup, alg: Algorithm, capabiliti
 function readVectors(path: string): VectorFile | string {
   let text: string;
   try {
-    text = require('fs').readFileSync(path, 'utf8') as unknown as string;
+    text = fs.readFileSync(path, 'utf8') as unknown as string;
   } catch (e) {
     return 'cannot read ' + path + ': ' + describeError(e);
   }
@@ -270,7 +271,7 @@ async function runFile(dir: string, entry: { file: string; alg: string }, capabi
 export async function wycheproofVectors(dir: string, capabilities: Capabilities): Promise<void> {
   let present = false;
   try {
-    present = require('fs').readdirSync(dir).length > 0;
+    present = fs.readdirSync(dir).length > 0;
   } catch (e) {
     present = false;
   }

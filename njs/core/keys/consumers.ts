@@ -28,9 +28,23 @@ interface PreparedCredential {
 }
 
 interface Credential {
-  entry: string;
+  consumerIndex: number;
+  credentialIndex: number;
   fields: JsonObject;
   identity: Identity;
+  prepared?: PreparedCredential | FieldProblem;
+}
+
+/** Entry names are built only for messages: quoting costs a regex per call in njs. */
+function consumerEntry(index: number, consumer: unknown): string {
+  return 'consumers[' + index + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
+}
+
+function credentialEntry(consumers: unknown[], consumerIndex: number, credentialIndex: number): string {
+  const consumer = consumers[consumerIndex] as JsonObject;
+  const fields = (consumer.credentials as unknown[])[credentialIndex];
+  const id = isObject(fields) && typeof fields.id === 'string' ? ' (' + quote(fields.id) + ')' : '';
+  return consumerEntry(consumerIndex, consumer) + '.credentials[' + credentialIndex + ']' + id;
 }
 
 function isObject(value: unknown): value is JsonObject {
@@ -70,52 +84,51 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   const byUsername: { [username: string]: Identity } = {};
   const credentials: Credential[] = [];
   const indexProblems: ConfigProblem[] = [];
-  const prepared: { [entry: string]: PreparedCredential | FieldProblem } = {};
 
-  const consumers = isObject(document) ? document.consumers : undefined;
-  if (!Array.isArray(consumers)) {
+  const listed = isObject(document) ? document.consumers : undefined;
+  const consumers: unknown[] = Array.isArray(listed) ? listed : [];
+  if (!Array.isArray(listed)) {
     indexProblems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
   } else {
     for (let i = 0; i < consumers.length; i++) {
       const consumer = consumers[i];
-      const consumerEntry = 'consumers[' + i + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
       if (!isObject(consumer)) {
-        indexProblems.push({ origin, entry: consumerEntry, field: '-', message: 'not a JSON object' });
+        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: '-', message: 'not a JSON object' });
         continue;
       }
       const username = consumer.username;
       if (typeof username !== 'string' || username === '') {
-        indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'missing (a non-empty string is required)' });
+        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'missing (a non-empty string is required)' });
         continue;
       }
-      if (byUsername['#' + username]) indexProblems.push({ origin, entry: consumerEntry, field: 'username', message: 'duplicate username' });
+      if (byUsername['#' + username]) indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
       const labels = isObject(consumer.labels) ? consumer.labels : {};
       const consumerIdentity: Identity = { consumer: username };
       if (typeof labels.custom_id === 'string') consumerIdentity.customId = labels.custom_id;
       if (!byUsername['#' + username]) byUsername['#' + username] = consumerIdentity;
       const list = consumer.credentials;
       if (!Array.isArray(list)) {
-        indexProblems.push({ origin, entry: consumerEntry, field: 'credentials', message: 'missing (expected an array of credentials)' });
+        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'credentials', message: 'missing (expected an array of credentials)' });
         continue;
       }
       for (let j = 0; j < list.length; j++) {
         const fields = list[j];
-        const entry = consumerEntry + '.credentials[' + j + ']' + (isObject(fields) && typeof fields.id === 'string' ? ' (' + quote(fields.id) + ')' : '');
         if (!isObject(fields)) {
-          indexProblems.push({ origin, entry, field: '-', message: 'not a JSON object' });
+          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: '-', message: 'not a JSON object' });
           continue;
         }
         if (typeof fields.key !== 'string' || fields.key === '') {
-          indexProblems.push({ origin, entry, field: 'key', message: 'missing (a non-empty string is required)' });
+          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message: 'missing (a non-empty string is required)' });
           continue;
         }
         if (byKey['#' + fields.key]) {
-          indexProblems.push({ origin, entry, field: 'key', message: 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)' });
+          const message = 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)';
+          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message });
           continue;
         }
         const identity: Identity = { consumer: username, customId: consumerIdentity.customId };
         if (typeof fields.id === 'string') identity.credential = fields.id;
-        const credential = { entry, fields, identity };
+        const credential: Credential = { consumerIndex: i, credentialIndex: j, fields, identity };
         byKey['#' + fields.key] = credential;
         credentials.push(credential);
       }
@@ -123,8 +136,12 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   }
 
   function prepare(credential: Credential): PreparedCredential | FieldProblem {
-    if (prepared[credential.entry] === undefined) prepared[credential.entry] = prepareCredential(credential.fields, capabilities);
-    return prepared[credential.entry];
+    if (credential.prepared === undefined) credential.prepared = prepareCredential(credential.fields, capabilities);
+    return credential.prepared;
+  }
+
+  function entryOf(credential: Credential): string {
+    return credentialEntry(consumers, credential.consumerIndex, credential.credentialIndex);
   }
 
   return {
@@ -139,7 +156,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
       const ready = prepare(credential);
       if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
-      const problem = describeProblem({ origin, entry: credential.entry, field: ready.field, message: ready.message });
+      const problem = describeProblem({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
       const failure = fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error');
       failure.configProblems = [problem];
       return failure;
@@ -153,15 +170,15 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       for (let i = 0; i < credentials.length; i++) {
         const credential = credentials[i];
         const ready = prepare(credential);
-        if (isProblem(ready)) all.push({ origin, entry: credential.entry, field: ready.field, message: ready.message });
-        unknownFields(credential.fields, CREDENTIAL_FIELDS, origin, credential.entry, all);
+        if (isProblem(ready)) all.push({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
+        unknownFields(credential.fields, CREDENTIAL_FIELDS, origin, entryOf(credential), all);
         const id = credential.identity.credential;
-        if (id !== undefined && ids['#' + id]) all.push({ origin, entry: credential.entry, field: 'id', message: 'duplicate credential id' });
+        if (id !== undefined && ids['#' + id]) all.push({ origin, entry: entryOf(credential), field: 'id', message: 'duplicate credential id' });
         if (id !== undefined) ids['#' + id] = true;
       }
-      const list = isObject(document) && Array.isArray(document.consumers) ? document.consumers : [];
-      for (let i = 0; i < list.length; i++) {
-        if (isObject(list[i])) unknownFields(list[i], CONSUMER_FIELDS, origin, 'consumers[' + i + ']', all);
+      for (let i = 0; i < consumers.length; i++) {
+        const consumer = consumers[i];
+        if (isObject(consumer)) unknownFields(consumer, CONSUMER_FIELDS, origin, 'consumers[' + i + ']', all);
       }
       return all;
     },
