@@ -18,7 +18,7 @@ export interface Algorithm {
   hmacHash?: 'sha256' | 'sha384' | 'sha512';
 }
 
-function hmac(bits: 256 | 384 | 512): Algorithm {
+function hmac(bits: number): Algorithm {
   return {
     name: 'HS' + bits,
     kty: 'oct',
@@ -57,39 +57,51 @@ function ecdsa(bits: number, crv: string, coordinateBytes: number): Algorithm {
   };
 }
 
-export const ALGORITHMS: { [name: string]: Algorithm } = {
-  HS256: hmac(256),
-  HS384: hmac(384),
-  HS512: hmac(512),
-  RS256: rsaPkcs1(256),
-  RS384: rsaPkcs1(384),
-  RS512: rsaPkcs1(512),
-  PS256: rsaPss(256),
-  PS384: rsaPss(384),
-  PS512: rsaPss(512),
-  ES256: ecdsa(256, 'P-256', 32),
-  ES384: ecdsa(384, 'P-384', 48),
-  ES512: ecdsa(512, 'P-521', 66),
-  EdDSA: {
-    name: 'EdDSA',
-    kty: 'OKP',
-    crv: 'Ed25519',
-    importParams: { name: 'Ed25519' },
-    verifyParams: { name: 'Ed25519' },
-    signatureLength: 64,
-  },
+const EDDSA: Algorithm = {
+  name: 'EdDSA',
+  kty: 'OKP',
+  crv: 'Ed25519',
+  importParams: { name: 'Ed25519' },
+  verifyParams: { name: 'Ed25519' },
+  signatureLength: 64,
 };
 
+/** The supported names, in a stable order. */
+export function algorithmNames(): string[] {
+  return ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+}
+
+function build(name: string): Algorithm | null {
+  if (name === 'EdDSA') return EDDSA;
+  const bits = Number(name.slice(2));
+  if ((bits !== 256 && bits !== 384 && bits !== 512) || name.length !== 5) return null;
+  const family = name.slice(0, 2);
+  if (family === 'HS') return hmac(bits);
+  if (family === 'RS') return rsaPkcs1(bits);
+  if (family === 'PS') return rsaPss(bits);
+  if (family === 'ES') return bits === 256 ? ecdsa(256, 'P-256', 32) : bits === 384 ? ecdsa(384, 'P-384', 48) : ecdsa(512, 'P-521', 66);
+  return null;
+}
+
+/**
+ * Descriptors are built on first use, not in a table: njs re-runs a module's
+ * top level for every request, and ~40 objects there cost more than a verify.
+ */
+const built: { [name: string]: Algorithm | null } = {};
+
 export function findAlgorithm(name: unknown): Algorithm | null {
-  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(ALGORITHMS, name) ? ALGORITHMS[name] : null;
+  if (typeof name !== 'string') return null;
+  const slot = '#' + name;
+  if (built[slot] === undefined) built[slot] = build(name);
+  return built[slot];
 }
 
 /** Names of the algorithms a key of this type (and curve) can verify. */
 export function algorithmsForKey(kty: KeyType, crv?: string): string[] {
   const names: string[] = [];
-  const all = Object.keys(ALGORITHMS);
+  const all = algorithmNames();
   for (let i = 0; i < all.length; i++) {
-    const alg = ALGORITHMS[all[i]];
+    const alg = findAlgorithm(all[i])!;
     if (alg.kty === kty && (alg.crv === undefined || alg.crv === crv)) names.push(alg.name);
   }
   return names;

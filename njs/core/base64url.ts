@@ -1,20 +1,13 @@
 /**
  * Strict base64url. Buffer.from(s, 'base64url') never throws and silently stops
- * at the first foreign character, so the alphabet and length are checked first.
- * Non-canonical encodings (non-zero trailing bits) are rejected too, so one
- * byte string has exactly one accepted spelling.
+ * at the first foreign character, so the decoded bytes are encoded again and
+ * must give back exactly the text: that rejects foreign characters, padding,
+ * impossible lengths and non-zero trailing bits (one byte string, one
+ * accepted spelling) in two native calls, cheaper in njs than regex checks.
  */
-const ALPHABET = /^[A-Za-z0-9_-]*$/;
-const LAST_CHAR_FOR_REMAINDER_2 = /[AQgw]$/;
-const LAST_CHAR_FOR_REMAINDER_3 = /[AEIMQUYcgkosw048]$/;
-
 export function decodeBase64url(text: string): Uint8Array | null {
-  if (!ALPHABET.test(text)) return null;
-  const remainder = text.length % 4;
-  if (remainder === 1) return null;
-  if (remainder === 2 && !LAST_CHAR_FOR_REMAINDER_2.test(text)) return null;
-  if (remainder === 3 && !LAST_CHAR_FOR_REMAINDER_3.test(text)) return null;
-  return Buffer.from(text, 'base64url');
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.toString('base64url') === text ? bytes : null;
 }
 
 /** Standard base64 as found in PEM bodies and JWK `x5c`; whitespace allowed, padding optional. */

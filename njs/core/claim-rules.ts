@@ -18,18 +18,18 @@ export interface ClaimRule {
   pattern?: RegExp;
 }
 
-const OPERATORS = ['eq', 'ne', 'in', 'contains', 'prefix', 'suffix', 'gt', 'ge', 'lt', 'le', 'match'];
 
 /** Rules from their text, or a string saying what is wrong with which rule. */
 export function parseClaimRules(text: string): ClaimRule[] | string {
+  const operators = ['eq', 'ne', 'in', 'contains', 'prefix', 'suffix', 'gt', 'ge', 'lt', 'le', 'match'];
   const rules: ClaimRule[] = [];
   const parts = text.split(';');
   for (let i = 0; i < parts.length; i++) {
     const ruleText = parts[i].trim();
     if (ruleText === '') continue;
     const match = /^(\S+)\s+(\S+)\s+(.+)$/.exec(ruleText);
-    if (!match || OPERATORS.indexOf(match[2]) < 0) {
-      return 'rule "' + ruleText + '" must be "claim operator value" with an operator among ' + OPERATORS.join(', ');
+    if (!match || operators.indexOf(match[2]) < 0) {
+      return 'rule "' + ruleText + '" must be "claim operator value" with an operator among ' + operators.join(', ');
     }
     const rule: ClaimRule = { text: ruleText, path: match[1], operator: match[2], value: match[3].trim() };
     if (rule.operator === 'match') {

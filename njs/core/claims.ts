@@ -20,7 +20,6 @@ export interface ClaimPolicy {
   maxLifetime?: number;
 }
 
-const NUMERIC_DATES = ['exp', 'nbf', 'iat'];
 
 function audienceMatches(aud: unknown, accepted: string[]): boolean {
   const values = Array.isArray(aud) ? aud : [aud];
@@ -37,16 +36,19 @@ function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): F
   return null;
 }
 
+/** NumericDates (RFC 7519 2) must be finite numbers. */
+function notNumericDate(payload: JsonObject, name: string): Failure | null {
+  const value = payload[name];
+  if (value === undefined || (typeof value === 'number' && isFinite(value))) return null;
+  return fail('CLAIM_INVALID', name + ' must be a number of seconds, got ' + quote(value));
+}
+
 export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Failure | null {
   for (let i = 0; i < policy.required.length; i++) {
     if (!Object.prototype.hasOwnProperty.call(payload, policy.required[i])) return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
   }
-  for (let i = 0; i < NUMERIC_DATES.length; i++) {
-    const value = payload[NUMERIC_DATES[i]];
-    if (value !== undefined && (typeof value !== 'number' || !isFinite(value))) {
-      return fail('CLAIM_INVALID', NUMERIC_DATES[i] + ' must be a number of seconds, got ' + quote(value));
-    }
-  }
+  const notNumeric = notNumericDate(payload, 'exp') || notNumericDate(payload, 'nbf') || notNumericDate(payload, 'iat');
+  if (notNumeric) return notNumeric;
   const exp = payload.exp as number | undefined;
   if (exp !== undefined && now >= exp + policy.leeway) {
     return fail('TOKEN_EXPIRED', 'exp ' + exp + ' is not after now ' + now + ' (leeway ' + policy.leeway + 's)');

@@ -19,11 +19,16 @@ export interface PublicKeyInfo {
 const OID_RSA = '2a864886f70d010101';
 const OID_EC = '2a8648ce3d0201';
 const OID_ED25519 = '2b6570';
-const CURVE_OIDS: { [hex: string]: string } = {
-  '2a8648ce3d030107': 'P-256',
-  '2b81040022': 'P-384',
-  '2b81040023': 'P-521',
-};
+/** Curve OIDs and names, in pairs (a function, not a module-level table: see algorithms.ts). */
+function curveOids(): string[] {
+  return ['2a8648ce3d030107', 'P-256', '2b81040022', 'P-384', '2b81040023', 'P-521'];
+}
+
+function curveOfOid(oid: string): string | undefined {
+  const pairs = curveOids();
+  const at = pairs.indexOf(oid);
+  return at >= 0 && at % 2 === 0 ? pairs[at + 1] : undefined;
+}
 
 function hex(bytes: Uint8Array): string {
   let out = '';
@@ -76,14 +81,11 @@ export function rsaSpki(modulus: Uint8Array, exponent: Uint8Array): Uint8Array {
 }
 
 export function ecSpki(crv: string, x: Uint8Array, y: Uint8Array): Uint8Array | null {
-  const curves = Object.keys(CURVE_OIDS);
-  for (let i = 0; i < curves.length; i++) {
-    if (CURVE_OIDS[curves[i]] === crv) {
-      const algorithm = concat([encode(0x06, fromHex(OID_EC)), encode(0x06, fromHex(curves[i]))]);
-      return spki(algorithm, concat([new Uint8Array([0x04]), x, y]));
-    }
-  }
-  return null;
+  const pairs = curveOids();
+  const at = pairs.indexOf(crv);
+  if (at < 1 || at % 2 !== 1) return null;
+  const algorithm = concat([encode(0x06, fromHex(OID_EC)), encode(0x06, fromHex(pairs[at - 1]))]);
+  return spki(algorithm, concat([new Uint8Array([0x04]), x, y]));
 }
 
 export function ed25519Spki(x: Uint8Array): Uint8Array {
@@ -150,7 +152,7 @@ export function describeSpki(der: Uint8Array): PublicKeyInfo | string {
     return { kty: 'RSA', bits: bitLength(keyBits.subarray(integers[0].start, integers[0].end)), weakExponent, spki: der };
   }
   if (oid === OID_EC) {
-    const curve = algorithm.length === 2 && algorithm[1].tag === 0x06 ? CURVE_OIDS[hex(der.subarray(algorithm[1].start, algorithm[1].end))] : undefined;
+    const curve = algorithm.length === 2 && algorithm[1].tag === 0x06 ? curveOfOid(hex(der.subarray(algorithm[1].start, algorithm[1].end))) : undefined;
     if (!curve) return 'EC key on an unsupported curve (P-256, P-384 and P-521 are supported)';
     return { kty: 'EC', crv: curve, spki: der };
   }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { ALGORITHMS } from '../../njs/core/algorithms';
+import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate, AuthResult } from '../../njs/core/authenticate';
 import { FailureCode } from '../../njs/core/errors';
 import { consumersSource } from '../../njs/core/keys/consumers';
@@ -309,15 +309,15 @@ describe('defence in depth against an engine whose verify() says yes too easily'
   test('verifySignature refuses a key not bound to the algorithm, whatever the engine says', async () => {
     const rsaKey = jwksSource({ keys: [publicJwk(rsa.publicKey, { alg: 'RS256' })] }, ORIGIN, CAPS).lookup(
       { header: { alg: 'RS256' }, payload: {} },
-      ALGORITHMS.RS256,
+      findAlgorithm('RS256')!,
       { keyClaim: 'key' },
     );
     if (!('keys' in rsaKey) || rsaKey.keys.length !== 1) throw new Error('expected the RSA key');
     const input = bytes('a.b');
     await withPermissiveVerify(async () => {
-      expect(await verifySignature(ALGORITHMS.RS256, rsaKey.keys[0], input, new Uint8Array(256))).toBe(true);
-      expect(await verifySignature(ALGORITHMS.HS256, rsaKey.keys[0], input, new Uint8Array(32))).toBe(false);
-      expect(await verifySignature(ALGORITHMS.PS256, rsaKey.keys[0], input, new Uint8Array(256))).toBe(false);
+      expect(await verifySignature(findAlgorithm('RS256')!, rsaKey.keys[0], input, new Uint8Array(256))).toBe(true);
+      expect(await verifySignature(findAlgorithm('HS256')!, rsaKey.keys[0], input, new Uint8Array(32))).toBe(false);
+      expect(await verifySignature(findAlgorithm('PS256')!, rsaKey.keys[0], input, new Uint8Array(256))).toBe(false);
     });
   });
 });
@@ -568,6 +568,14 @@ describe('failure messages (the APISIX wording) and details', () => {
   });
 });
 
-test('ALGORITHMS lists exactly the JOSE signature algorithms the gateway supports', () => {
-  expect(Object.keys(ALGORITHMS).sort()).toEqual([...HS_ALGS, ...RS_ALGS, ...PS_ALGS, ...ES_ALGS, 'EdDSA'].sort());
+test('algorithmNames() lists exactly the JOSE signature algorithms the gateway supports', () => {
+  expect(algorithmNames().sort()).toEqual([...HS_ALGS, ...RS_ALGS, ...PS_ALGS, ...ES_ALGS, 'EdDSA'].sort());
+});
+
+test('findAlgorithm knows every listed name, exactly, and nothing else', () => {
+  for (const name of algorithmNames()) expect(findAlgorithm(name)!.name).toBe(name);
+  for (const name of ['none', 'None', 'hs256', 'HS255', 'HS2560', 'HS 256', 'RS128', 'ES256K', 'EDDSA', 'Ed25519', '', 'constructor', '__proto__', 'toString']) {
+    expect(findAlgorithm(name)).toBeNull();
+  }
+  expect(findAlgorithm(256)).toBeNull();
 });

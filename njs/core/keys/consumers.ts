@@ -12,8 +12,6 @@ import { keyFromPem, keyFromSecret } from './prepare';
 import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
-const CONSUMER_FIELDS = ['username', 'labels', 'credentials', 'limit', 'desc'];
-const CREDENTIAL_FIELDS = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
 
 function unknownFields(object: JsonObject, known: string[], origin: string, entry: string, into: ConfigProblem[]): void {
   const names = Object.keys(object);
@@ -167,18 +165,19 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     problems(): ConfigProblem[] {
       const all = indexProblems.slice();
       const ids: { [id: string]: boolean } = {};
+      const credentialFields = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
       for (let i = 0; i < credentials.length; i++) {
         const credential = credentials[i];
         const ready = prepare(credential);
         if (isProblem(ready)) all.push({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
-        unknownFields(credential.fields, CREDENTIAL_FIELDS, origin, entryOf(credential), all);
+        unknownFields(credential.fields, credentialFields, origin, entryOf(credential), all);
         const id = credential.identity.credential;
         if (id !== undefined && ids['#' + id]) all.push({ origin, entry: entryOf(credential), field: 'id', message: 'duplicate credential id' });
         if (id !== undefined) ids['#' + id] = true;
       }
       for (let i = 0; i < consumers.length; i++) {
         const consumer = consumers[i];
-        if (isObject(consumer)) unknownFields(consumer, CONSUMER_FIELDS, origin, 'consumers[' + i + ']', all);
+        if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
       }
       return all;
     },

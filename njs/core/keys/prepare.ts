@@ -2,14 +2,17 @@
  * Turns configured key material (JWK, PEM, shared secret) into a
  * VerificationKey bound to the algorithms its type allows.
  */
-import { ALGORITHMS, algorithmsForKey, findAlgorithm, KeyType } from '../algorithms';
+import { algorithmNames, algorithmsForKey, findAlgorithm, KeyType } from '../algorithms';
 import { decodeBase64, decodeBase64url } from '../base64url';
 import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaSpki } from '../der';
 import { JsonObject } from '../strict-json';
 import { Capabilities, FieldProblem, isProblem, VerificationKey } from './types';
 
 export const MIN_RSA_BITS = 2048;
-const EC_COORDINATE_BYTES: { [crv: string]: number } = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
+
+function coordinateBytes(crv: unknown): number {
+  return crv === 'P-256' ? 32 : crv === 'P-384' ? 48 : crv === 'P-521' ? 66 : 0;
+}
 
 function problem(field: string, message: string): FieldProblem {
   return { field, message };
@@ -17,15 +20,14 @@ function problem(field: string, message: string): FieldProblem {
 
 /** The algorithms a key may verify: all its type allows, or only `alg` when one is configured. */
 function bind(kty: KeyType, crv: string | undefined, alg: unknown, algField: string): string[] | FieldProblem {
-  const allowed = algorithmsForKey(kty, crv);
-  if (alg === undefined) return allowed;
+  if (alg === undefined) return algorithmsForKey(kty, crv);
   const algorithm = findAlgorithm(alg);
   if (!algorithm) {
-    return problem(algField, 'unsupported algorithm ' + JSON.stringify(alg) + ' (supported: ' + Object.keys(ALGORITHMS).join(', ') + ')');
+    return problem(algField, 'unsupported algorithm ' + JSON.stringify(alg) + ' (supported: ' + algorithmNames().join(', ') + ')');
   }
-  if (allowed.indexOf(algorithm.name) < 0) {
+  if (algorithm.kty !== kty || (algorithm.crv !== undefined && algorithm.crv !== crv)) {
     const kind = kty + (crv ? ' ' + crv : '');
-    return problem(algField, algorithm.name + ' cannot be used with a ' + kind + ' key (it allows ' + allowed.join(', ') + ')');
+    return problem(algField, algorithm.name + ' cannot be used with a ' + kind + ' key (it allows ' + algorithmsForKey(kty, crv).join(', ') + ')');
   }
   return [algorithm.name];
 }
@@ -82,10 +84,11 @@ export function keyFromJwk(jwk: JsonObject, capabilities: Capabilities): Verific
   }
   if (kty === 'EC') {
     const crv = jwk.crv;
-    if (typeof crv !== 'string' || !EC_COORDINATE_BYTES[crv]) return problem('crv', 'unsupported curve ' + JSON.stringify(crv) + ' (P-256, P-384, P-521)');
-    const x = base64urlField(jwk, 'x', EC_COORDINATE_BYTES[crv]);
+    const size = coordinateBytes(crv);
+    if (typeof crv !== 'string' || !size) return problem('crv', 'unsupported curve ' + JSON.stringify(crv) + ' (P-256, P-384, P-521)');
+    const x = base64urlField(jwk, 'x', size);
     if (isProblem(x)) return x;
-    const y = base64urlField(jwk, 'y', EC_COORDINATE_BYTES[crv]);
+    const y = base64urlField(jwk, 'y', size);
     if (isProblem(y)) return y;
     return fromPublicKeyInfo({ kty: 'EC', crv, spki: ecSpki(crv, x, y) as Uint8Array }, jwk.alg, 'alg', 'x', capabilities);
   }
