@@ -20,10 +20,10 @@
  * Exits 1 on any 5xx, mismatch, request error, crash or failed reload check.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
-import { Nginx, startNginx } from './lib/nginx';
+import { isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
 import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './lib/traffic';
 
 const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload [--reloads N]]
@@ -425,49 +425,6 @@ async function setup(p: Plan): Promise<Setup> {
 
 // ---------------------------------------------------------------- processes and logs
 
-function procStat(pid: number): { ppid: number; state: string } | null {
-  try {
-    const stat = readFileSync('/proc/' + pid + '/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], ppid: Number(fields[1]) };
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  const stat = procStat(pid);
-  return stat !== null && stat.state !== 'Z';
-}
-
-function masterPid(nginx: Nginx): number {
-  return Number(readFileSync(path.join(nginx.prefix, 'logs', 'nginx.pid'), 'utf8').trim());
-}
-
-interface WorkerProcess {
-  pid: number;
-  shuttingDown: boolean;
-}
-
-/** The master's worker processes, from /proc (children whose title is "nginx: worker process..."). */
-function workers(master: number): WorkerProcess[] {
-  const out: WorkerProcess[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^[0-9]+$/.test(name)) continue;
-    const pid = Number(name);
-    const stat = procStat(pid);
-    if (!stat || stat.ppid !== master || stat.state === 'Z') continue;
-    let title = '';
-    try {
-      title = readFileSync('/proc/' + pid + '/cmdline', 'utf8').replace(/\0/g, ' ').trim();
-    } catch {
-      continue;
-    }
-    if (title.startsWith('nginx: worker process')) out.push({ pid, shuttingDown: title.includes('shutting down') });
-  }
-  return out;
-}
-
 /** VmRSS in kB, or 0 when the process is gone. */
 function rssKb(pid: number): number {
   try {
@@ -481,7 +438,7 @@ function rssKb(pid: number): number {
 /** RSS of the serving worker (the largest, if a reload left two). */
 function workerRss(master: number): number {
   let largest = 0;
-  for (const w of workers(master)) if (!w.shuttingDown) largest = Math.max(largest, rssKb(w.pid));
+  for (const w of workerProcesses(master)) if (!w.shuttingDown) largest = Math.max(largest, rssKb(w.pid));
   return largest;
 }
 
@@ -538,15 +495,15 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.
 async function reloadTo(nginx: Nginx, master: number, s: Setup, p: Plan, generation: number, clock: Clock): Promise<ReloadResult> {
   const step = p.steps[generation - 1];
   const result: ReloadResult = { generation, step, settledMs: 0, problems: [], probes: [] };
-  const old = workers(master).map((w) => w.pid);
+  const old = workerProcesses(master).map((w) => w.pid);
   const started = Date.now();
   clock.phase = 2 * generation - 1;
   // reload() is true once the new worker has logged its start (a notice): a config nginx refuses starts none.
   if (!(await nginx.reload(s.files(generation)))) result.problems.push('nginx started no new worker within 3 s (is the new configuration valid? see error.log)');
   const deadline = Date.now() + 10000;
-  while (old.some(alive) && Date.now() < deadline) await sleep(5);
-  const fresh = workers(master).filter((w) => old.indexOf(w.pid) < 0);
-  if (old.some(alive)) result.problems.push('old worker(s) ' + old.filter(alive).join(', ') + ' still running 10 s after the reload');
+  while (old.some(isAlive) && Date.now() < deadline) await sleep(5);
+  const fresh = workerProcesses(master).filter((w) => old.indexOf(w.pid) < 0);
+  if (old.some(isAlive)) result.problems.push('old worker(s) ' + old.filter(isAlive).join(', ') + ' still running 10 s after the reload');
   if (fresh.length !== 1) result.problems.push('expected 1 new worker after the reload, found ' + fresh.length + ' (is the new configuration valid? see error.log)');
   result.settledMs = Date.now() - started;
   clock.phase = 2 * generation;
@@ -613,30 +570,8 @@ let interrupted = false;
  * ours still alive after stop() is killed.
  */
 function shutdown(): Promise<void> {
-  if (!stopping) {
-    const ours: number[] = [];
-    for (const n of [nginx, upstream]) {
-      try {
-        if (n) for (const w of workers(masterPid(n))) ours.push(w.pid);
-      } catch {
-        // no pid file: that nginx never started
-      }
-    }
-    stopping = Promise.all([nginx?.stop(), upstream?.stop()]).then(() => {
-      for (const pid of ours) {
-        if (!alive(pid)) continue;
-        let title = '';
-        try {
-          title = readFileSync('/proc/' + pid + '/cmdline', 'utf8');
-        } catch {
-          continue;
-        }
-        if (!title.startsWith('nginx: worker process')) continue;
-        process.stderr.write('soak: worker ' + pid + ' outlived its master; killing it\n');
-        process.kill(pid, 'SIGKILL');
-      }
-    });
-  }
+  // stop() also kills a worker that outlives its master.
+  if (!stopping) stopping = Promise.all([nginx?.stop(), upstream?.stop()]).then(() => undefined);
   return stopping;
 }
 
@@ -663,7 +598,7 @@ async function main(): Promise<void> {
     variables: { LOG_LEVEL: reloadMode ? 'notice' : 'warn', UPSTREAM_PORT: String(upstream.ports.PORT) },
     files: s.files(0),
   });
-  const master = masterPid(nginx);
+  const master = nginx.masterPid;
   const clock: Clock = { phase: 0 };
   const failures: string[] = [];
 
@@ -683,7 +618,7 @@ async function main(): Promise<void> {
 
   const variantCount = s.kinds.reduce((n, k) => n + k.variants.length, 0);
   process.stderr.write(
-    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workers(master).map((w) => w.pid).join(',')}), ` +
+    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workerProcesses(master).map((w) => w.pid).join(',')}), ` +
       `${s.kinds.length} token rows, ${variantCount} distinct requests` +
       (reloadMode ? `, ${options.reloads} reloads every ${(options.duration / (options.reloads + 1)).toFixed(1)} s` : '') +
       '\n',
@@ -741,7 +676,7 @@ async function main(): Promise<void> {
   rssPeak = Math.max(rssPeak, rssEnd);
   const masterEnd = rssKb(master);
   const statusAfter = await stubStatus(nginx);
-  const masterAlive = alive(master);
+  const masterAlive = isAlive(master);
   const log = scanErrorLog(nginx.errorLog());
   const upstreamLog = scanErrorLog(upstream.errorLog());
 

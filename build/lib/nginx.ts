@@ -4,7 +4,7 @@
  * integration tests and the benchmark, so all three run the same way.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +29,7 @@ export interface NginxOptions {
 
 export interface Nginx {
   prefix: string;
+  masterPid: number;
   ports: { [name: string]: number };
   url(pathAndQuery: string, portName?: string): string;
   errorLog(): string;
@@ -88,6 +89,45 @@ function waitForPort(port: number, child: ChildProcess, errorLogPath: string, ti
   });
 }
 
+function processStat(pid: number): { ppid: number; state: string } | null {
+  try {
+    const stat = readFileSync('/proc/' + pid + '/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0], ppid: Number(fields[1]) };
+  } catch {
+    return null;
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  const stat = processStat(pid);
+  return stat !== null && stat.state !== 'Z';
+}
+
+export interface WorkerProcess {
+  pid: number;
+  shuttingDown: boolean;
+}
+
+/** A master's worker processes, from /proc (children titled "nginx: worker process..."). */
+export function workerProcesses(master: number): WorkerProcess[] {
+  const out: WorkerProcess[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const pid = Number(name);
+    const stat = processStat(pid);
+    if (!stat || stat.ppid !== master || stat.state === 'Z') continue;
+    let title = '';
+    try {
+      title = readFileSync('/proc/' + pid + '/cmdline', 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
+    if (title.startsWith('nginx: worker process')) out.push({ pid, shuttingDown: title.includes('shutting down') });
+  }
+  return out;
+}
+
 function readIfExists(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
@@ -136,6 +176,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   }
   return {
     prefix,
+    masterPid: child.pid!,
     ports,
     url: (pathAndQuery, portName = 'PORT') => 'http://127.0.0.1:' + ports[portName] + pathAndQuery,
     errorLog: () => readIfExists(errorLogPath),
@@ -152,10 +193,19 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     },
     async stop() {
       if (child.exitCode === null) {
+        const workers = workerProcesses(child.pid!).map((worker) => worker.pid);
         child.kill('SIGQUIT');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
         clearTimeout(timer);
+        // A worker stuck in a request outlives a killed master; never leave one behind.
+        for (const pid of workers) {
+          try {
+            if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
       }
       if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
     },

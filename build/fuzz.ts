@@ -1,0 +1,670 @@
+/**
+ * `npm run fuzz [-- --count N] [--seed S]`: a bounded fuzz run through real
+ * nginx (1 worker). The gateway guards a tiny `return 200` upstream in three
+ * locations: a consumer map (/c/), a JWK Set (/k/) and the auth_request style
+ * over the consumer map (/a/), each with HS256, RS256 and ES256 keys. N
+ * requests (default 100000) carry mutated tokens (bit flips, character edits,
+ * segment swaps and drops, re-encodings, unsigned claim and header changes,
+ * algorithm confusion, raw garbage, oversized tokens) and some valid ones, in
+ * the header, the query or the cookie at random, 48 at a time over keep-alive
+ * connections on loopback.
+ *
+ * It fails (exit 1) when a response is outside {200, 401, 403}, a worker
+ * crashed (an `exited on signal` line, or a worker PID that went away), a
+ * forged token got a 200, a valid token did not, a request got no answer, or
+ * the gateway logged an unexpected error. The mutations come from a seeded
+ * PRNG (mulberry32), so a seed replays the same mutations at the same
+ * requests; the keys are fresh each run. Closing line:
+ *   fuzz: 100000 sent, 0 outside {200,401,403}, 0 worker crashes
+ */
+import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { Nginx, startNginx } from './lib/nginx';
+
+const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
+  --count N   requests to send (default 100000)
+  --seed S    PRNG seed for the mutations (default 1)`;
+const CONCURRENCY = 48;
+const REQUEST_TIMEOUT_MS = 10000;
+/** No answer at all for this long means the worker is stuck (answers take milliseconds). */
+const STALL_MS = 5000;
+/** A worker this large is leaking or looping (it starts at ~20 MiB). */
+const MAX_WORKER_MIB = 1024;
+const EXAMPLES = 10;
+
+const CONFIG = `
+load_module \${NJS_MODULE};
+worker_processes 1;
+error_log \${PREFIX}/logs/error.log warn;
+pid \${PREFIX}/logs/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path \${PREFIX}/temp/body;
+    proxy_temp_path \${PREFIX}/temp/proxy;
+    # Room for the oversized tokens (up to ~32 KB), so they reach the gateway instead of nginx's 400/494.
+    large_client_header_buffers 4 64k;
+    keepalive_requests 100000;
+
+    js_import jwt from \${BUNDLE};
+    js_preload_object fuzz_consumers from \${PREFIX}/consumers.json;
+    js_preload_object fuzz_jwks from \${PREFIX}/jwks.json;
+    include \${ROOT}/nginx/jwt-variables.conf;
+
+    upstream fuzz_upstream {
+        server 127.0.0.1:\${UPSTREAM_PORT};
+        keepalive 16;
+    }
+    server {
+        listen 127.0.0.1:\${UPSTREAM_PORT};
+        keepalive_requests 100000;
+        location / {
+            return 200 "ok\\n";
+        }
+    }
+    server {
+        listen 127.0.0.1:\${PORT};
+        include \${ROOT}/nginx/jwt-auth-request-locations.conf;
+
+        location /c/ {
+            set $auth_jwt_consumers fuzz_consumers;
+            include \${ROOT}/nginx/jwt-auth.conf;
+            include \${ROOT}/nginx/jwt-proxy-headers.conf;
+            proxy_pass http://fuzz_upstream;
+        }
+        location /k/ {
+            set $auth_jwt_key_file fuzz_jwks;
+            include \${ROOT}/nginx/jwt-auth.conf;
+            include \${ROOT}/nginx/jwt-proxy-headers.conf;
+            proxy_pass http://fuzz_upstream;
+        }
+        location /a/ {
+            set $auth_jwt_consumers fuzz_consumers;
+            include \${ROOT}/nginx/jwt-auth-request.conf;
+            proxy_pass http://fuzz_upstream;
+        }
+    }
+}
+`;
+
+interface Options {
+  count: number;
+  seed: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { count: 100000, seed: 1 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const name = arg.replace(/=.*/, '');
+    if (name !== '--count' && name !== '--seed') {
+      console.error('unknown argument ' + JSON.stringify(arg) + '\n' + USAGE);
+      process.exit(2);
+    }
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+    if (!value || !/^[0-9]{1,10}$/.test(value) || (name === '--count' && Number(value) < 1) || Number(value) > 0xffffffff) {
+      console.error(name + ' needs a whole number' + (name === '--count' ? ' of at least 1' : ' from 0 to 4294967295') + '\n' + USAGE);
+      process.exit(2);
+    }
+    if (name === '--count') options.count = Number(value);
+    else options.seed = Number(value);
+  }
+  return options;
+}
+
+// ---------------------------------------------------------------------------
+// Seeded randomness
+
+/** mulberry32: small, fast, deterministic; plenty for choosing mutations. */
+class Rng {
+  private state: number;
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(bound: number): number {
+    return Math.floor(this.next() * bound);
+  }
+  pick<T>(list: readonly T[]): T {
+    return list[this.int(list.length)];
+  }
+  chance(probability: number): boolean {
+    return this.next() < probability;
+  }
+  bytes(length: number): Buffer {
+    const out = Buffer.alloc(length);
+    for (let i = 0; i < length; i++) out[i] = this.int(256);
+    return out;
+  }
+  /** Characters from `alphabet`, or any code unit (lone surrogates included) when none is given. */
+  text(length: number, alphabet?: string): string {
+    let out = '';
+    for (let i = 0; i < length; i++) out += alphabet ? alphabet[this.int(alphabet.length)] : String.fromCharCode(this.int(this.chance(0.7) ? 0x80 : 0x10000));
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Keys, consumers and valid tokens (fresh each run: no key lives in the repository)
+
+type Location = 'c' | 'k' | 'a';
+
+interface Keys {
+  files: { [name: string]: string };
+  /** Valid tokens per location. */
+  valid: { [location in Location]: string[] };
+  /** Public key material an attacker has (HMAC secrets for algorithm confusion). */
+  publicMaterials: (string | Buffer)[];
+  attackerRsa: KeyObject;
+  attackerEc: KeyObject;
+}
+
+function pem(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'pem' }) as string;
+}
+
+async function makeKeys(): Promise<Keys> {
+  const hsSecret = randomBytes(24).toString('hex');
+  const jwksSecret = randomBytes(32);
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const rsaJwks = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ecJwks = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const consumers = {
+    consumers: [
+      { username: 'hs', labels: { custom_id: 'hs-1' }, credentials: [{ id: 'cred-hs', key: 'hs-key', secret: hsSecret }] },
+      { username: 'rs', credentials: [{ id: 'cred-rs', key: 'rs-key', algorithm: 'RS256', public_key: pem(rsa.publicKey) }] },
+      { username: 'es', credentials: [{ id: 'cred-es', key: 'es-key', algorithm: 'ES256', public_key: pem(ec.publicKey) }] },
+    ],
+  };
+  const jwk = (key: KeyObject, extra: object) => ({ ...(key.export({ format: 'jwk' }) as object), ...extra });
+  const jwks = {
+    keys: [
+      { kty: 'oct', kid: 'hs', alg: 'HS256', k: jwksSecret.toString('base64url') },
+      jwk(rsaJwks.publicKey, { kid: 'rs', alg: 'RS256' }),
+      jwk(ecJwks.publicKey, { kid: 'es', use: 'sig' }),
+    ],
+  };
+  const now = Math.floor(Date.now() / 1000);
+  const mint = (alg: string, key: KeyObject | Uint8Array, claims: object, header: object = {}) =>
+    new SignJWT({ sub: 'fuzzer', jti: 'fuzz-1', ...claims }).setProtectedHeader({ alg, typ: 'JWT', ...header }).setIssuedAt(now).setExpirationTime(now + 3600).sign(key);
+  const consumerTokens = await Promise.all([
+    mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }),
+    mint('RS256', rsa.privateKey, { key: 'rs-key' }),
+    mint('ES256', ec.privateKey, { key: 'es-key' }),
+  ]);
+  const jwksTokens = await Promise.all([
+    mint('HS256', jwksSecret, {}, { kid: 'hs' }),
+    mint('RS256', rsaJwks.privateKey, {}, { kid: 'rs' }),
+    mint('ES256', ecJwks.privateKey, {}, { kid: 'es' }),
+  ]);
+  return {
+    files: { 'consumers.json': JSON.stringify(consumers), 'jwks.json': JSON.stringify(jwks) },
+    valid: { c: consumerTokens, k: jwksTokens, a: consumerTokens },
+    publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [
+      pem(publicKey),
+      publicKey.export({ type: 'spki', format: 'der' }),
+      JSON.stringify(jwk(publicKey, {})),
+    ]),
+    attackerRsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+    attackerEc: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Mutations: each takes a token and returns it changed, with a short description.
+
+const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const ALGS: unknown[] = ['none', 'None', 'HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'hs256', '', '__proto__', null, 0, ['HS256']];
+const VALUES: unknown[] = [
+  'hs-key', 'rs-key', 'es-key', 'hs', 'rs', 'es', 'unknown', '', '__proto__', 'constructor', '$env://HOME', 0, -1, 1e308, 2 ** 53, 0.5,
+  null, true, [], {}, ['a', 'b'], { nested: { deeper: [1, 2, { x: null }] } }, '\u0000', '\ud800', '\n\r', 'x'.repeat(300),
+];
+const CLAIMS = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', 'crit'];
+const HEADERS = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'b64', 'zip'];
+const JUNK = [' ', '\t', '.', '..', '=', '==', '+', '/', '%2E', '%00', 'Bearer ', ',', ';', '"', '\\', '\u00a0', '\ufeff', 'A', 'AA', 'eyJ9.', '.eyJ9'];
+
+function b64u(data: string | Buffer): string {
+  return (typeof data === 'string' ? Buffer.from(data) : data).toString('base64url');
+}
+
+function json(segment: string): { [name: string]: unknown } | null {
+  try {
+    const value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+type Mutator = (token: string, rng: Rng, keys: Keys) => string;
+
+function editSegmentBytes(edit: (bytes: Buffer, rng: Rng) => Buffer): Mutator {
+  return (token, rng) => {
+    const parts = token.split('.');
+    const index = rng.int(parts.length);
+    parts[index] = edit(Buffer.from(parts[index], 'base64url'), rng).toString('base64url');
+    return parts.join('.');
+  };
+}
+
+function editJson(index: number, edit: (object: { [name: string]: unknown }, rng: Rng) => void): Mutator {
+  return (token, rng) => {
+    const parts = token.split('.');
+    const object = index < parts.length ? json(parts[index]) : null;
+    if (!object) return token;
+    edit(object, rng);
+    parts[index] = b64u(JSON.stringify(object));
+    return parts.join('.');
+  };
+}
+
+function signWith(alg: string, signer: (input: Buffer) => Buffer): Mutator {
+  return (token) => {
+    const parts = token.split('.');
+    const header = b64u(JSON.stringify({ ...(json(parts[0]) || {}), alg }));
+    const input = header + '.' + (parts[1] || '');
+    return input + '.' + b64u(signer(Buffer.from(input)));
+  };
+}
+
+const MUTATORS: { [name: string]: Mutator } = {
+  flipBit: editSegmentBytes((bytes, rng) => {
+    if (bytes.length) bytes[rng.int(bytes.length)] ^= 1 << rng.int(8);
+    return bytes;
+  }),
+  setByte: editSegmentBytes((bytes, rng) => {
+    if (bytes.length) bytes[rng.int(bytes.length)] = rng.int(256);
+    return bytes;
+  }),
+  randomSegment: editSegmentBytes((_bytes, rng) => rng.bytes(rng.int(300))),
+  substitute: (token, rng) => {
+    const at = rng.int(token.length);
+    return token.slice(0, at) + (rng.chance(0.7) ? rng.text(1, B64URL + '.=+/ %') : rng.text(1)) + token.slice(at + 1);
+  },
+  insert: (token, rng) => {
+    const at = rng.int(token.length + 1);
+    return token.slice(0, at) + (rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(8))) + token.slice(at);
+  },
+  delete: (token, rng) => {
+    const at = rng.int(token.length);
+    return token.slice(0, at) + token.slice(at + 1 + rng.int(8));
+  },
+  truncate: (token, rng) => token.slice(0, rng.int(token.length)),
+  swapSegments: (token, rng) => {
+    const parts = token.split('.');
+    const a = rng.int(parts.length);
+    const b = rng.int(parts.length);
+    [parts[a], parts[b]] = [parts[b], parts[a]];
+    return parts.join('.');
+  },
+  duplicateSegment: (token, rng) => {
+    const parts = token.split('.');
+    parts.splice(rng.int(parts.length + 1), 0, parts[rng.int(parts.length)]);
+    return parts.join('.');
+  },
+  dropSegment: (token, rng) => {
+    const parts = token.split('.');
+    parts.splice(rng.int(parts.length), 1);
+    return parts.join('.');
+  },
+  borrowSegment: (token, rng, keys) => {
+    const parts = token.split('.');
+    const other = rng.pick([...keys.valid.c, ...keys.valid.k]).split('.');
+    const index = rng.int(3);
+    parts[index] = other[index];
+    return parts.join('.');
+  },
+  padding: (token, rng) => {
+    const parts = token.split('.');
+    parts[rng.int(parts.length)] += rng.pick(['=', '==', '===']);
+    return parts.join('.');
+  },
+  standardBase64: (token, rng) => {
+    const padded = rng.chance(0.5);
+    return token
+      .split('.')
+      .map((part) => {
+        const standard = part.replace(/-/g, '+').replace(/_/g, '/');
+        return padded ? standard + '='.repeat((4 - (standard.length % 4)) % 4) : standard;
+      })
+      .join('.');
+  },
+  claim: editJson(1, (payload, rng) => {
+    const name = rng.pick(CLAIMS);
+    if (rng.chance(0.3)) delete payload[name];
+    else payload[name] = rng.pick(VALUES);
+  }),
+  header: editJson(0, (header, rng) => {
+    const name = rng.pick(HEADERS);
+    if (rng.chance(0.3)) delete header[name];
+    else header[name] = rng.pick(VALUES);
+  }),
+  alg: editJson(0, (header, rng) => {
+    header.alg = rng.pick(ALGS);
+  }),
+  reserialize: (token, rng) => {
+    const parts = token.split('.');
+    const index = rng.int(2);
+    const object = json(parts[index]);
+    if (!object) return token;
+    const style = rng.int(3);
+    const text = style === 0 ? JSON.stringify(object, null, 1) : style === 1 ? '\ufeff' + JSON.stringify(object) : JSON.stringify(object).replace(/^\{/, '{"alg":"none",');
+    parts[index] = b64u(text);
+    return parts.join('.');
+  },
+  rawMember: (token, rng) => {
+    // Raw text in the JSON: names with quotes, backslashes or control characters, sometimes twice.
+    const parts = token.split('.');
+    const index = rng.int(2);
+    const member = '"' + rng.text(1 + rng.int(12)) + '":' + rng.pick(['1', 'null', '"x"', '{}', '[']) + ',';
+    parts[index] = b64u(Buffer.from(parts[index], 'base64url').toString('utf8').replace(/^\{/, '{' + member + (rng.chance(0.5) ? member : '')));
+    return parts.join('.');
+  },
+  signature: (token, rng) => {
+    const parts = token.split('.');
+    const signature = Buffer.from(parts[parts.length - 1], 'base64url');
+    const change = rng.int(5);
+    const changed =
+      change === 0 ? Buffer.alloc(0)
+      : change === 1 ? Buffer.alloc(signature.length)
+      : change === 2 ? Buffer.concat([signature.subarray(0, signature.length >> 1), Buffer.alloc(signature.length - (signature.length >> 1))])
+      : change === 3 ? signature.subarray(0, Math.max(0, signature.length - 1 - rng.int(32)))
+      : Buffer.concat([signature, rng.bytes(1 + rng.int(32))]);
+    parts[parts.length - 1] = changed.toString('base64url');
+    return parts.join('.');
+  },
+  none: (token, rng) => {
+    const parts = token.split('.');
+    return b64u(JSON.stringify({ ...(json(parts[0]) || {}), alg: rng.pick(['none', 'None', 'NONE']) })) + '.' + (parts[1] || '') + '.' + (rng.chance(0.5) ? '' : parts[2] || '');
+  },
+  confusion: (token, rng, keys) => {
+    const secret = rng.pick(keys.publicMaterials);
+    return signWith('HS256', (input) => createHmac('sha256', secret).update(input).digest())(token, rng, keys);
+  },
+  attackerKey: (token, rng, keys) => {
+    const which = rng.int(3);
+    if (which === 0) return signWith('RS256', (input) => nodeSign('sha256', input, keys.attackerRsa))(token, rng, keys);
+    if (which === 1) return signWith('ES256', (input) => nodeSign('sha256', input, { key: keys.attackerEc, dsaEncoding: 'ieee-p1363' }))(token, rng, keys);
+    return signWith('HS256', (input) => createHmac('sha256', 'attacker').update(input).digest())(token, rng, keys);
+  },
+  junk: (token, rng) => {
+    const junk = rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(16));
+    return rng.chance(0.5) ? junk + token : token + junk;
+  },
+};
+const MUTATOR_NAMES = Object.keys(MUTATORS);
+
+// ---------------------------------------------------------------------------
+// Requests
+
+type Placement = 'header' | 'query' | 'cookie';
+
+interface Probe {
+  index: number;
+  location: Location;
+  placement: Placement;
+  /** What was done to the token, for the report. */
+  kind: string;
+  /** The token as the client meant it (before transport encoding). */
+  token: string;
+  /** The request. */
+  path: string;
+  headers: { [name: string]: string };
+  /** The token the gateway sees, as far as this script can tell (for judging 200s). */
+  seen: string;
+}
+
+/** Header values travel as bytes: the token's UTF-8, minus what HTTP forbids (CR, LF, NUL and other controls but tab). */
+function headerSafe(token: string): string {
+  return Buffer.from(token, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+}
+
+/** Query values: every byte percent-encoded but the unreserved ones (and sometimes +/= left as they are). */
+function queryEncode(token: string, rng: Rng): string {
+  const keepSome = rng.chance(0.1);
+  let out = '';
+  for (const byte of Buffer.from(token, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += /[A-Za-z0-9\-_.~]/.test(c) || (keepSome && /[/=]/.test(c)) ? c : '%' + byte.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out;
+}
+
+function makeToken(rng: Rng, keys: Keys, location: Location): { token: string; kind: string } {
+  const roll = rng.next();
+  if (roll < 0.1) return { token: rng.pick(keys.valid[location]), kind: 'valid' };
+  if (roll < 0.14) {
+    const style = rng.int(4);
+    if (style === 0) return { token: rng.text(1 + rng.int(200)), kind: 'garbage (any characters)' };
+    if (style === 1) return { token: rng.bytes(1 + rng.int(200)).toString('latin1'), kind: 'garbage (bytes)' };
+    if (style === 2) return { token: rng.text(1 + rng.int(400), B64URL + '.'), kind: 'garbage (token alphabet)' };
+    return { token: [0, 1, 2].map(() => rng.bytes(rng.int(200)).toString('base64url')).join('.'), kind: 'garbage (random segments)' };
+  }
+  if (roll < 0.16) {
+    const size = 16000 + rng.int(16000);
+    if (rng.chance(0.5)) return { token: rng.text(size, B64URL + '.'), kind: 'oversized (' + size + ' chars)' };
+    const valid = rng.pick(keys.valid[location]).split('.');
+    valid[rng.int(2)] += rng.text(size, B64URL);
+    return { token: valid.join('.'), kind: 'oversized segment' };
+  }
+  if (roll < 0.17) return { token: rng.pick(['', ' ', '.', '..', 'Bearer', 'null', 'undefined', '\t']), kind: 'empty-ish' };
+  let token = rng.pick(keys.valid[location]);
+  const applied: string[] = [];
+  for (let n = 1 + (rng.chance(0.4) ? 1 + rng.int(2) : 0); n > 0; n--) {
+    const name = rng.pick(MUTATOR_NAMES);
+    token = MUTATORS[name](token, rng, keys);
+    applied.push(name);
+  }
+  return { token, kind: applied.join('+') };
+}
+
+function makeProbe(index: number, rng: Rng, keys: Keys): Probe {
+  const location: Location = rng.chance(0.4) ? 'c' : rng.chance(0.67) ? 'k' : 'a';
+  const { token, kind } = makeToken(rng, keys, location);
+  const placement: Placement = rng.pick(['header', 'query', 'cookie'] as const);
+  const headers: { [name: string]: string } = {};
+  let query = '';
+  let seen: string;
+  if (placement === 'header') {
+    const prefix = rng.pick(['Bearer ', 'Bearer ', 'bearer ', 'BEARER\t', '']);
+    headers.authorization = headerSafe(prefix + token);
+    // The gateway reads the header's bytes as UTF-8, strips "Bearer " and trims (Unicode spaces too).
+    seen = Buffer.from(headers.authorization, 'latin1').toString('utf8').trim().replace(/^bearer\s+/i, '').trim();
+  } else if (placement === 'query') {
+    query = (rng.chance(0.3) ? 'x=1&' : '') + 'jwt=' + queryEncode(token, rng);
+    seen = token.trim();
+  } else {
+    const value = headerSafe(token);
+    headers.cookie = (rng.chance(0.3) ? 'other=1; ' : '') + 'jwt=' + value;
+    seen = Buffer.from(value, 'latin1').toString('utf8').split(/[;,]/)[0].trim();
+  }
+  return { index, location, placement, kind, token, path: '/' + location + '/fuzz' + (query ? '?' + query : ''), headers, seen };
+}
+
+interface Reply {
+  status: number | string;
+}
+
+function send(agent: http.Agent, port: number, probe: Probe): Promise<Reply> {
+  return new Promise((resolve) => {
+    const request = http.request({ host: '127.0.0.1', port, path: probe.path, headers: probe.headers, agent, timeout: REQUEST_TIMEOUT_MS }, (response) => {
+      response.resume();
+      response.on('end', () => resolve({ status: response.statusCode || 0 }));
+      response.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 'error ' + (e.code || e.message) }));
+    });
+    request.on('timeout', () => request.destroy(new Error('timeout')));
+    request.on('error', (e: NodeJS.ErrnoException) => resolve({ status: 'error ' + (e.code || e.message) }));
+    request.end();
+  });
+}
+
+/** A request on a kept-alive connection can meet the server closing it; that one is retried on a new connection. */
+async function sendWithRetry(agent: http.Agent, port: number, probe: Probe): Promise<Reply> {
+  const reply = await send(agent, port, probe);
+  if (reply.status === 'error ECONNRESET' || reply.status === 'error EPIPE') return send(agent, port, probe);
+  return reply;
+}
+
+// ---------------------------------------------------------------------------
+// nginx workers
+
+function workerPids(nginx: Nginx): number[] {
+  const master = readFileSync(path.join(nginx.prefix, 'logs', 'nginx.pid'), 'utf8').trim();
+  try {
+    const out = execFileSync('ps', ['-o', 'pid=', '--ppid', master], { encoding: 'utf8' });
+    return out.split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+function describe(probe: Probe, status: number | string, limit = 160): string {
+  const token = JSON.stringify(probe.token.length > limit ? probe.token.slice(0, limit) + '...' : probe.token);
+  return `  #${probe.index} ${status} ${probe.path.slice(0, 3)} ${probe.placement} [${probe.kind}] ${token}`;
+}
+
+/** Resident memory of a process in MiB (0 when it is gone). */
+function rssMiB(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/' + pid + '/status', 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface InFlight {
+  probe: Probe;
+  started: number;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  const keys = await makeKeys();
+  const nginx = await startNginx({ config: CONFIG, ports: ['PORT', 'UPSTREAM_PORT'], files: keys.files });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+  const rng = new Rng(options.seed);
+  const statuses: { [status: string]: number } = {};
+  const outside: string[] = [];
+  const forgedAccepted: string[] = [];
+  const validRefused: string[] = [];
+  const inFlight = new Map<number, InFlight>();
+  let outsideCount = 0;
+  let forgedCount = 0;
+  let validRefusedCount = 0;
+  let validSent = 0;
+  let sent = 0;
+  let lastAnswer = Date.now();
+  /** Why the run stopped early: a worker that stopped answering or ate memory. */
+  let hang = '';
+  const started = Date.now();
+  let crashes = 0;
+  let errorLines: string[] = [];
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    const workersBefore = workerPids(nginx);
+    console.log(`fuzz: seed ${options.seed}, ${options.count} requests, ${CONCURRENCY} in flight, nginx worker ${workersBefore.join(' ')} (prefix ${nginx.prefix})`);
+    // A worker stuck in a loop answers nothing and grows without bound: stop the run, name the oldest
+    // request in flight (the likely cause), and kill the worker before it takes the machine down.
+    watchdog = setInterval(() => {
+      if (hang) return;
+      const workers = workerPids(nginx);
+      const fat = workers.find((pid) => rssMiB(pid) > MAX_WORKER_MIB);
+      const stalled = inFlight.size > 0 && Date.now() - lastAnswer > STALL_MS;
+      if (!fat && !stalled) return;
+      const oldest = [...inFlight.values()].sort((a, b) => a.started - b.started)[0];
+      hang = (fat ? `worker ${fat} grew past ${MAX_WORKER_MIB} MiB` : `no answer for ${STALL_MS / 1000} s`) + `; killed worker(s) ${workers.join(' ')}`;
+      if (oldest) hang += `; oldest request in flight (the likely cause):\n${describe(oldest.probe, 'in flight ' + (Date.now() - oldest.started) + ' ms', 2000)}`;
+      for (const pid of workers) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      agent.destroy();
+    }, 500);
+    let next = 0;
+    const loop = async () => {
+      while (next < options.count && !hang) {
+        // Probes are made in index order from one PRNG, so a seed always gives the same probes.
+        const probe = makeProbe(next++, rng, keys);
+        inFlight.set(probe.index, { probe, started: Date.now() });
+        const reply = await sendWithRetry(agent, nginx.ports.PORT, probe);
+        inFlight.delete(probe.index);
+        if (hang) break;
+        lastAnswer = Date.now();
+        sent++;
+        const status = reply.status;
+        statuses[status] = (statuses[status] || 0) + 1;
+        const isValid = keys.valid[probe.location].indexOf(probe.token) >= 0;
+        if (isValid) validSent++;
+        if (status !== 200 && status !== 401 && status !== 403) {
+          if (outsideCount++ < EXAMPLES) outside.push(describe(probe, status));
+        } else if (status === 200 && keys.valid[probe.location].indexOf(probe.seen) < 0) {
+          if (forgedCount++ < EXAMPLES) forgedAccepted.push(describe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
+        } else if (status !== 200 && isValid) {
+          if (validRefusedCount++ < EXAMPLES) validRefused.push(describe(probe, status));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+    clearInterval(watchdog);
+    const seconds = (Date.now() - started) / 1000;
+    agent.destroy();
+    // Give the master a moment to log a crashed worker and start another.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const workersAfter = workerPids(nginx);
+    const log = nginx.errorLog();
+    const exitedOnSignal = (log.match(/exited on signal/g) || []).length;
+    const gone = workersBefore.filter((pid) => workersAfter.indexOf(pid) < 0).length;
+    crashes = Math.max(exitedOnSignal, gone);
+    errorLines = log.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line));
+
+    const histogram = Object.keys(statuses)
+      .sort()
+      .map((status) => status + ': ' + statuses[status])
+      .join(', ');
+    console.log(`sent ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} req/s), ${validSent} with a valid token`);
+    console.log(`status histogram: ${histogram || '-'}`);
+    if (hang) console.log(`RUN STOPPED: ${hang}`);
+    console.log(`responses outside {200,401,403}: ${outsideCount}`);
+    for (const line of outside) console.log(line);
+    console.log(`forged tokens answered 200: ${forgedCount}`);
+    for (const line of forgedAccepted) console.log(line);
+    console.log(`valid tokens not answered 200: ${validRefusedCount}`);
+    for (const line of validRefused) console.log(line);
+    console.log(`workers before: ${workersBefore.join(' ') || '-'}, after: ${workersAfter.join(' ') || '-'}; "exited on signal" in error.log: ${exitedOnSignal}`);
+    console.log(`error.log lines at error level or worse: ${errorLines.length}`);
+    for (const line of errorLines.slice(0, EXAMPLES)) console.log('  ' + line.slice(0, 300));
+  } finally {
+    clearInterval(watchdog);
+    agent.destroy();
+    await nginx.stop();
+  }
+  console.log(`fuzz: ${sent} sent, ${outsideCount} outside {200,401,403}, ${crashes} worker crashes`);
+  const failed = outsideCount > 0 || crashes > 0 || forgedCount > 0 || validRefusedCount > 0 || errorLines.length > 0 || sent !== options.count || hang !== '';
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error('fuzz: ' + ((e as Error).stack || e));
+  process.exitCode = 1;
+});
