@@ -10,23 +10,19 @@ import { decisionFor, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
 import { sharedZone } from './nginx/revocation';
 
-type Handler = (r: NginxHTTPRequest) => Promise<void> | void;
+type Answer = Promise<void> | void;
 
-/** A js_set handler whose value comes from the request's outcome. */
-function variable(value: (outcome: Outcome, r: NginxHTTPRequest) => string): Handler {
-  return (r) => withOutcome(r, false, (outcome) => r.setReturnValue(value(outcome, r)));
+/**
+ * Answers a js_set variable from the request's outcome. The handlers below
+ * are plain function declarations: njs rebuilds the module's top level for
+ * every request, and closures made there by factories cost several times more.
+ */
+function answer(r: NginxHTTPRequest, value: (outcome: Outcome) => string): Answer {
+  return withOutcome(r, false, (outcome) => r.setReturnValue(value(outcome)));
 }
 
-function verifiedValue(pick: (verified: Verified) => unknown): Handler {
-  return variable((outcome) => (outcome.result.ok ? claimText(pick(outcome.result)) : ''));
-}
-
-function claim(name: string): Handler {
-  return verifiedValue((verified) => verified.payload[name]);
-}
-
-function header(name: string): Handler {
-  return verifiedValue((verified) => verified.header[name]);
+function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknown): Answer {
+  return answer(r, (outcome) => (outcome.result.ok ? claimText(pick(outcome.result)) : ''));
 }
 
 /** RFC 6750 3: no error code without a token; invalid_token for 401, insufficient_scope for 403. */
@@ -59,13 +55,29 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
 }
 
 /** The decision, for the rewrite-phase check in jwt-auth.conf: "" when allowed, else the status to return. */
-const authStatus = variable((outcome, r) => {
-  const failure = conclude(r, outcome);
-  return failure ? String(failure.status) : '';
-});
+function auth_status(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
+    const failure = conclude(r, outcome);
+    return failure ? String(failure.status) : '';
+  });
+}
+
+function auth_error(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
+    const failure = rejection(r, outcome);
+    return failure ? errorBody(failure) : '';
+  });
+}
+
+function www_authenticate(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
+    const failure = rejection(r, outcome);
+    return failure ? wwwAuthenticate(outcome, failure) : '';
+  });
+}
 
 /** auth_request style: a js_content handler in an internal location answers 204, 401 or 403. */
-function authorize(r: NginxHTTPRequest): Promise<void> | void {
+function authorize(r: NginxHTTPRequest): Answer {
   return withOutcome(r, true, (outcome) => {
     const failure = conclude(r, outcome);
     if (failure) {
@@ -115,41 +127,93 @@ function revoke(r: NginxHTTPRequest): void {
   r.return(added ? 200 : 400, JSON.stringify({ message: added ? 'revoked' : 'nothing to revoke: give jti, sub or kid' }) + '\n');
 }
 
-export default {
-  auth_status: authStatus,
-  auth_error: variable((outcome, r) => {
-    const failure = rejection(r, outcome);
-    return failure ? errorBody(failure) : '';
-  }),
-  www_authenticate: variable((outcome, r) => {
-    const failure = rejection(r, outcome);
-    return failure ? wwwAuthenticate(outcome, failure) : '';
-  }),
-  authorize,
-  revoke,
-  claim_sub: claim('sub'),
-  claim_iss: claim('iss'),
-  claim_aud: claim('aud'),
-  claim_exp: claim('exp'),
-  claim_iat: claim('iat'),
-  claim_nbf: claim('nbf'),
-  claim_jti: claim('jti'),
-  header_alg: header('alg'),
-  header_kid: header('kid'),
-  header_typ: header('typ'),
-  payload: verifiedValue((verified) => verified.payloadText),
-  consumer: variable((outcome) => (outcome.identity ? outcome.identity.consumer : '')),
-  credential: variable((outcome) => (outcome.identity && outcome.identity.credential) || ''),
-  consumer_custom_id: variable((outcome) => (outcome.identity && outcome.identity.customId) || ''),
-  anonymous: variable((outcome) => (outcome.anonymous ? 'true' : '')),
-  upstream_authorization: variable((outcome, r) => {
+function claim_sub(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.sub);
+}
+function claim_iss(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.iss);
+}
+function claim_aud(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.aud);
+}
+function claim_exp(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.exp);
+}
+function claim_iat(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.iat);
+}
+function claim_nbf(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.nbf);
+}
+function claim_jti(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payload.jti);
+}
+function header_alg(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.header.alg);
+}
+function header_kid(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.header.kid);
+}
+function header_typ(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.header.typ);
+}
+function payload(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, (verified) => verified.payloadText);
+}
+function consumer(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => (outcome.identity ? outcome.identity.consumer : ''));
+}
+function credential(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => (outcome.identity && outcome.identity.credential) || '');
+}
+function consumer_custom_id(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => (outcome.identity && outcome.identity.customId) || '');
+}
+function anonymous(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => (outcome.anonymous ? 'true' : ''));
+}
+function hide_credentials(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => (outcome.settings.hideCredentials ? '1' : ''));
+}
+function upstream_authorization(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
     const sent = r.headersIn.Authorization || '';
     return outcome.settings.hideCredentials && outcome.settings.header.toLowerCase() === 'authorization' ? '' : String(sent);
-  }),
-  upstream_args: variable((outcome, r) => argsWithoutToken(r.variables.args || '', outcome.settings.query)),
-  upstream_cookie: variable((outcome, r) => {
+  });
+}
+function upstream_args(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => argsWithoutToken(r.variables.args || '', outcome.settings.query));
+}
+function upstream_cookie(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
     const cookies = r.variables.http_cookie || '';
     return outcome.settings.hideCredentials ? cookiesWithoutToken(cookies, outcome.settings.cookie) : cookies;
-  }),
-  hide_credentials: variable((outcome) => (outcome.settings.hideCredentials ? '1' : '')),
+  });
+}
+
+export default {
+  auth_status,
+  auth_error,
+  www_authenticate,
+  authorize,
+  revoke,
+  claim_sub,
+  claim_iss,
+  claim_aud,
+  claim_exp,
+  claim_iat,
+  claim_nbf,
+  claim_jti,
+  header_alg,
+  header_kid,
+  header_typ,
+  payload,
+  consumer,
+  credential,
+  consumer_custom_id,
+  anonymous,
+  hide_credentials,
+  upstream_authorization,
+  upstream_args,
+  upstream_cookie,
 };

@@ -57,14 +57,6 @@ function ecdsa(bits: number, crv: string, coordinateBytes: number): Algorithm {
   };
 }
 
-const EDDSA: Algorithm = {
-  name: 'EdDSA',
-  kty: 'OKP',
-  crv: 'Ed25519',
-  importParams: { name: 'Ed25519' },
-  verifyParams: { name: 'Ed25519' },
-  signatureLength: 64,
-};
 
 /** The supported names, in a stable order. */
 export function algorithmNames(): string[] {
@@ -72,7 +64,9 @@ export function algorithmNames(): string[] {
 }
 
 function build(name: string): Algorithm | null {
-  if (name === 'EdDSA') return EDDSA;
+  if (name === 'EdDSA') {
+    return { name, kty: 'OKP', crv: 'Ed25519', importParams: { name: 'Ed25519' }, verifyParams: { name: 'Ed25519' }, signatureLength: 64 };
+  }
   const bits = Number(name.slice(2));
   if ((bits !== 256 && bits !== 384 && bits !== 512) || name.length !== 5) return null;
   const family = name.slice(0, 2);
