@@ -6,74 +6,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, SignJWT } from 'jose';
-import { b64, expectRejected, finish, Gateway, MESSAGES, now, segment, startGateway, withLogs } from './helpers';
+import { authLocation, b64, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, segment, startGateway, withLogs } from './helpers';
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log \${PREFIX}/logs/access.log;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
+/** What the upstream is told of the verified token, on top of jwt-proxy-headers.conf. */
+const SUB_ALG = ['proxy_set_header X-Jwt-Sub $jwt_claim_sub;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;'];
+const SUB_ALG_KID = [...SUB_ALG, 'proxy_set_header X-Jwt-Kid $jwt_header_kid;'];
 
-    js_import jwt from \${BUNDLE};
-    js_import echo from \${ROOT}/nginx/demo/echo.js;
+const CONFIG = gatewayConfig({
+  http: `
     js_preload_object test_jwks from \${PREFIX}/keys/jwks.json;
     js_preload_object test_consumers from \${PREFIX}/keys/consumers.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-
-    upstream echo_upstream {
-        server 127.0.0.1:\${ECHO_PORT};
-        keepalive 4;
-    }
-    server {
-        listen 127.0.0.1:\${ECHO_PORT};
-        access_log off;
-        location / { js_content echo.handle; }
-    }
-    server {
-        listen 127.0.0.1:\${PORT};
-
-        location /jwks/ {
-            set $auth_jwt_key_file test_jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_set_header X-Jwt-Kid $jwt_header_kid;
-            proxy_pass http://echo_upstream;
-        }
-        location /jwks-file/ {
-            set $auth_jwt_key_file \${PREFIX}/keys/jwks.json;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_set_header X-Jwt-Kid $jwt_header_kid;
-            proxy_pass http://echo_upstream;
-        }
-        location /consumers/ {
-            set $auth_jwt_consumers test_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_pass http://echo_upstream;
-        }
-        location /consumers-file/ {
-            set $auth_jwt_consumers \${PREFIX}/keys/consumers.json;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_pass http://echo_upstream;
-        }
-    }
-}
-`;
+  `,
+  server: [
+    authLocation('/jwks/', ['set $auth_jwt_key_file test_jwks;'], SUB_ALG_KID),
+    authLocation('/jwks-file/', ['set $auth_jwt_key_file ${PREFIX}/keys/jwks.json;'], SUB_ALG_KID),
+    authLocation('/consumers/', ['set $auth_jwt_consumers test_consumers;'], SUB_ALG),
+    authLocation('/consumers-file/', ['set $auth_jwt_consumers ${PREFIX}/keys/consumers.json;'], SUB_ALG),
+  ],
+});
 
 type Alg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'HS384' | 'HS512';
 const ALGS: Alg[] = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'HS384', 'HS512'];

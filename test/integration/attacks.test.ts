@@ -16,36 +16,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { b64u, signRaw } from '../unit/helpers';
-import { finish, Gateway, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
+import { authLocation, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log \${PREFIX}/logs/access.log;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
+const CONSUMERS = 'set $auth_jwt_consumers attack_consumers;';
 
-    js_import jwt from \${BUNDLE};
-    js_import echo from \${ROOT}/nginx/demo/echo.js;
+const CONFIG = gatewayConfig({
+  http: `
     js_preload_object attack_consumers from \${PREFIX}/keys/consumers.json;
     js_preload_object attack_jwks from \${PREFIX}/keys/jwks.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-
-    upstream echo_upstream {
-        server 127.0.0.1:\${ECHO_PORT};
-        keepalive 4;
-    }
-    server {
-        listen 127.0.0.1:\${ECHO_PORT};
-        large_client_header_buffers 4 512k;
-        access_log off;
-        location / { js_content echo.handle; }
-    }
-
+  `,
+  echo: { extra: 'large_client_header_buffers 4 512k;' },
+  servers: [
+    `
     # nginx's default header buffers (4 8k): a 16 KiB Authorization header is
     # refused by nginx itself (400) before the gateway runs.
     server {
@@ -57,78 +39,38 @@ http {
             proxy_pass http://echo_upstream;
         }
     }
-
-    server {
-        listen 127.0.0.1:\${PORT};
-        # Room for tokens at and above the 16 KiB cap and for the 100000-deep
-        # bracket bomb (about 267 KB of base64url), so they reach the gateway.
-        large_client_header_buffers 4 512k;
-
-        location /c/ {
-            set $auth_jwt_consumers attack_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /k/ {
-            set $auth_jwt_key_file attack_jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Kid $jwt_header_kid;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_pass http://echo_upstream;
-        }
-        location /by-kid/ {
-            set $auth_jwt_consumers attack_consumers;
-            set $auth_jwt_key_claim_name kid;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /leeway/ {
-            set $auth_jwt_consumers attack_consumers;
-            set $auth_jwt_leeway 60;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /maxexp/ {
-            set $auth_jwt_consumers attack_consumers;
-            set $auth_jwt_maximum_expiration 3600;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /bigcap/ {
-            set $auth_jwt_consumers attack_consumers;
-            set $auth_jwt_max_token_size 400000;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /anon/ {
-            set $auth_jwt_consumers attack_consumers;
-            set $auth_jwt_anonymous_consumer anonymous;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        # Not protected, but passes the identity headers (empty here).
-        location /open/ {
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        # The same check at debug level, answered here (proxying at debug level
-        # would make nginx itself log the upstream request headers).
-        location /debug/ {
-            error_log \${PREFIX}/logs/debug.log debug;
-            set $auth_jwt_consumers attack_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            return 200 '{"debug":"passed"}';
-        }
+    `,
+  ],
+  server: [
+    `
+    # Room for tokens at and above the 16 KiB cap and for the 100000-deep
+    # bracket bomb (about 267 KB of base64url), so they reach the gateway.
+    large_client_header_buffers 4 512k;
+    `,
+    authLocation('/c/', [CONSUMERS]),
+    authLocation('/k/', ['set $auth_jwt_key_file attack_jwks;'], ['proxy_set_header X-Jwt-Kid $jwt_header_kid;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;']),
+    authLocation('/by-kid/', [CONSUMERS, 'set $auth_jwt_key_claim_name kid;']),
+    authLocation('/leeway/', [CONSUMERS, 'set $auth_jwt_leeway 60;']),
+    authLocation('/maxexp/', [CONSUMERS, 'set $auth_jwt_maximum_expiration 3600;']),
+    authLocation('/bigcap/', [CONSUMERS, 'set $auth_jwt_max_token_size 400000;']),
+    authLocation('/anon/', [CONSUMERS, 'set $auth_jwt_anonymous_consumer anonymous;']),
+    `
+    # Not protected, but passes the identity headers (empty here).
+    location /open/ {
+        include \${ROOT}/nginx/jwt-proxy-headers.conf;
+        proxy_pass http://echo_upstream;
     }
-}
-`;
+    # The same check at debug level, answered here (proxying at debug level
+    # would make nginx itself log the upstream request headers).
+    location /debug/ {
+        error_log \${PREFIX}/logs/debug.log debug;
+        set $auth_jwt_consumers attack_consumers;
+        include \${ROOT}/nginx/jwt-auth.conf;
+        return 200 '{"debug":"passed"}';
+    }
+    `,
+  ],
+});
 
 // ---------------------------------------------------------------- keys
 

@@ -6,75 +6,54 @@
  * The config includes the shipped nginx/jwt-auth-request*.conf snippets.
  */
 import { SignJWT } from 'jose';
-import { expectRejected, finish, Gateway, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
+import { expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
 
 /** What a user would put in the server block (the shippable part is marked). */
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
+const CONFIG = gatewayConfig({
+  http: `
     log_format ar escape=json '{"url":"$request_uri","status":"$status","consumer":"$jwt_ar_consumer","upstream":"$upstream_addr"}';
     log_format upstream_seen escape=json '{"url":"$request_uri","consumer":"$http_x_consumer_username"}';
-    access_log \${PREFIX}/logs/access.log ar;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
-
-    js_import jwt from \${BUNDLE};
-    js_import echo from \${ROOT}/nginx/demo/echo.js;
     js_preload_object test_consumers from \${PREFIX}/consumers.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
+  `,
+  accessLogFormat: 'ar',
+  echo: { accessLog: '${PREFIX}/logs/upstream.log upstream_seen' },
+  server: `
+    set $auth_jwt_consumers test_consumers;
 
-    upstream echo_upstream {
-        server 127.0.0.1:\${ECHO_PORT};
-        keepalive 4;
+    include \${ROOT}/nginx/jwt-auth-request-locations.conf;
+
+    location /api/ {
+        include \${ROOT}/nginx/jwt-auth-request.conf;
+        proxy_pass http://echo_upstream;
     }
-    server {
-        listen 127.0.0.1:\${ECHO_PORT};
-        access_log \${PREFIX}/logs/upstream.log upstream_seen;
-        location / { js_content echo.handle; }
+
+    # The same, with an anonymous consumer for requests without a valid token.
+    location /anon/ {
+        set $auth_jwt_anonymous_consumer guest;
+        include \${ROOT}/nginx/jwt-auth-request.conf;
+        proxy_pass http://echo_upstream;
     }
-    server {
-        listen 127.0.0.1:\${PORT};
-        set $auth_jwt_consumers test_consumers;
 
-        include \${ROOT}/nginx/jwt-auth-request-locations.conf;
-
-        location /api/ {
-            include \${ROOT}/nginx/jwt-auth-request.conf;
-            proxy_pass http://echo_upstream;
-        }
-
-        # The same, with an anonymous consumer for requests without a valid token.
-        location /anon/ {
-            set $auth_jwt_anonymous_consumer guest;
-            include \${ROOT}/nginx/jwt-auth-request.conf;
-            proxy_pass http://echo_upstream;
-        }
-
-        # Authorization rules answer 403 through the same subrequest.
-        location /admin/ {
-            set $auth_jwt_claim_rules "roles contains admin";
-            include \${ROOT}/nginx/jwt-auth-request.conf;
-            proxy_pass http://echo_upstream;
-        }
-
-        # auth_request alone, without the error pages: still denied, with nginx's own page.
-        location /bare/ {
-            auth_request /_jwt_auth;
-            proxy_pass http://echo_upstream;
-        }
-
-        location /realm/ {
-            set $auth_jwt_realm "my api";
-            include \${ROOT}/nginx/jwt-auth-request.conf;
-            proxy_pass http://echo_upstream;
-        }
+    # Authorization rules answer 403 through the same subrequest.
+    location /admin/ {
+        set $auth_jwt_claim_rules "roles contains admin";
+        include \${ROOT}/nginx/jwt-auth-request.conf;
+        proxy_pass http://echo_upstream;
     }
-}
-`;
+
+    # auth_request alone, without the error pages: still denied, with nginx's own page.
+    location /bare/ {
+        auth_request /_jwt_auth;
+        proxy_pass http://echo_upstream;
+    }
+
+    location /realm/ {
+        set $auth_jwt_realm "my api";
+        include \${ROOT}/nginx/jwt-auth-request.conf;
+        proxy_pass http://echo_upstream;
+    }
+  `,
+});
 
 const SECRET = 'auth-request-test-secret-0123456789abcdefghij';
 const CONSUMERS = {

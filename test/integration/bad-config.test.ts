@@ -8,35 +8,28 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from './helpers';
+import { expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from './helpers';
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 64; }
-http {
-    access_log \${PREFIX}/logs/access.log;
-    js_import jwt from \${BUNDLE};
+const CONFIG = gatewayConfig({
+  workerConnections: 64,
+  http: `
     js_preload_object consumers from \${PREFIX}/consumers.json;
     js_preload_object jwks from \${PREFIX}/jwks.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-    server {
-        listen 127.0.0.1:\${PORT};
-        location /consumers/ {
-            set $auth_jwt_consumers consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            return 200 "consumer=$jwt_consumer\\n";
-        }
-        location /jwks/ {
-            set $auth_jwt_key_file jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            return 200 "sub=$jwt_claim_sub\\n";
-        }
+  `,
+  echo: false,
+  server: `
+    location /consumers/ {
+        set $auth_jwt_consumers consumers;
+        include \${ROOT}/nginx/jwt-auth.conf;
+        return 200 "consumer=$jwt_consumer\\n";
     }
-}
-`;
+    location /jwks/ {
+        set $auth_jwt_key_file jwks;
+        include \${ROOT}/nginx/jwt-auth.conf;
+        return 200 "sub=$jwt_claim_sub\\n";
+    }
+  `,
+});
 
 const JACK = { username: 'jack', credentials: [{ id: 'cred-jack-jwt-auth', key: 'jack-key', secret: 'jack-hs256-secret-that-is-very-long' }] };
 const BROKEN_PEM = { username: 'broken', credentials: [{ id: 'cred-broken', key: 'broken-key', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] };

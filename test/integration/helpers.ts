@@ -8,11 +8,11 @@ import http from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url } from 'jose';
+import { JACK } from '../../build/lib/demo-consumers';
 import { Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
 
-/** The demo's jack: the token printed in the APISIX docs, and the credential it names. */
-export const SEED_TOKEN =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU';
+/** The demo's jack: the token printed in the APISIX docs, for the credential in build/lib/demo-consumers.ts. */
+export const SEED_TOKEN = JACK.seedToken;
 
 /** The 401 bodies users know from APISIX. */
 export const MESSAGES = {
@@ -64,6 +64,114 @@ export interface Gateway {
   readLog(file: string): string;
   /** The error log and the main access log, for failure messages. */
   logs(): string;
+}
+
+export interface GatewayConfigOptions {
+  /** Directives for the main context, after load_module (e.g. env). */
+  main?: string;
+  /** events { worker_connections } (default 256). */
+  workerConnections?: number;
+  /**
+   * Directives for http, after the gateway's js_import and jwt-variables.conf
+   * and before the main access log (so it may name a log_format given here):
+   * js_preload_object, log_format, limit_req_zone, large_client_header_buffers...
+   */
+  http?: string;
+  /** The log_format of the main access log (logs/access.log); nginx's combined when not given. */
+  accessLogFormat?: string;
+  /**
+   * The echo upstream (nginx/demo/echo.js) on ${ECHO_PORT}, as `echo_upstream`:
+   * its server's access log (default off) and extra directives for that server.
+   * false: no echo upstream (and no ECHO_PORT).
+   */
+  echo?: false | { accessLog?: string; extra?: string };
+  /** Further whole server blocks, before the main server. */
+  servers?: string[];
+  /** The main server's directives, after `listen 127.0.0.1:${PORT};` (pieces of a list are indented each on its own). */
+  server: string | string[];
+}
+
+/**
+ * Lines of `text` re-indented to `spaces`: common leading white space removed,
+ * blank lines at the ends dropped. Nothing for empty text.
+ */
+function block(text: string | undefined, spaces: number): string[] {
+  const lines = (text ?? '').split('\n');
+  while (lines.length && lines[0].trim() === '') lines.shift();
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  const margin = Math.min(...lines.filter((line) => line.trim() !== '').map((line) => line.length - line.trimStart().length));
+  const pad = ' '.repeat(spaces);
+  return lines.map((line) => (line.trim() === '' ? '' : pad + line.slice(margin).trimEnd()));
+}
+
+/**
+ * The nginx.conf template every integration test shares, for startGateway /
+ * startNginx (which fill ${NJS_MODULE}, ${PREFIX}, ${ROOT}, ${BUNDLE} and the
+ * ports): one worker, the error log at info and every temp path in the
+ * prefix, the gateway bundle and its variables, the echo upstream, and the
+ * main server on ${PORT}. Options add what a file needs beyond that.
+ */
+export function gatewayConfig(options: GatewayConfigOptions): string {
+  const echo = options.echo === false ? undefined : options.echo ?? {};
+  // A blank line ahead of each piece that is there.
+  const spaced = (pieces: string[][]) => pieces.filter((lines) => lines.length > 0).flatMap((lines) => ['', ...lines]);
+  const echoServer = echo
+    ? [
+        '    upstream echo_upstream {',
+        '        server 127.0.0.1:${ECHO_PORT};',
+        '        keepalive 4;',
+        '    }',
+        '    server {',
+        '        listen 127.0.0.1:${ECHO_PORT};',
+        '        access_log ' + (echo.accessLog ?? 'off') + ';',
+        ...block(echo.extra, 8),
+        '        location / { js_content echo.handle; }',
+        '    }',
+      ]
+    : [];
+  const mainServer = typeof options.server === 'string' ? [options.server] : options.server;
+  return [
+    'load_module ${NJS_MODULE};',
+    ...block(options.main, 0),
+    'worker_processes 1;',
+    'error_log ${PREFIX}/logs/error.log info;',
+    'pid ${PREFIX}/logs/nginx.pid;',
+    'events { worker_connections ' + (options.workerConnections ?? 256) + '; }',
+    'http {',
+    '    client_body_temp_path ${PREFIX}/temp/body;',
+    '    proxy_temp_path ${PREFIX}/temp/proxy;',
+    '    js_import jwt from ${BUNDLE};',
+    ...(echo ? ['    js_import echo from ${ROOT}/nginx/demo/echo.js;'] : []),
+    '    include ${ROOT}/nginx/jwt-variables.conf;',
+    ...spaced([
+      block(options.http, 4),
+      ['    access_log ${PREFIX}/logs/access.log' + (options.accessLogFormat ? ' ' + options.accessLogFormat : '') + ';'],
+      echoServer,
+      ...(options.servers ?? []).map((server) => block(server, 4)),
+      ['    server {', '        listen 127.0.0.1:${PORT};', ...spaced(mainServer.map((piece) => block(piece, 8))), '    }'],
+    ]),
+    '}',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A location only valid tokens pass (jwt-auth.conf), proxied to the echo
+ * upstream with the identity headers (jwt-proxy-headers.conf): `before` are
+ * the directives ahead of the includes (the `set $auth_jwt_...` lines),
+ * `after` those between them and proxy_pass (more headers, limit_req...).
+ */
+export function authLocation(path: string, before: string[] = [], after: string[] = []): string {
+  const indented = (lines: string[]) => lines.map((line) => '    ' + line);
+  return [
+    'location ' + path + ' {',
+    ...indented(before),
+    '    include ${ROOT}/nginx/jwt-auth.conf;',
+    '    include ${ROOT}/nginx/jwt-proxy-headers.conf;',
+    ...indented(after),
+    '    proxy_pass http://echo_upstream;',
+    '}',
+  ].join('\n');
 }
 
 /** node:http rather than fetch: it lets a test send any Cookie or oversized header as is. */

@@ -11,6 +11,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../../build/lib/nginx';
+import { gatewayConfig } from './helpers';
 
 export type Place = 'main' | 'http' | 'server';
 
@@ -107,23 +108,16 @@ export interface Extras {
   server?: string[];
 }
 
-function indent(text: string, spaces: number): string {
-  const pad = ' '.repeat(spaces);
-  return text
-    .split('\n')
-    .map((line) => (line.trim() === '' ? '' : pad + line))
-    .join('\n');
-}
-
-function section(items: { label: string; text: string }[], spaces: number): string {
-  return items.map((item) => indent('# --- ' + item.label + '\n' + runnable(item.text), spaces)).join('\n\n');
+function section(items: { label: string; text: string }[]): string {
+  return items.map((item) => '# --- ' + item.label + '\n' + runnable(item.text)).join('\n\n');
 }
 
 /**
  * One nginx.conf template running the given recipes (and extras) together:
  * main-place blocks in the main context, http-place blocks in http, and every
  * server-place block in one server on ${PORT}, in front of the echo upstream
- * on ${ECHO_PORT}. Throws when two blocks define the same location.
+ * on ${ECHO_PORT}, in the frame all integration tests share (gatewayConfig).
+ * Throws when two blocks define the same location.
  */
 export function composeConfig(recipes: Recipe[], extras: Extras = {}): string {
   const pick = (place: Place) => [
@@ -137,47 +131,10 @@ export function composeConfig(recipes: Recipe[], extras: Extras = {}): string {
       owners[location] = item.label;
     }
   }
-  return [
-    'load_module ${NJS_MODULE};',
-    '',
-    section(pick('main'), 0),
-    '',
-    'error_log ${PREFIX}/logs/error.log info;',
-    'pid ${PREFIX}/logs/nginx.pid;',
-    '',
-    'events {',
-    '    worker_connections 1024;',
-    '}',
-    '',
-    'http {',
-    '    access_log ${PREFIX}/logs/access.log;',
-    '    client_body_temp_path ${PREFIX}/temp/body;',
-    '    proxy_temp_path ${PREFIX}/temp/proxy;',
-    '    js_import jwt from ${BUNDLE};',
-    '    js_import echo from ${ROOT}/nginx/demo/echo.js;',
-    '    include ${ROOT}/nginx/jwt-variables.conf;',
-    '',
-    section(pick('http'), 4),
-    '',
-    '    upstream echo_upstream {',
-    '        server 127.0.0.1:${ECHO_PORT};',
-    '        keepalive 8;',
-    '    }',
-    '',
-    '    server {',
-    '        listen 127.0.0.1:${ECHO_PORT};',
-    '        access_log off;',
-    '        location / {',
-    '            js_content echo.handle;',
-    '        }',
-    '    }',
-    '',
-    '    server {',
-    '        listen 127.0.0.1:${PORT};',
-    '',
-    section(pick('server'), 8),
-    '    }',
-    '}',
-    '',
-  ].join('\n');
+  return gatewayConfig({
+    main: section(pick('main')),
+    workerConnections: 1024,
+    http: section(pick('http')),
+    server: section(pick('server')),
+  });
 }

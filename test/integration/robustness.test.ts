@@ -9,76 +9,43 @@
 import { createHmac, createSign, KeyObject, webcrypto } from 'node:crypto';
 import net from 'node:net';
 import { CompactSign, CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { b64, finish, Gateway, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
+import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
-    access_log \${PREFIX}/logs/access.log;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
+const CONFIG = gatewayConfig({
+  http: `
     # Room for the 20 KB tokens, so they reach the gateway instead of nginx's 400.
     large_client_header_buffers 4 64k;
-
-    js_import jwt from \${BUNDLE};
-    js_import echo from \${ROOT}/nginx/demo/echo.js;
     js_preload_object test_consumers from \${PREFIX}/consumers.json;
     js_preload_object test_jwks from \${PREFIX}/jwks.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-
-    upstream echo_upstream {
-        server 127.0.0.1:\${ECHO_PORT};
-        keepalive 4;
+  `,
+  server: [
+    authLocation('/c/', ['set $auth_jwt_consumers test_consumers;']),
+    authLocation('/k/', ['set $auth_jwt_key_file test_jwks;']),
+    `
+    location = /_jwt_auth {
+        internal;
+        js_content jwt.authorize;
     }
-    server {
-        listen 127.0.0.1:\${ECHO_PORT};
-        access_log off;
-        location / { js_content echo.handle; }
+    location @jwt_denied {
+        default_type application/json;
+        add_header WWW-Authenticate $jwt_ar_www_authenticate always;
+        return 401 $jwt_ar_error;
     }
-    server {
-        listen 127.0.0.1:\${PORT};
-
-        location /c/ {
-            set $auth_jwt_consumers test_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-        location /k/ {
-            set $auth_jwt_key_file test_jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://echo_upstream;
-        }
-
-        location = /_jwt_auth {
-            internal;
-            js_content jwt.authorize;
-        }
-        location @jwt_denied {
-            default_type application/json;
-            add_header WWW-Authenticate $jwt_ar_www_authenticate always;
-            return 401 $jwt_ar_error;
-        }
-        location /ar/ {
-            set $auth_jwt_consumers test_consumers;
-            auth_request /_jwt_auth;
-            auth_request_set $jwt_ar_consumer $sent_http_x_consumer_username;
-            auth_request_set $jwt_ar_error $sent_http_x_jwt_error;
-            auth_request_set $jwt_ar_www_authenticate $sent_http_www_authenticate;
-            error_page 401 = @jwt_denied;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header X-Consumer-Username $jwt_ar_consumer;
-            proxy_pass http://echo_upstream;
-        }
+    location /ar/ {
+        set $auth_jwt_consumers test_consumers;
+        auth_request /_jwt_auth;
+        auth_request_set $jwt_ar_consumer $sent_http_x_consumer_username;
+        auth_request_set $jwt_ar_error $sent_http_x_jwt_error;
+        auth_request_set $jwt_ar_www_authenticate $sent_http_www_authenticate;
+        error_page 401 = @jwt_denied;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header X-Consumer-Username $jwt_ar_consumer;
+        proxy_pass http://echo_upstream;
     }
-}
-`;
+    `,
+  ],
+});
 
 const SECRET = new TextEncoder().encode('robustness-secret-0123456789-abcdefghijklmnop');
 let bob: { privateKey: CryptoKey };

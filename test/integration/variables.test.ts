@@ -6,77 +6,56 @@
  * request verifies its token once, however many variables it reads.
  */
 import { SignJWT } from 'jose';
-import { expectRejected, finish, Gateway, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
+import { expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log info;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 256; }
-http {
+const CONFIG = gatewayConfig({
+  http: `
     log_format jwtvars escape=json '{"probe":"$arg_probe","status":"$status","sub":"$jwt_claim_sub","iss":"$jwt_claim_iss","aud":"$jwt_claim_aud",'
                                    '"alg":"$jwt_header_alg","kid":"$jwt_header_kid","consumer":"$jwt_consumer","credential":"$jwt_credential",'
                                    '"payload":"$jwt_payload","upstream":"$upstream_addr"}';
     log_format upstream_seen escape=json '{"url":"$request_uri","consumer":"$http_x_consumer_username"}';
-    access_log \${PREFIX}/logs/access.log jwtvars;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
-
-    js_import jwt from \${BUNDLE};
-    js_import echo from \${ROOT}/nginx/demo/echo.js;
     js_preload_object test_consumers from \${PREFIX}/consumers.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
 
     limit_req_zone $jwt_claim_sub zone=per_sub:1m rate=1r/m;
     limit_req_status 429;
+  `,
+  accessLogFormat: 'jwtvars',
+  echo: { accessLog: '${PREFIX}/logs/upstream.log upstream_seen' },
+  server: `
+    set $auth_jwt_consumers test_consumers;
 
-    upstream echo_upstream {
-        server 127.0.0.1:\${ECHO_PORT};
-        keepalive 4;
+    # Reads every variable: in the log_format above and in the headers below.
+    location /vars/ {
+        include \${ROOT}/nginx/jwt-auth.conf;
+        include \${ROOT}/nginx/jwt-proxy-headers.conf;
+        proxy_set_header X-Jwt-Sub $jwt_claim_sub;
+        proxy_set_header X-Jwt-Iss $jwt_claim_iss;
+        proxy_set_header X-Jwt-Aud $jwt_claim_aud;
+        proxy_set_header X-Jwt-Exp $jwt_claim_exp;
+        proxy_set_header X-Jwt-Iat $jwt_claim_iat;
+        proxy_set_header X-Jwt-Jti $jwt_claim_jti;
+        proxy_set_header X-Jwt-Alg $jwt_header_alg;
+        proxy_set_header X-Jwt-Kid $jwt_header_kid;
+        proxy_set_header X-Jwt-Typ $jwt_header_typ;
+        proxy_set_header X-Jwt-Payload $jwt_payload;
+        proxy_pass http://echo_upstream;
     }
-    server {
-        listen 127.0.0.1:\${ECHO_PORT};
-        access_log \${PREFIX}/logs/upstream.log upstream_seen;
-        location / { js_content echo.handle; }
+
+    # Authenticated and rate limited per verified sub.
+    location /limited/ {
+        include \${ROOT}/nginx/jwt-auth.conf;
+        include \${ROOT}/nginx/jwt-proxy-headers.conf;
+        limit_req zone=per_sub nodelay;
+        proxy_pass http://echo_upstream;
     }
-    server {
-        listen 127.0.0.1:\${PORT};
-        set $auth_jwt_consumers test_consumers;
 
-        # Reads every variable: in the log_format above and in the headers below.
-        location /vars/ {
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_set_header X-Jwt-Iss $jwt_claim_iss;
-            proxy_set_header X-Jwt-Aud $jwt_claim_aud;
-            proxy_set_header X-Jwt-Exp $jwt_claim_exp;
-            proxy_set_header X-Jwt-Iat $jwt_claim_iat;
-            proxy_set_header X-Jwt-Jti $jwt_claim_jti;
-            proxy_set_header X-Jwt-Alg $jwt_header_alg;
-            proxy_set_header X-Jwt-Kid $jwt_header_kid;
-            proxy_set_header X-Jwt-Typ $jwt_header_typ;
-            proxy_set_header X-Jwt-Payload $jwt_payload;
-            proxy_pass http://echo_upstream;
-        }
-
-        # Authenticated and rate limited per verified sub.
-        location /limited/ {
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            limit_req zone=per_sub nodelay;
-            proxy_pass http://echo_upstream;
-        }
-
-        # Rate limited per verified sub, but open to all: an unverified token has no sub.
-        location /limit-only/ {
-            limit_req zone=per_sub nodelay;
-            proxy_pass http://echo_upstream;
-        }
+    # Rate limited per verified sub, but open to all: an unverified token has no sub.
+    location /limit-only/ {
+        limit_req zone=per_sub nodelay;
+        proxy_pass http://echo_upstream;
     }
-}
-`;
+  `,
+});
 
 const SECRET = new TextEncoder().encode('variables-test-secret-of-good-length-0123456789');
 const WRONG_SECRET = new TextEncoder().encode('not-the-secret-of-the-credential-0123456789abc');

@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync, JsonWebKey, KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaSpki } from '../../njs/core/der';
+import { testKeyPairs } from './helpers';
 
 function b64uBytes(text: string | undefined): Uint8Array {
   if (typeof text !== 'string') throw new Error('missing JWK member');
@@ -25,12 +26,7 @@ function info(value: PublicKeyInfo | string): PublicKeyInfo {
   return value;
 }
 
-const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });
-const ed25519 = generateKeyPairSync('ed25519');
+const { rsa2048, rsa1024, p256, p384, p521, ed25519 } = testKeyPairs();
 
 describe('rsaSpki', () => {
   test.each([

@@ -2,10 +2,12 @@
  * Small shared helpers for the unit tests. Tokens are minted here (with jose or
  * node:crypto), never by the code under test.
  */
-import { constants, createHmac, KeyObject, sign } from 'node:crypto';
+import { constants, createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { JACK } from '../../build/lib/demo-consumers';
 import { AuthPolicy, AuthResult } from '../../njs/core/authenticate';
 import { Failure, FailureCode } from '../../njs/core/errors';
 import { Capabilities } from '../../njs/core/keys/types';
+import { JsonObject } from '../../njs/core/strict-json';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../../njs/core/token';
 
 /** A fixed instant (2024-10-17T02:37:51Z + 1h): every test passes `now` explicitly. */
@@ -14,15 +16,8 @@ export const NOW = 1729132271 + 3600;
 export const CAPS: Capabilities = { ed25519: true };
 export const CAPS_NO_ED25519: Capabilities = { ed25519: false };
 
-export const JACK = {
-  username: 'jack',
-  customId: '495aec6a',
-  credentialId: 'cred-jack-jwt-auth',
-  key: 'jack-key',
-  secret: 'jack-hs256-secret-that-is-very-long',
-  seedToken:
-    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU',
-};
+/** The demo's jack (build/lib/demo-consumers.ts): the APISIX seed consumer and its token. */
+export { JACK };
 
 /** The seed consumer map: jack with one HS256 credential. */
 export function jackConsumer(): object {
@@ -31,6 +26,31 @@ export function jackConsumer(): object {
     labels: { custom_id: JACK.customId },
     credentials: [{ id: JACK.credentialId, key: JACK.key, secret: JACK.secret }],
   };
+}
+
+/**
+ * Fresh key pairs of the sizes and curves the key tests share (RSA 2048 and
+ * 1024, P-256, P-384, P-521, Ed25519), made anew for each caller.
+ */
+export function testKeyPairs() {
+  return {
+    rsa2048: generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    rsa1024: generateKeyPairSync('rsa', { modulusLength: 1024 }),
+    p256: generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+    p384: generateKeyPairSync('ec', { namedCurve: 'P-384' }),
+    p521: generateKeyPairSync('ec', { namedCurve: 'P-521' }),
+    ed25519: generateKeyPairSync('ed25519'),
+  };
+}
+
+/** A public key as a JWK (Node's export), with `extra` members added or replaced. */
+export function publicJwk(key: KeyObject, extra: JsonObject = {}): JsonObject {
+  return { ...(key.export({ format: 'jwk' }) as JsonObject), ...extra };
+}
+
+/** A public key's SPKI DER, as hex. */
+export function spkiHex(key: KeyObject): string {
+  return key.export({ type: 'spki', format: 'der' }).toString('hex');
 }
 
 export function policy(overrides: Partial<AuthPolicy> = {}): AuthPolicy {

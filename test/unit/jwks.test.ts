@@ -1,4 +1,4 @@
-import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
@@ -6,7 +6,7 @@ import { Failure, isFailure } from '../../njs/core/errors';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy } from './helpers';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from './helpers';
 
 const ORIGIN = '/etc/nginx/keys.json';
 const rsaA = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -14,14 +14,6 @@ const rsaB = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const ed25519 = generateKeyPairSync('ed25519');
-
-function jwk(key: KeyObject, extra: JsonObject = {}): JsonObject {
-  return { ...(key.export({ format: 'jwk' }) as JsonObject), ...extra };
-}
-
-function spkiHex(key: KeyObject): string {
-  return key.export({ type: 'spki', format: 'der' }).toString('hex');
-}
 
 function octJwk(secret: string, extra: JsonObject = {}): JsonObject {
   return { kty: 'oct', k: b64u(secret), ...extra };
@@ -45,7 +37,7 @@ function hs256(secret: string, header: JsonObject = {}, payload: JsonObject = { 
 }
 
 describe('jwksSource: lookup by kid', () => {
-  const document = { keys: [jwk(rsaA.publicKey, { kid: 'a' }), jwk(rsaB.publicKey, { kid: 'b' }), jwk(p256.publicKey, { kid: 'ec' })] };
+  const document = { keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(rsaB.publicKey, { kid: 'b' }), publicJwk(p256.publicKey, { kid: 'ec' })] };
 
   test('returns only the key with the token\'s kid', () => {
     expect(materials(lookup(document, { kid: 'b' }, 'RS256'))).toEqual([spkiHex(rsaB.publicKey)]);
@@ -90,11 +82,11 @@ describe('jwksSource: tokens without kid', () => {
   const document = {
     keys: [
       octJwk('an-hmac-secret-an-hmac-secret-123'),
-      jwk(p384.publicKey),
-      jwk(rsaA.publicKey),
-      jwk(p256.publicKey),
-      jwk(rsaB.publicKey, { alg: 'RS384' }),
-      jwk(ed25519.publicKey),
+      publicJwk(p384.publicKey),
+      publicJwk(rsaA.publicKey),
+      publicJwk(p256.publicKey),
+      publicJwk(rsaB.publicKey, { alg: 'RS384' }),
+      publicJwk(ed25519.publicKey),
     ],
   };
 
@@ -130,14 +122,14 @@ describe('jwksSource: tokens without kid', () => {
 
   test('keys that do not fit the alg do not count against the cap', async () => {
     const keys: JsonObject[] = [];
-    for (let i = 0; i < MAX_KEYS_TRIED; i++) keys.push(jwk(p256.publicKey));
+    for (let i = 0; i < MAX_KEYS_TRIED; i++) keys.push(publicJwk(p256.publicKey));
     keys.push(octJwk('the-only-hmac-secret-in-the-set-123'));
     expect(match(lookup({ keys }, {}, 'HS256')).keys).toHaveLength(1);
     expectOk(await authenticate(await hs256('the-only-hmac-secret-in-the-set-123'), jwksSource({ keys }, ORIGIN, CAPS), policy(), NOW));
   });
 
   test('with no fitting key, authenticate says KEY_NOT_FOUND', async () => {
-    const source = jwksSource({ keys: [jwk(p256.publicKey)] }, ORIGIN, CAPS);
+    const source = jwksSource({ keys: [publicJwk(p256.publicKey)] }, ORIGIN, CAPS);
     const failure = expectFailure(await authenticate(await hs256('whatever-secret-whatever-secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
     expect(failure.message).toBe('failed to verify jwt');
   });
@@ -150,8 +142,8 @@ describe('jwksSource: broken entries', () => {
       'not an object',
       { kty: 'oct', kid: 'broken-oct', k: 'c2VjcmV0==' },
       { kty: 'RSA', n: '', e: 'AQAB' },
-      jwk(rsaA.publicKey, { kid: 'enc-key', use: 'enc' }),
-      jwk(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, { kid: 'short' }),
+      publicJwk(rsaA.publicKey, { kid: 'enc-key', use: 'enc' }),
+      publicJwk(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey, { kid: 'short' }),
       octJwk(goodSecret, { kid: 'good' }),
       octJwk(goodSecret),
       octJwk('dup-secret-dup-secret-dup-secret', { kid: 'good' }),
@@ -202,7 +194,7 @@ describe('jwksSource: broken entries', () => {
   });
 
   test('Ed25519 keys are broken entries on engines without Ed25519, and do not hide the others', () => {
-    const doc = { keys: [jwk(ed25519.publicKey, { kid: 'ed' }), jwk(p256.publicKey, { kid: 'ec' })] };
+    const doc = { keys: [publicJwk(ed25519.publicKey, { kid: 'ed' }), publicJwk(p256.publicKey, { kid: 'ec' })] };
     const source = jwksSource(doc, ORIGIN, CAPS_NO_ED25519);
     expect(source.problems()).toEqual([{ origin: ORIGIN, entry: 'keys[0] (kid "ed")', field: 'x', message: expect.stringMatching(/Ed25519/) }]);
     const ec = source.lookup({ header: { alg: 'ES256', kid: 'ec' }, payload: {} }, findAlgorithm('ES256')!, { keyClaim: 'key' });
@@ -213,7 +205,7 @@ describe('jwksSource: broken entries', () => {
   });
 
   test('a set of good keys reports no problems', () => {
-    expect(jwksSource({ keys: [jwk(rsaA.publicKey, { kid: 'a' }), jwk(p256.publicKey, { kid: 'b' }), octJwk('x', { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(jwksSource({ keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk('x', { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
   });
 });
 

@@ -2,22 +2,9 @@ import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { keyFromJwk, keyFromPem, keyFromSecret, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
 import { FieldProblem, isProblem, VerificationKey } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519 } from './helpers';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, publicJwk, spkiHex, testKeyPairs } from './helpers';
 
-const rsa2048 = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const rsa1024 = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
-const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' });
-const ed25519 = generateKeyPairSync('ed25519');
-
-function publicJwk(key: KeyObject, extra: JsonObject = {}): JsonObject {
-  return { ...(key.export({ format: 'jwk' }) as JsonObject), ...extra };
-}
-
-function spkiHex(key: KeyObject): string {
-  return key.export({ type: 'spki', format: 'der' }).toString('hex');
-}
+const { rsa2048, rsa1024, p256, p384, p521, ed25519 } = testKeyPairs();
 
 function pem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }) as string;
