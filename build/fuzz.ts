@@ -7,23 +7,28 @@
  * segment swaps and drops, re-encodings, unsigned claim and header changes,
  * algorithm confusion, raw garbage, oversized tokens) and some valid ones, in
  * the header, the query or the cookie at random, 48 at a time over keep-alive
- * connections on loopback.
+ * connections on loopback. Every request is valid HTTP (no CR/LF/NUL in
+ * headers, query bytes percent-encoded, sizes within the configured buffers),
+ * so every answer comes from the gateway, not from nginx's request parser.
  *
  * It fails (exit 1) when a response is outside {200, 401, 403}, a worker
  * crashed (an `exited on signal` line, or a worker PID that went away), a
  * forged token got a 200, a valid token did not, a request got no answer, or
- * the gateway logged an unexpected error. The mutations come from a seeded
- * PRNG (mulberry32), so a seed replays the same mutations at the same
- * requests; the keys are fresh each run. Closing line:
+ * nginx logged at error level or worse (the gateway's "unexpected error"). A
+ * worker that stops answering or grows past 1 GiB stops the run: it is killed,
+ * and the requests that were in flight are sent again one at a time to name
+ * the one that hangs it.
+ *
+ * The mutations come from a seeded PRNG (mulberry32) and the valid tokens
+ * have fixed claims, so a seed replays the same requests; only signature
+ * bytes differ between runs, as the keys are fresh each time. Closing line:
  *   fuzz: 100000 sent, 0 outside {200,401,403}, 0 worker crashes
  */
 import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { SignJWT } from 'jose';
-import { Nginx, startNginx } from './lib/nginx';
+import { Nginx, startNginx, workerProcesses } from './lib/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
   --count N   requests to send (default 100000)
@@ -35,6 +40,9 @@ const STALL_MS = 5000;
 /** A worker this large is leaking or looping (it starts at ~20 MiB). */
 const MAX_WORKER_MIB = 1024;
 const EXAMPLES = 10;
+const ISSUED_AT = 1729132271;
+/** 2100-01-01: valid tokens stay valid. */
+const EXPIRES_AT = 4102444800;
 
 const CONFIG = `
 load_module \${NJS_MODULE};
@@ -199,9 +207,9 @@ async function makeKeys(): Promise<Keys> {
       jwk(ecJwks.publicKey, { kid: 'es', use: 'sig' }),
     ],
   };
-  const now = Math.floor(Date.now() / 1000);
+  // Fixed times, so header and payload (and what the mutations make of them) are the same in every run with a seed.
   const mint = (alg: string, key: KeyObject | Uint8Array, claims: object, header: object = {}) =>
-    new SignJWT({ sub: 'fuzzer', jti: 'fuzz-1', ...claims }).setProtectedHeader({ alg, typ: 'JWT', ...header }).setIssuedAt(now).setExpirationTime(now + 3600).sign(key);
+    new SignJWT({ sub: 'fuzzer', jti: 'fuzz-1', ...claims }).setProtectedHeader({ alg, typ: 'JWT', ...header }).setIssuedAt(ISSUED_AT).setExpirationTime(EXPIRES_AT).sign(key);
   const consumerTokens = await Promise.all([
     mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }),
     mint('RS256', rsa.privateKey, { key: 'rs-key' }),
@@ -371,6 +379,7 @@ const MUTATORS: { [name: string]: Mutator } = {
     // Raw text in the JSON: names with quotes, backslashes or control characters, sometimes twice.
     const parts = token.split('.');
     const index = rng.int(2);
+    if (index >= parts.length) return token;
     const member = '"' + rng.text(1 + rng.int(12)) + '":' + rng.pick(['1', 'null', '"x"', '{}', '[']) + ',';
     parts[index] = b64u(Buffer.from(parts[index], 'base64url').toString('utf8').replace(/^\{/, '{' + member + (rng.chance(0.5) ? member : '')));
     return parts.join('.');
@@ -467,7 +476,11 @@ function makeToken(rng: Rng, keys: Keys, location: Location): { token: string; k
   const applied: string[] = [];
   for (let n = 1 + (rng.chance(0.4) ? 1 + rng.int(2) : 0); n > 0; n--) {
     const name = rng.pick(MUTATOR_NAMES);
-    token = MUTATORS[name](token, rng, keys);
+    try {
+      token = MUTATORS[name](token, rng, keys);
+    } catch (e) {
+      throw new Error('mutation ' + name + ' failed on ' + JSON.stringify(token.slice(0, 200)) + ': ' + (e as Error).message);
+    }
     applied.push(name);
   }
   return { token, kind: applied.join('+') };
@@ -513,10 +526,10 @@ function send(agent: http.Agent, port: number, probe: Probe): Promise<Reply> {
   });
 }
 
-/** A request on a kept-alive connection can meet the server closing it; that one is retried on a new connection. */
-async function sendWithRetry(agent: http.Agent, port: number, probe: Probe): Promise<Reply> {
+/** A request on a kept-alive connection can meet the server closing it; that one is retried on a new connection (unless the run is stopping). */
+async function sendWithRetry(agent: http.Agent, port: number, probe: Probe, stopping: () => boolean): Promise<Reply> {
   const reply = await send(agent, port, probe);
-  if (reply.status === 'error ECONNRESET' || reply.status === 'error EPIPE') return send(agent, port, probe);
+  if ((reply.status === 'error ECONNRESET' || reply.status === 'error EPIPE') && !stopping()) return send(agent, port, probe);
   return reply;
 }
 
@@ -524,18 +537,14 @@ async function sendWithRetry(agent: http.Agent, port: number, probe: Probe): Pro
 // nginx workers
 
 function workerPids(nginx: Nginx): number[] {
-  const master = readFileSync(path.join(nginx.prefix, 'logs', 'nginx.pid'), 'utf8').trim();
-  try {
-    const out = execFileSync('ps', ['-o', 'pid=', '--ppid', master], { encoding: 'utf8' });
-    return out.split(/\s+/).filter(Boolean).map(Number).sort((a, b) => a - b);
-  } catch {
-    return [];
-  }
+  return workerProcesses(nginx.masterPid)
+    .map((worker) => worker.pid)
+    .sort((a, b) => a - b);
 }
 
 // ---------------------------------------------------------------------------
 
-function describe(probe: Probe, status: number | string, limit = 160): string {
+function describeProbe(probe: Probe, status: number | string, limit = 160): string {
   const token = JSON.stringify(probe.token.length > limit ? probe.token.slice(0, limit) + '...' : probe.token);
   return `  #${probe.index} ${status} ${probe.path.slice(0, 3)} ${probe.placement} [${probe.kind}] ${token}`;
 }
@@ -548,6 +557,59 @@ function rssMiB(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+function killWorkers(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Waits until the master has a worker again (it starts a new one for each killed worker). */
+async function workersUp(nginx: Nginx): Promise<number[]> {
+  for (let i = 0; i < 40; i++) {
+    const pids = workerPids(nginx);
+    if (pids.length) return pids;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return [];
+}
+
+function errorCount(nginx: Nginx): number {
+  return (nginx.errorLog().match(/\[(error|crit|alert|emerg)\]/g) || []).length;
+}
+
+/**
+ * Sends the requests that were in flight when a worker hung again, one at a
+ * time on a fresh connection, and names those that hang a worker or make
+ * nginx log an error. (A bug may hang only some of the time; the same request
+ * then often fails with an "unexpected error" instead.)
+ */
+async function isolate(nginx: Nginx, suspects: Probe[]): Promise<string[]> {
+  const culprits: string[] = [];
+  suspects.sort((a, b) => a.index - b.index);
+  for (const probe of suspects) {
+    const workers = await workersUp(nginx);
+    const errorsBefore = errorCount(nginx);
+    const agent = new http.Agent({ keepAlive: false });
+    const reply = await Promise.race([send(agent, nginx.ports.PORT, probe), new Promise<Reply>((resolve) => setTimeout(() => resolve({ status: 'no answer in 2 s' }), 2000))]);
+    agent.destroy();
+    const hung = typeof reply.status === 'string';
+    if (hung) killWorkers(workers);
+    else await new Promise((resolve) => setTimeout(resolve, 20));
+    const errors = errorCount(nginx) - errorsBefore;
+    if (hung || errors > 0) {
+      const what = hung ? String(reply.status) + ' (worker killed)' : reply.status + ' with ' + errors + ' error line(s) in error.log';
+      culprits.push(describeProbe(probe, what, 4000) + '\n    request: GET ' + probe.path.slice(0, 4000) + ' ' + JSON.stringify(probe.headers).slice(0, 4000));
+      if (culprits.length >= 5) break;
+    }
+  }
+  await workersUp(nginx);
+  return culprits;
 }
 
 interface InFlight {
@@ -578,6 +640,8 @@ async function main(): Promise<void> {
   let crashes = 0;
   let errorLines: string[] = [];
   let watchdog: NodeJS.Timeout | undefined;
+  let suspects: Probe[] = [];
+  let culprits: string[] = [];
   try {
     const workersBefore = workerPids(nginx);
     console.log(`fuzz: seed ${options.seed}, ${options.count} requests, ${CONCURRENCY} in flight, nginx worker ${workersBefore.join(' ')} (prefix ${nginx.prefix})`);
@@ -589,16 +653,9 @@ async function main(): Promise<void> {
       const fat = workers.find((pid) => rssMiB(pid) > MAX_WORKER_MIB);
       const stalled = inFlight.size > 0 && Date.now() - lastAnswer > STALL_MS;
       if (!fat && !stalled) return;
-      const oldest = [...inFlight.values()].sort((a, b) => a.started - b.started)[0];
       hang = (fat ? `worker ${fat} grew past ${MAX_WORKER_MIB} MiB` : `no answer for ${STALL_MS / 1000} s`) + `; killed worker(s) ${workers.join(' ')}`;
-      if (oldest) hang += `; oldest request in flight (the likely cause):\n${describe(oldest.probe, 'in flight ' + (Date.now() - oldest.started) + ' ms', 2000)}`;
-      for (const pid of workers) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      suspects = [...inFlight.values()].map((entry) => entry.probe);
+      killWorkers(workers);
       agent.destroy();
     }, 500);
     let next = 0;
@@ -607,7 +664,7 @@ async function main(): Promise<void> {
         // Probes are made in index order from one PRNG, so a seed always gives the same probes.
         const probe = makeProbe(next++, rng, keys);
         inFlight.set(probe.index, { probe, started: Date.now() });
-        const reply = await sendWithRetry(agent, nginx.ports.PORT, probe);
+        const reply = await sendWithRetry(agent, nginx.ports.PORT, probe, () => hang !== '');
         inFlight.delete(probe.index);
         if (hang) break;
         lastAnswer = Date.now();
@@ -617,11 +674,11 @@ async function main(): Promise<void> {
         const isValid = keys.valid[probe.location].indexOf(probe.token) >= 0;
         if (isValid) validSent++;
         if (status !== 200 && status !== 401 && status !== 403) {
-          if (outsideCount++ < EXAMPLES) outside.push(describe(probe, status));
+          if (outsideCount++ < EXAMPLES) outside.push(describeProbe(probe, status));
         } else if (status === 200 && keys.valid[probe.location].indexOf(probe.seen) < 0) {
-          if (forgedCount++ < EXAMPLES) forgedAccepted.push(describe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
+          if (forgedCount++ < EXAMPLES) forgedAccepted.push(describeProbe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
         } else if (status !== 200 && isValid) {
-          if (validRefusedCount++ < EXAMPLES) validRefused.push(describe(probe, status));
+          if (validRefusedCount++ < EXAMPLES) validRefused.push(describeProbe(probe, status));
         }
       }
     };
@@ -631,6 +688,7 @@ async function main(): Promise<void> {
     agent.destroy();
     // Give the master a moment to log a crashed worker and start another.
     await new Promise((resolve) => setTimeout(resolve, 300));
+    if (suspects.length) culprits = await isolate(nginx, suspects);
     const workersAfter = workerPids(nginx);
     const log = nginx.errorLog();
     const exitedOnSignal = (log.match(/exited on signal/g) || []).length;
@@ -644,7 +702,10 @@ async function main(): Promise<void> {
       .join(', ');
     console.log(`sent ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} req/s), ${validSent} with a valid token`);
     console.log(`status histogram: ${histogram || '-'}`);
-    if (hang) console.log(`RUN STOPPED: ${hang}`);
+    if (hang) {
+      console.log(`RUN STOPPED: ${hang}; the ${suspects.length} requests in flight, sent again one at a time: ${culprits.length ? 'these hang a worker or make nginx log an error:' : 'none of them fails again'}`);
+      for (const line of culprits) console.log(line);
+    }
     console.log(`responses outside {200,401,403}: ${outsideCount}`);
     for (const line of outside) console.log(line);
     console.log(`forged tokens answered 200: ${forgedCount}`);

@@ -55,6 +55,11 @@ for (const [label, args] of [
   if (broken.length > before) failed++;
   else passed++;
 }
+// Fuzz through nginx (build/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
+const beforeFuzz = broken.length;
+run('fuzz (100000 tokens)', 'npx', ['tsx', 'build/fuzz.ts', '--count', '100000']);
+if (broken.length > beforeFuzz) failed++;
+else passed++;
 
 if (broken.length) console.log('\nfailed stages: ' + broken.join(', '));
 console.log(`\ntests: ${passed} passed, ${failed} failed`);

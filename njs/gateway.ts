@@ -27,7 +27,7 @@ function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknow
 
 /** RFC 6750 3: no error code without a token; invalid_token for 401, insufficient_scope for 403. */
 function wwwAuthenticate(outcome: Outcome, failure: Failure): string {
-  const realm = 'Bearer realm="' + outcome.settings.realm.replace(/["\\]/g, '\\$&') + '"';
+  const realm = 'Bearer realm="' + outcome.settings.realm.split('\\').join('\\\\').split('"').join('\\"') + '"';
   if (failure.status === 403) return realm + ', error="insufficient_scope"';
   return outcome.tokenSent ? realm + ', error="invalid_token"' : realm;
 }

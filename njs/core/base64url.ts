@@ -12,7 +12,7 @@ export function decodeBase64url(text: string): Uint8Array | null {
 
 /** Standard base64 as found in PEM bodies and JWK `x5c`; whitespace allowed, padding optional. */
 export function decodeBase64(text: string): Uint8Array | null {
-  const compact = text.replace(/\s+/g, '');
+  const compact = text.split('\n').join('').split('\r').join('').split(' ').join('').split('\t').join('');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.replace(/=+$/, '').length % 4 === 1) return null;
   return Buffer.from(compact, 'base64');
 }

@@ -41,5 +41,19 @@ export function claimText(value: unknown): string {
     text = parts.join(',');
   } else if (typeof value === 'object') text = JSON.stringify(value);
   else text = String(value);
-  return text.replace(/[\x00-\x1f\x7f]/g, ' ');
+  return withoutControlCharacters(text);
+}
+
+/** Control characters become spaces (a character loop: a global regex can hang njs 0.7.9 on non-ASCII text). */
+function withoutControlCharacters(text: string): string {
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) {
+      out += text.slice(from, i) + ' ';
+      from = i + 1;
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
 }

@@ -48,11 +48,20 @@ export function fail(code: FailureCode, detail: string): Failure {
   return { ok: false, code, status: 401, message: messageFor(code), detail };
 }
 
-/** Token-derived text in log lines: bounded and printable, so a hostile token cannot flood or forge log lines. */
+/**
+ * Token-derived text in log lines: bounded and printable, so a hostile token
+ * cannot flood or forge log lines. A character loop, not a global regex
+ * (those can hang njs 0.7.9 on non-ASCII text).
+ */
 export function quote(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   const clipped = text === undefined ? 'undefined' : text.length > 64 ? text.slice(0, 64) + '...' : text;
-  return '"' + clipped.replace(/[^\x20-\x7e]|["\\]/g, '?') + '"';
+  let out = '';
+  for (let i = 0; i < clipped.length; i++) {
+    const c = clipped.charCodeAt(i);
+    out += c < 0x20 || c > 0x7e || c === 34 || c === 92 ? '?' : clipped.charAt(i);
+  }
+  return '"' + out + '"';
 }
 
 export function isFailure<T>(value: T | Failure): value is Failure {

@@ -1,14 +1,18 @@
 /**
  * JSON objects as RFC 8725 wants them: valid UTF-8, no duplicate member names
  * (`{"alg":"HS256","alg":"none"}` must not mean different things to different
- * parsers), bounded nesting. JSON.parse does the parsing; a native-regex token
- * scan finds duplicates and depth when the text is not already canonical.
+ * parsers), bounded nesting. JSON.parse does the parsing; a character scan
+ * finds duplicates and depth when the text is not already canonical. (Not a
+ * global regex: on njs 0.7.9, exec() from a lastIndex inside non-ASCII text
+ * can loop forever or fail in PCRE, so any regex with /g on request data is
+ * a denial of service.)
  */
-const TOKENS = /"(?:[^"\\]|\\.)*"|[{}[\]:,]/g;
 // njs 0.7.9's JSON.parse gives up below depth 32, so the scanner stops well before it.
 export const MAX_JSON_DEPTH = 16;
 
 let utf8: { decode(bytes: never): string } | null = null;
+
+import { quote } from './errors';
 
 export type JsonObject = { [name: string]: unknown };
 
@@ -20,34 +24,48 @@ function unescapeName(token: string): string | null {
   }
 }
 
+/** Index of the quote that closes the string opening at `start`, or -1. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 34) return i;
+  }
+  return -1;
+}
+
 /** Why the text is not acceptable, or '' when it is. */
 function structureProblem(text: string): string {
   const isObject: boolean[] = [];
   const seen: { [name: string]: boolean }[] = [];
   let expectKey = false;
-  TOKENS.lastIndex = 0;
-  let match: RegExpExecArray | null;
-  while ((match = TOKENS.exec(text)) !== null) {
-    const token = match[0];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
     const top = isObject.length - 1;
-    if (token === '{' || token === '[') {
+    if (c === 34) {
+      const end = stringEnd(text, i);
+      if (end < 0) return 'not valid JSON';
+      if (expectKey) {
+        const token = text.slice(i, end + 1);
+        const name = token.indexOf('\\') < 0 ? token : unescapeName(token);
+        if (name === null) return 'not valid JSON';
+        if (seen[top]['#' + name]) return 'duplicate member name ' + quote(token.slice(1, -1));
+        seen[top]['#' + name] = true;
+        expectKey = false;
+      }
+      i = end;
+    } else if (c === 123 || c === 91) {
       if (isObject.length >= MAX_JSON_DEPTH) return 'nested deeper than ' + MAX_JSON_DEPTH;
-      isObject.push(token === '{');
+      isObject.push(c === 123);
       seen.push({});
-      expectKey = token === '{';
-    } else if (token === '}' || token === ']') {
+      expectKey = c === 123;
+    } else if (c === 125 || c === 93) {
       isObject.pop();
       seen.pop();
       expectKey = false;
-    } else if (token === ',') {
+    } else if (c === 44) {
       expectKey = top >= 0 && isObject[top];
-    } else if (token === ':') {
-      expectKey = false;
-    } else if (expectKey) {
-      const name = token.indexOf('\\') < 0 ? token : unescapeName(token);
-      if (name === null) return 'not valid JSON';
-      if (seen[top]['#' + name]) return 'duplicate member name ' + token;
-      seen[top]['#' + name] = true;
+    } else if (c === 58) {
       expectKey = false;
     }
   }

@@ -22,7 +22,7 @@ function queryArguments(query: string, name: string): string[] {
     const key = eq < 0 ? pairs[i] : pairs[i].slice(0, eq);
     if (key !== name) continue;
     try {
-      found.push(eq < 0 ? '' : decodeURIComponent(pairs[i].slice(eq + 1).replace(/\+/g, ' ')));
+      found.push(eq < 0 ? '' : decodeURIComponent(pairs[i].slice(eq + 1).split('+').join(' ')));
     } catch (e) {
       found.push(pairs[i].slice(eq + 1));
     }

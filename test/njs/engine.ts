@@ -6,7 +6,8 @@
  */
 import { decodeBase64url, encodeBase64url } from '../../njs/core/base64url';
 import { describeSpki, ecSpki, pemToSpki, rsaSpki } from '../../njs/core/der';
-import { isFailure } from '../../njs/core/errors';
+import { claimText } from '../../njs/core/claim-path';
+import { isFailure, quote } from '../../njs/core/errors';
 import { keyFromJwk, MIN_RSA_BITS } from '../../njs/core/keys/prepare';
 import { isProblem } from '../../njs/core/keys/types';
 import { JsonObject, MAX_JSON_DEPTH, parseJsonObject } from '../../njs/core/strict-json';
@@ -71,7 +72,28 @@ function strictJson(): void {
   const token = encodeBase64url(utf8('{"alg":"HS256","alg":"none"}')) + '.' + encodeBase64url(utf8('{}')) + '.c2ln';
   const parsed = parseToken(token, 16384);
   check(g, 'token header with two alg members is TOKEN_MALFORMED', isFailure(parsed) && parsed.code === 'TOKEN_MALFORMED', JSON.stringify(parsed));
+  nonAsciiScans(g);
   report(g);
+}
+
+/**
+ * A global regex exec() from a lastIndex inside non-ASCII text hangs njs
+ * 0.7.9 (the worker grew by 400 MB/s) or fails in PCRE: the fuzz found it with
+ * this payload (a raw control character and CJK text, 96 characters). The
+ * structure scan, quote() and claimText() must come back, with the right
+ * answer, for such text of every length around the 32-character boundary.
+ */
+function nonAsciiScans(g: Group): void {
+  const fuzzPayload = '{"\u38d7e\u0018\u5617\u4281$\u3f7er\uc13f":"x","sub":"fuzzer","jti":"fuzz-1","key":"hs-key","iat":1729132271,"exp":4102444800}';
+  rejectsJson(g, 'the fuzz payload (raw control character in CJK text)', fuzzPayload, 'not valid JSON');
+  for (let length = 28; length <= 100; length++) {
+    let name = '';
+    while (name.length < length) name += '\u4bea';
+    rejectsJson(g, 'duplicate non-ASCII name of ' + length + ' characters', '{"' + name + '":"x", "' + name + '":"y"}', 'duplicate member name');
+    const quoted = quote(name + '\u0018');
+    check(g, 'quote() of ' + length + ' non-ASCII characters is printable ASCII', /^"[\x20-\x7e]*"$/.test(quoted) && quoted.length <= 69, quoted);
+    check(g, 'claimText() of ' + length + ' non-ASCII characters drops the control character', claimText(name + '\u0018a') === name + ' a', '');
+  }
 }
 
 function decodesTo(g: Group, text: string, expected: number[]): void {
