@@ -28,7 +28,7 @@ import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSi
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { SignJWT } from 'jose';
-import { Nginx, startNginx, workerProcesses } from './lib/nginx';
+import { configHead, Nginx, startNginx, workerProcesses } from './lib/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
   --count N   requests to send (default 100000)
@@ -44,16 +44,10 @@ const ISSUED_AT = 1729132271;
 /** 2100-01-01: valid tokens stay valid. */
 const EXPIRES_AT = 4102444800;
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log warn;
-pid \${PREFIX}/logs/nginx.pid;
-events { worker_connections 1024; }
-http {
+const CONFIG =
+  configHead({ errorLogLevel: 'warn' }) +
+  `
     access_log off;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
     # Room for the oversized tokens (up to ~32 KB), so they reach the gateway instead of nginx's 400/494.
     large_client_header_buffers 4 64k;
     keepalive_requests 100000;

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
-import { isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
+import { configHead, isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
 import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './lib/traffic';
 
 const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload [--reloads N]]
@@ -32,20 +32,10 @@ const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload
   --reload         reload nginx under load, replacing the consumer map and JWK Set
   --reloads N      number of reloads (default 10; implies --reload)`;
 
-const CONFIG = `
-load_module \${NJS_MODULE};
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log \${LOG_LEVEL};
-pid \${PREFIX}/logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
-
-http {
+const CONFIG =
+  configHead({ errorLogLevel: '${LOG_LEVEL}' }) +
+  `
     access_log off;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
 
     js_import jwt from \${BUNDLE};
     js_preload_object soak_consumers from \${PREFIX}/consumers.json;
@@ -89,19 +79,10 @@ http {
 // "recv() failed ... while reading response header from upstream".
 // It answers 200 with the identity the gateway passed on, so the client can
 // check that each answer belongs to its own token.
-const UPSTREAM_CONFIG = `
-worker_processes 1;
-error_log \${PREFIX}/logs/error.log warn;
-pid \${PREFIX}/logs/nginx.pid;
-
-events {
-    worker_connections 1024;
-}
-
-http {
+const UPSTREAM_CONFIG =
+  configHead({ errorLogLevel: 'warn', njs: false }) +
+  `
     access_log off;
-    client_body_temp_path \${PREFIX}/temp/body;
-    proxy_temp_path \${PREFIX}/temp/proxy;
 
     server {
         listen 127.0.0.1:\${PORT};

@@ -39,6 +39,26 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
+/**
+ * The head of a config for startNginx, up to the inside of `http {`: one
+ * worker, logs, pid and temp files in the prefix, and the njs module unless
+ * `njs` is false. Callers add their http lines and servers, then close it.
+ */
+export function configHead(options: { errorLogLevel: string; workerConnections?: number; njs?: boolean; main?: string[] }): string {
+  return [
+    ...(options.njs === false ? [] : ['load_module ${NJS_MODULE};']),
+    ...(options.main ?? []),
+    'worker_processes 1;',
+    'error_log ${PREFIX}/logs/error.log ' + options.errorLogLevel + ';',
+    'pid ${PREFIX}/logs/nginx.pid;',
+    'events { worker_connections ' + (options.workerConnections ?? 1024) + '; }',
+    'http {',
+    '    client_body_temp_path ${PREFIX}/temp/body;',
+    '    proxy_temp_path ${PREFIX}/temp/proxy;',
+    '',
+  ].join('\n');
+}
+
 export function njsModulePath(): string {
   const found = MODULE_CANDIDATES.find((candidate) => existsSync(candidate));
   if (!found) throw new Error('ngx_http_js_module.so not found; install it: apt-get install nginx-light libnginx-mod-http-js');

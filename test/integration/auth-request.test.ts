@@ -6,7 +6,7 @@
  * The config includes the shipped nginx/jwt-auth-request*.conf snippets.
  */
 import { SignJWT } from 'jose';
-import { expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
+import { expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from './helpers';
 
 /** What a user would put in the server block (the shippable part is marked). */
 const CONFIG = gatewayConfig({
@@ -64,16 +64,7 @@ const CONSUMERS = {
   ],
 };
 
-let gw: Gateway | undefined;
-
-beforeAll(async () => {
-  gw = await startGateway({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } });
-});
-
-afterAll(() => finish(gw));
-
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 15000);
-const g = () => gw as Gateway;
+const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
 
 function token(claims: { [name: string]: unknown }, secret = SECRET): Promise<string> {
   return new SignJWT({ key: 'dave-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));

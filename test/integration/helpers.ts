@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url } from 'jose';
 import { JACK } from '../../build/lib/demo-consumers';
-import { Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
+import { configHead, Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
 
 /** The demo's jack: the token printed in the APISIX docs, for the credential in build/lib/demo-consumers.ts. */
 export const SEED_TOKEN = JACK.seedToken;
@@ -131,15 +131,7 @@ export function gatewayConfig(options: GatewayConfigOptions): string {
     : [];
   const mainServer = typeof options.server === 'string' ? [options.server] : options.server;
   return [
-    'load_module ${NJS_MODULE};',
-    ...block(options.main, 0),
-    'worker_processes 1;',
-    'error_log ${PREFIX}/logs/error.log info;',
-    'pid ${PREFIX}/logs/nginx.pid;',
-    'events { worker_connections ' + (options.workerConnections ?? 256) + '; }',
-    'http {',
-    '    client_body_temp_path ${PREFIX}/temp/body;',
-    '    proxy_temp_path ${PREFIX}/temp/proxy;',
+    configHead({ errorLogLevel: 'info', workerConnections: options.workerConnections ?? 256, main: block(options.main, 0) }),
     '    js_import jwt from ${BUNDLE};',
     ...(echo ? ['    js_import echo from ${ROOT}/nginx/demo/echo.js;'] : []),
     '    include ${ROOT}/nginx/jwt-variables.conf;',
@@ -319,4 +311,20 @@ let counter = 0;
 export function unique(label: string): string {
   counter += 1;
   return label + '-' + process.pid + '-' + Date.now().toString(36) + '-' + counter;
+}
+
+/**
+ * One nginx for a whole test file: started in beforeAll, health-checked and
+ * stopped in afterAll (finish). `it` adds nginx's logs to a failing test.
+ */
+export function gatewayPerFile(options: () => NginxOptions, timeoutMs = 15000): { it: (name: string, body: () => Promise<void>) => void; g: () => Gateway } {
+  let gw: Gateway | undefined;
+  beforeAll(async () => {
+    gw = await startGateway(options());
+  });
+  afterAll(() => finish(gw));
+  return {
+    it: (name, body) => test(name, withLogs(() => gw, body), timeoutMs),
+    g: () => gw as Gateway,
+  };
 }

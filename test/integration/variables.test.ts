@@ -6,7 +6,7 @@
  * request verifies its token once, however many variables it reads.
  */
 import { SignJWT } from 'jose';
-import { expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, startGateway, unique, withLogs } from './helpers';
+import { expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from './helpers';
 
 const CONFIG = gatewayConfig({
   http: `
@@ -63,16 +63,7 @@ const CONSUMERS = {
   consumers: [{ username: 'carol', labels: { custom_id: 'c-42' }, credentials: [{ id: 'cred-carol', key: 'carol-key', secret: new TextDecoder().decode(SECRET) }] }],
 };
 
-let gw: Gateway | undefined;
-
-beforeAll(async () => {
-  gw = await startGateway({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } });
-});
-
-afterAll(() => finish(gw));
-
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 15000);
-const g = () => gw as Gateway;
+const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
 
 function token(claims: { [name: string]: unknown }, secret = SECRET, kid = 'k1'): Promise<string> {
   return new SignJWT({ key: 'carol-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid }).sign(secret);
