@@ -7,7 +7,7 @@
  */
 import { authenticate, AuthResult } from '../core/authenticate';
 import { Decision, decide } from '../core/decision';
-import { fail, Failure, isFailure } from '../core/errors';
+import { fail, Failure } from '../core/errors';
 import { claimAt, claimText } from '../core/claim-path';
 import { Identity, KeySource } from '../core/keys/types';
 import { andThen, isPromise, Maybe } from '../core/maybe';
@@ -169,8 +169,4 @@ export function decisionFor(r: NginxHTTPRequest, outcome: Outcome): Decision {
     });
   }
   return outcome.decision;
-}
-
-export function isVerified(outcome: Outcome): boolean {
-  return !isFailure(outcome.result);
 }
