@@ -14,13 +14,18 @@ export interface FoundToken {
   conflicting: boolean;
 }
 
+/** The name of a `name=value` query argument or cookie (all of it when there is no `=`). */
+function nameOf(pair: string): string {
+  const eq = pair.indexOf('=');
+  return eq < 0 ? pair : pair.slice(0, eq);
+}
+
 function queryArguments(query: string, name: string): string[] {
   const found: string[] = [];
   const pairs = query.split('&');
   for (let i = 0; i < pairs.length; i++) {
+    if (nameOf(pairs[i]) !== name) continue;
     const eq = pairs[i].indexOf('=');
-    const key = eq < 0 ? pairs[i] : pairs[i].slice(0, eq);
-    if (key !== name) continue;
     try {
       found.push(eq < 0 ? '' : decodeURIComponent(pairs[i].slice(eq + 1).split('+').join(' ')));
     } catch (e) {
@@ -64,8 +69,7 @@ export function argsWithoutToken(args: string, name: string): string {
   const kept: string[] = [];
   const pairs = args.split('&');
   for (let i = 0; i < pairs.length; i++) {
-    const eq = pairs[i].indexOf('=');
-    if ((eq < 0 ? pairs[i] : pairs[i].slice(0, eq)) !== name) kept.push(pairs[i]);
+    if (nameOf(pairs[i]) !== name) kept.push(pairs[i]);
   }
   return kept.join('&');
 }
@@ -76,8 +80,7 @@ export function cookiesWithoutToken(cookieHeader: string, name: string): string 
   const cookies = cookieHeader.split(';');
   for (let i = 0; i < cookies.length; i++) {
     const cookie = cookies[i].trim();
-    const eq = cookie.indexOf('=');
-    if (cookie !== '' && (eq < 0 ? cookie : cookie.slice(0, eq)) !== name) kept.push(cookie);
+    if (cookie !== '' && nameOf(cookie) !== name) kept.push(cookie);
   }
   return kept.join('; ');
 }
