@@ -36,7 +36,7 @@ const CONFIG = gatewayConfig({
         auth_request /_jwt_auth;
         auth_request_set $jwt_ar_consumer $sent_http_x_consumer_username;
         auth_request_set $jwt_ar_error $sent_http_x_jwt_error;
-        auth_request_set $jwt_ar_www_authenticate $sent_http_www_authenticate;
+        auth_request_set $jwt_ar_www_authenticate $sent_http_x_jwt_www_authenticate;
         error_page 401 = @jwt_denied;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
