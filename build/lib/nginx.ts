@@ -205,11 +205,18 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
       writeFiles(prefix, files ?? {});
       const started = () => (readIfExists(errorLogPath).match(/start worker process/g) || []).length;
       const before = started();
+      const oldWorkers = workerProcesses(child.pid!).map((worker) => worker.pid);
       child.kill('SIGHUP');
       // Done when new workers log that they started; a config nginx refuses starts none (the old workers keep serving).
       const deadline = Date.now() + 3000;
-      while (started() === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
-      return started() > before;
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 25));
+      while (started() === before && Date.now() < deadline) await pause();
+      if (started() === before) return false;
+      // Until the old workers close their listening sockets, a new connection may still reach the old config.
+      const oldStillListening = () => workerProcesses(child.pid!).some((worker) => oldWorkers.includes(worker.pid) && !worker.shuttingDown);
+      while (oldStillListening() && Date.now() < deadline) await pause();
+      await pause();
+      return true;
     },
     async stop() {
       if (child.exitCode === null) {
