@@ -335,17 +335,21 @@ export type AuthRequestStyle = 'uncached' | 'cached';
  * The pieces of the auth_request style as the README gives them: the
  * server-level include, and for the cached style the http-level cache and
  * verifier upstream plus the verifier server (its requests logged in
- * logs/verifier.log, one line per verification).
+ * logs/verifier.log, one line per verification: status and X-Probe header).
  */
 export function authRequestStyle(style: AuthRequestStyle, cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m'): { http: string; servers: string[]; locations: string } {
   if (style === 'uncached') return { http: '', servers: [], locations: 'include ${ROOT}/nginx/jwt-auth-request-locations.conf;' };
   return {
-    http: 'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + cache + ' use_temp_path=off; upstream jwt_verifier { server unix:${PREFIX}/verifier.sock; keepalive 8; }',
+    http: [
+      'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + cache + ' use_temp_path=off;',
+      'upstream jwt_verifier { server unix:${PREFIX}/verifier.sock; keepalive 8; }',
+      "log_format jwt_verifier '$status $http_x_probe';",
+    ].join(' '),
     servers: [
       [
         'server {',
         '    listen unix:${PREFIX}/verifier.sock;',
-        '    access_log ${PREFIX}/logs/verifier.log;',
+        '    access_log ${PREFIX}/logs/verifier.log jwt_verifier;',
         '    location / { include ${ROOT}/nginx/jwt-verifier.conf; }',
         '}',
       ].join('\n'),
