@@ -1,8 +1,10 @@
 /**
  * `npm run fuzz [-- --count N] [--seed S]`: a bounded fuzz run through real
- * nginx (1 worker). The gateway guards a tiny `return 200` upstream in three
- * locations: a consumer map (/c/), a JWK Set (/k/) and the auth_request style
- * over the consumer map (/a/), each with HS256, RS256 and ES256 keys. N
+ * nginx (1 worker). The gateway guards a tiny `return 200` upstream in four
+ * locations: a consumer map (/c/), a JWK Set (/k/), the auth_request style
+ * over the consumer map (/a/) and the cached auth_request style (/v/, a
+ * server of its own, reached by Host: cached.fuzz), each with HS256, RS256
+ * and ES256 keys. N
  * requests (default 100000) carry mutated tokens (bit flips, character edits,
  * segment swaps and drops, re-encodings, unsigned claim and header changes,
  * algorithm confusion, raw garbage, oversized tokens) and some valid ones, in
@@ -56,6 +58,17 @@ const CONFIG =
     js_preload_object fuzz_consumers from \${PREFIX}/consumers.json;
     js_preload_object fuzz_jwks from \${PREFIX}/jwks.json;
     include \${ROOT}/nginx/jwt-variables.conf;
+    proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=64m inactive=10m use_temp_path=off;
+    upstream jwt_verifier {
+        server unix:\${PREFIX}/verifier.sock;
+        keepalive 16;
+    }
+    server {
+        listen unix:\${PREFIX}/verifier.sock;
+        location / {
+            include \${ROOT}/nginx/jwt-verifier.conf;
+        }
+    }
 
     upstream fuzz_upstream {
         server 127.0.0.1:\${UPSTREAM_PORT};
@@ -85,6 +98,17 @@ const CONFIG =
             proxy_pass http://fuzz_upstream;
         }
         location /a/ {
+            set $auth_jwt_consumers fuzz_consumers;
+            include \${ROOT}/nginx/jwt-auth-request.conf;
+            proxy_pass http://fuzz_upstream;
+        }
+    }
+    server {
+        listen 127.0.0.1:\${PORT};
+        server_name cached.fuzz;
+        include \${ROOT}/nginx/jwt-auth-cache-locations.conf;
+
+        location /v/ {
             set $auth_jwt_consumers fuzz_consumers;
             include \${ROOT}/nginx/jwt-auth-request.conf;
             proxy_pass http://fuzz_upstream;
@@ -163,7 +187,7 @@ class Rng {
 // ---------------------------------------------------------------------------
 // Keys, consumers and valid tokens (fresh each run: no key lives in the repository)
 
-type Location = 'c' | 'k' | 'a';
+type Location = 'c' | 'k' | 'a' | 'v';
 
 interface Keys {
   files: { [name: string]: string };
@@ -216,7 +240,7 @@ async function makeKeys(): Promise<Keys> {
   ]);
   return {
     files: { 'consumers.json': JSON.stringify(consumers), 'jwks.json': JSON.stringify(jwks) },
-    valid: { c: consumerTokens, k: jwksTokens, a: consumerTokens },
+    valid: { c: consumerTokens, k: jwksTokens, a: consumerTokens, v: consumerTokens },
     publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [
       pem(publicKey),
       publicKey.export({ type: 'spki', format: 'der' }),
@@ -481,10 +505,10 @@ function makeToken(rng: Rng, keys: Keys, location: Location): { token: string; k
 }
 
 function makeProbe(index: number, rng: Rng, keys: Keys): Probe {
-  const location: Location = rng.chance(0.4) ? 'c' : rng.chance(0.67) ? 'k' : 'a';
+  const location: Location = rng.pick(['c', 'c', 'k', 'k', 'a', 'v', 'v'] as const);
   const { token, kind } = makeToken(rng, keys, location);
   const placement: Placement = rng.pick(['header', 'query', 'cookie'] as const);
-  const headers: { [name: string]: string } = {};
+  const headers: { [name: string]: string } = location === 'v' ? { host: 'cached.fuzz' } : {};
   let query = '';
   let seen: string;
   if (placement === 'header') {

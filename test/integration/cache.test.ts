@@ -36,6 +36,7 @@ const location = (name: string, settings: string[]) =>
 
 const CONFIG = gatewayConfig({
   http: `
+    large_client_header_buffers 4 32k;
     ${style.http}
     js_preload_object test_consumers from \${PREFIX}/consumers.json;
     js_preload_object test_revoked from \${PREFIX}/revoked.json;
@@ -134,6 +135,16 @@ describe('what is cached', () => {
     expect(verifications(probe)).toBe(1);
     expectRejected(await g().get('/api/x?jwt=' + forged, { Authorization: 'Bearer ' + good }), MESSAGES.multiple);
     expectRejected(await g().get('/api/x', { Authorization: 'Bearer ' + good, Cookie: 'jwt=' + forged }), MESSAGES.multiple);
+  });
+
+  it('a request with over 16,000 bytes of cookies is verified without the cache, and nginx logs no error', async () => {
+    const probe = unique('long');
+    const jwt = await token({});
+    for (let i = 0; i < 2; i++) {
+      expect((await g().get('/api/x', { Authorization: 'Bearer ' + jwt, Cookie: 'big=' + 'x'.repeat(17000), 'X-Probe': probe })).status).toBe(200);
+    }
+    expect(verifications(probe)).toBe(2);
+    expect(g().nginx.errorLog()).not.toMatch(/\[error\]/);
   });
 
   it('entries of one location never answer for another with other settings', async () => {
