@@ -2,8 +2,8 @@
  * `npm run soak [-- --duration S] [--concurrency C] [--reload [--reloads N]]`
  *
  * Soak: starts one nginx (1 worker, a tiny keep-alive upstream that answers
- * 200) with a consumer map (HS256, RS256, ES256 and PS256 credentials) and a
- * JWK Set, and drives mixed traffic from Node over loopback for S seconds:
+ * 200) with a consumer map (HS256, RS256, ES256 and PS256 credentials), also
+ * behind the cached auth_request style, and a JWK Set, and drives mixed traffic from Node over loopback for S seconds:
  * valid tokens of each algorithm, expired, tampered, missing, malformed and
  * wrong-key ones. Reports requests, req/s, the statuses per traffic kind,
  * 5xx, mismatches (a valid token not answered 200 with its identity, an
@@ -42,6 +42,19 @@ const CONFIG =
     js_preload_object soak_jwks from \${PREFIX}/jwks.json;
     include \${ROOT}/nginx/jwt-variables.conf;
 
+    # The cached auth_request style: its verifier server on a unix socket.
+    proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=64m inactive=10m use_temp_path=off;
+    upstream jwt_verifier {
+        server unix:\${PREFIX}/verifier.sock;
+        keepalive 16;
+    }
+    server {
+        listen unix:\${PREFIX}/verifier.sock;
+        location / {
+            include \${ROOT}/nginx/jwt-verifier.conf;
+        }
+    }
+
     upstream soak_upstream {
         server 127.0.0.1:\${UPSTREAM_PORT};
         keepalive 32;
@@ -63,6 +76,13 @@ const CONFIG =
             include \${ROOT}/nginx/jwt-auth.conf;
             include \${ROOT}/nginx/jwt-proxy-headers.conf;
             proxy_set_header X-Jwt-Sub $jwt_claim_sub;
+            proxy_pass http://soak_upstream;
+        }
+
+        include \${ROOT}/nginx/jwt-auth-cache-locations.conf;
+        location = /cached {
+            set $auth_jwt_consumers soak_consumers;
+            include \${ROOT}/nginx/jwt-auth-request.conf;
             proxy_pass http://soak_upstream;
         }
 
@@ -294,11 +314,15 @@ async function setup(p: Plan): Promise<Setup> {
   const always = (status: Expected) => () => status;
   const onConsumers = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/consumers' + query, headers });
   const onJwks = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/jwks' + query, headers });
+  // The cached auth_request style over the same consumer map; it passes no claim headers (sub= stays empty).
+  const onCached = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/cached' + query, headers });
   const kinds: Kind[] = [];
 
   // Valid tokens: each algorithm through the consumer map and the JWK Set.
   for (const c of stable) {
-    kinds.push({ name: c.alg + ' consumer', group: 'valid', variants: [onConsumers(bearer(await consumerToken(c)))], expect: always(200), body: `ok consumer=${c.username} sub=${c.username}\n` });
+    const token = await consumerToken(c);
+    kinds.push({ name: c.alg + ' consumer', group: 'valid', variants: [onConsumers(bearer(token))], expect: always(200), body: `ok consumer=${c.username} sub=${c.username}\n` });
+    kinds.push({ name: c.alg + ' consumer, cached', group: 'valid', variants: [onCached(bearer(token))], expect: always(200), body: `ok consumer=${c.username} sub=\n` });
   }
   for (const k of stableKeys) {
     kinds.push({ name: k.alg + ' JWK kid ' + k.kid, group: 'valid', variants: [onJwks(bearer(await jwkToken(k)))], expect: always(200), body: `ok consumer= sub=svc-${k.kid}\n` });
@@ -306,13 +330,10 @@ async function setup(p: Plan): Promise<Setup> {
   // Tokens whose validity changes with the reloads (the soak has only rot-0, always valid).
   for (let i = 0; i < guests.length; i++) {
     const c = guests[i];
-    kinds.push({
-      name: c.alg + ' consumer ' + c.username,
-      group: 'valid',
-      variants: [onConsumers(bearer(await consumerToken(c)))],
-      expect: (g) => (at(g).guests.indexOf(i) >= 0 ? 200 : 401),
-      body: `ok consumer=${c.username} sub=${c.username}\n`,
-    });
+    const token = await consumerToken(c);
+    const expect = (g: number): Expected => (at(g).guests.indexOf(i) >= 0 ? 200 : 401);
+    kinds.push({ name: c.alg + ' consumer ' + c.username, group: 'valid', variants: [onConsumers(bearer(token))], expect, body: `ok consumer=${c.username} sub=${c.username}\n` });
+    kinds.push({ name: c.alg + ' consumer ' + c.username + ', cached', group: 'valid', variants: [onCached(bearer(token))], expect, body: `ok consumer=${c.username} sub=\n` });
   }
   for (let i = 0; i < rotating.length; i++) {
     const k = rotating[i];
@@ -348,11 +369,13 @@ async function setup(p: Plan): Promise<Setup> {
       onConsumers(bearer(flipSignature(await consumerToken(hs)))),
       onJwks(bearer(flipSignature(await jwkToken(khs)))),
       onJwks(bearer(swapPayload(await jwkToken(krs), { sub: 'admin', exp: NOW() + 7200 }))),
+      onCached(bearer(swapPayload(await consumerToken(hs), { key: hs.key, sub: 'admin', exp: NOW() + 7200 }))),
+      onCached(bearer(flipSignature(await consumerToken(rs)))),
     ],
     expect: always(401),
   });
 
-  kinds.push({ name: 'no token', group: 'missing', variants: [onConsumers({}), onJwks({})], expect: always(401) });
+  kinds.push({ name: 'no token', group: 'missing', variants: [onConsumers({}), onJwks({}), onCached({})], expect: always(401) });
 
   const good = await consumerToken(hs);
   const goodPayload = good.split('.')[1];
@@ -383,6 +406,7 @@ async function setup(p: Plan): Promise<Setup> {
       onConsumers(bearer(await sign({ key: hs.key, sub: 'hs', exp: NOW() + 7200 }, { alg: 'HS256' }, otherSecret))),
       onConsumers(bearer(await sign({ key: rs.key, sub: 'rs', exp: NOW() + 7200 }, { alg: 'RS256' }, otherRsa.privateKey))),
       onConsumers(bearer(await sign({ key: es.key, sub: 'es', exp: NOW() + 7200 }, { alg: 'ES256' }, otherEc.privateKey))),
+      onCached(bearer(await sign({ key: es.key, sub: 'es', exp: NOW() + 7200 }, { alg: 'ES256' }, otherEc.privateKey))),
       // RS256 public key used as an HMAC secret.
       onConsumers(bearer(await sign({ key: rs.key, sub: 'rs', exp: NOW() + 7200 }, { alg: 'HS256' }, new TextEncoder().encode((rs.entry as { public_key: string }).public_key)))),
       onJwks(bearer(await jwkToken(kes, {}, otherEc.privateKey))),
