@@ -30,7 +30,7 @@ import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSi
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { SignJWT } from 'jose';
-import { configHead, Nginx, startNginx, workerProcesses } from './lib/nginx';
+import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from './lib/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
   --count N   requests to send (default 100000)
@@ -58,17 +58,7 @@ const CONFIG =
     js_preload_object fuzz_consumers from \${PREFIX}/consumers.json;
     js_preload_object fuzz_jwks from \${PREFIX}/jwks.json;
     include \${ROOT}/nginx/jwt-variables.conf;
-    proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=64m inactive=10m use_temp_path=off;
-    upstream jwt_verifier {
-        server unix:\${PREFIX}/verifier.sock;
-        keepalive 16;
-    }
-    server {
-        listen unix:\${PREFIX}/verifier.sock;
-        location / {
-            include \${ROOT}/nginx/jwt-verifier.conf;
-        }
-    }
+    ${cachedStyleHttp()}
 
     upstream fuzz_upstream {
         server 127.0.0.1:\${UPSTREAM_PORT};

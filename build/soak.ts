@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
-import { configHead, isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
+import { cachedStyleHttp, configHead, isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
 import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './lib/traffic';
 
 const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload [--reloads N]]
@@ -43,17 +43,7 @@ const CONFIG =
     include \${ROOT}/nginx/jwt-variables.conf;
 
     # The cached auth_request style: its verifier server on a unix socket.
-    proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=64m inactive=10m use_temp_path=off;
-    upstream jwt_verifier {
-        server unix:\${PREFIX}/verifier.sock;
-        keepalive 16;
-    }
-    server {
-        listen unix:\${PREFIX}/verifier.sock;
-        location / {
-            include \${ROOT}/nginx/jwt-verifier.conf;
-        }
-    }
+    ${cachedStyleHttp()}
 
     upstream soak_upstream {
         server 127.0.0.1:\${UPSTREAM_PORT};

@@ -59,6 +59,30 @@ export function configHead(options: { errorLogLevel: string; workerConnections?:
   ].join('\n');
 }
 
+/**
+ * The http-level part of the cached auth_request style as the README gives it
+ * (for startNginx templates): the cache (zone jwt_cache; `cache` sets its
+ * size parameters), the verifier upstream and the verifier server on a unix
+ * socket in the prefix, logging to logs/verifier.log when `verifierLog`
+ * names a log_format.
+ */
+export function cachedStyleHttp(options: { cache?: string; verifierLog?: string } = {}): string {
+  return [
+    'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + (options.cache ?? 'keys_zone=jwt_cache:1m max_size=64m inactive=10m') + ' use_temp_path=off;',
+    'upstream jwt_verifier {',
+    '    server unix:${PREFIX}/verifier.sock;',
+    '    keepalive 16;',
+    '}',
+    'server {',
+    '    listen unix:${PREFIX}/verifier.sock;',
+    '    access_log ' + (options.verifierLog ? '${PREFIX}/logs/verifier.log ' + options.verifierLog : 'off') + ';',
+    '    location / {',
+    '        include ${ROOT}/nginx/jwt-verifier.conf;',
+    '    }',
+    '}',
+  ].join('\n');
+}
+
 export function njsModulePath(): string {
   const found = MODULE_CANDIDATES.find((candidate) => existsSync(candidate));
   if (!found) throw new Error('ngx_http_js_module.so not found; install it: apt-get install nginx-light libnginx-mod-http-js');

@@ -21,7 +21,6 @@ export function authRequestSuite(style: AuthRequestStyle): void {
     `,
     accessLogFormat: 'ar',
     echo: { accessLog: '${PREFIX}/logs/upstream.log upstream_seen' },
-    servers: authRequestStyle(style).servers,
     server: `
       set $auth_jwt_consumers test_consumers;
 

@@ -41,7 +41,6 @@ const CONFIG = gatewayConfig({
     js_preload_object test_consumers from \${PREFIX}/consumers.json;
     js_preload_object test_revoked from \${PREFIX}/revoked.json;
   `,
-  servers: style.servers,
   server: [
     `
     set $auth_jwt_consumers test_consumers;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url } from 'jose';
 import { JACK } from '../../build/lib/demo-consumers';
-import { configHead, Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
+import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
 
 /** The demo's jack: the token printed in the APISIX docs, for the credential in build/lib/demo-consumers.ts. */
 export const SEED_TOKEN = JACK.seedToken;
@@ -333,27 +333,14 @@ export type AuthRequestStyle = 'uncached' | 'cached';
 
 /**
  * The pieces of the auth_request style as the README gives them: the
- * server-level include, and for the cached style the http-level cache and
- * verifier upstream plus the verifier server (its requests logged in
+ * server-level include, and for the cached style the http-level cache,
+ * verifier upstream and verifier server (its requests logged in
  * logs/verifier.log, one line per verification: status and X-Probe header).
  */
-export function authRequestStyle(style: AuthRequestStyle, cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m'): { http: string; servers: string[]; locations: string } {
-  if (style === 'uncached') return { http: '', servers: [], locations: 'include ${ROOT}/nginx/jwt-auth-request-locations.conf;' };
+export function authRequestStyle(style: AuthRequestStyle, cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m'): { http: string; locations: string } {
+  if (style === 'uncached') return { http: '', locations: 'include ${ROOT}/nginx/jwt-auth-request-locations.conf;' };
   return {
-    http: [
-      'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + cache + ' use_temp_path=off;',
-      'upstream jwt_verifier { server unix:${PREFIX}/verifier.sock; keepalive 8; }',
-      "log_format jwt_verifier '$status $http_x_probe';",
-    ].join(' '),
-    servers: [
-      [
-        'server {',
-        '    listen unix:${PREFIX}/verifier.sock;',
-        '    access_log ${PREFIX}/logs/verifier.log jwt_verifier;',
-        '    location / { include ${ROOT}/nginx/jwt-verifier.conf; }',
-        '}',
-      ].join('\n'),
-    ],
+    http: "log_format jwt_verifier '$status $http_x_probe';\n" + cachedStyleHttp({ cache, verifierLog: 'jwt_verifier' }),
     locations: 'include ${ROOT}/nginx/jwt-auth-cache-locations.conf;',
   };
 }
