@@ -1,57 +1,114 @@
 /**
- * `npm run bench [-- --quick | --duration N]`: starts one nginx (1 worker,
- * config nginx/bench/nginx.conf) and measures with wrk over loopback a plain
- * proxy_pass and the gateway with HS256, RS256 and ES256 tokens (plus the
- * auth_request style with HS256) against the same keepalive upstream.
- * Prints req/s, the ratio to the plain proxy of the same run and p50/p99
- * latency, and writes the rows to bench/results/latest.json.
+ * `npm run bench [-- --quick | --duration N]`: the gateway's throughput and
+ * added latency next to a plain proxy, measured with wrk over loopback
+ * against one nginx (1 worker) and a tiny keepalive upstream.
  *
- * The plain proxy is measured first and last; its row is the mean of both, so
- * drift of a noisy machine during the run shows and is halved in the ratios.
+ * Cases (config nginx/bench/nginx.conf, scale cases nginx/bench/scale.conf):
+ * - plain proxy_pass, measured first and last; its row is the mean of both,
+ *   so drift of a noisy machine shows and is halved in the ratios;
+ * - each integration style of the README with HS256, RS256, PS256 and ES256:
+ *   "direct" (jwt-auth.conf + jwt-proxy-headers.conf, rewrite phase),
+ *   "auth_request" (jwt-auth-request.conf + jwt-auth-request-locations.conf)
+ *   and "cached" (jwt-auth-request.conf + jwt-auth-cache-locations.conf,
+ *   proxy_cache in front of the verifier server, its own server block);
+ * - token "repeated" (one token on every request) and "fresh". Fresh tokens
+ *   are measured in the direct style only: in the cached style a fresh token
+ *   is a cache miss, i.e. an auth_request verification plus a cache write,
+ *   and a repeated one is a cache hit, which is what that row measures. Fresh
+ *   tokens come from a pool minted with node:crypto (never with the code
+ *   under test; one token per algorithm is checked with jose first), sized
+ *   from the repeated-token rate so that no token repeats within a wrk run.
+ *   RSA signing costs ~1 ms per token in Node, so RS256/PS256 pools are
+ *   capped by a minting time budget and may wrap; the row's `token_pool`
+ *   says how many distinct tokens were used. A wrap does not flatter the
+ *   direct style: the classic njs engine keeps nothing between requests, so
+ *   a token seen before costs exactly what a new one costs.
+ * - scale, direct style, HS256, a token of the LAST entry of the file:
+ *   consumer map with 1 vs 100,000 consumers, JWK Set with 1 vs 1,000 `oct`
+ *   (HS256) keys looked up by `kid`. nginx is started once with one entry
+ *   in both files and once per large file, which gives each row its start
+ *   time (spawn until the first answer), reload time (SIGHUP until a new
+ *   worker answers) and worker VmRSS (after its runs). When the index of
+ *   build/cli/index.ts exists, the files are indexed first (`indexed`).
+ *
+ * Per case: a warm-up run, a saturation run (wrk -t1 -c16) that gives
+ * req/s and `ratio` (to the plain proxy), then the added latency at half
+ * the peak rate: wrk has no fixed-rate mode (wrk2 is not installed), so the
+ * run is a closed loop paced with wrk's delay() hook (whole ms between an
+ * answer and the connection's next request). Connections and delay are
+ * calibrated by short probes until the achieved rate is within 15% of half
+ * the peak; the row records that rate (`latency_rps`) and its p50/p99
+ * (`p50_ms`, `p99_ms`); the saturation latency is kept as `p50_ms_peak`,
+ * `p99_ms_peak`. wrk times each request from its write to its answer; at half
+ * load queueing is rare, but unlike wrk2 there is no correction for
+ * coordinated omission, so p99 may be a little optimistic.
+ *
+ * Before measuring, every case must answer 200 with its token and 401
+ * without it and with a tampered one. Results are written only when no run
+ * had non-2xx answers, socket errors, broken keepalive (stub_status counts
+ * connections) or nginx errors: rows to bench/results/latest.json, the chart
+ * to latest.svg, machine and versions to latest-meta.json (--quick: quick.*).
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { constants, createHash, createHmac, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
-import { exportSPKI, generateKeyPair } from 'jose';
-import { DemoConsumer, tokenFor } from './lib/demo-consumers';
-import { Nginx, ROOT, startNginx } from './lib/nginx';
+import { jwtVerify } from 'jose';
+import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems } from './lib/bench-results';
+import { Mark } from './lib/chart';
+import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from './lib/nginx';
+import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './lib/wrk';
 
 const USAGE = `usage: npm run bench [-- --quick | --duration N]
-  --quick        ~3 s per case (1 s warm-up): a smoke run
-  --duration N   N seconds per case (default 10, warm-up 2 s)
-  wrk runs 1 thread, 16 connections; nginx runs 1 worker.`;
+  --quick        1 s per run, no warm-up: a smoke run in under two minutes, written to bench/results/quick.*
+  --duration N   N seconds per measured run (default 10; warm-up 2 s)
+  wrk runs 1 thread, 16 connections at saturation; nginx runs 1 worker.`;
 const CONNECTIONS = 16;
-const RESULTS = path.join(ROOT, 'bench', 'results', 'latest.json');
+const TIMEOUT_S = 5;
+const BIG_CONSUMERS = 100000;
+const BIG_KEYS = 1000;
+/** A saturation run with fewer requests is not paced at half its rate (see measure()). */
+const MIN_PACED_REQUESTS = 20;
+const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+/** Dashed marks on the chart (ratio to the plain proxy); one place to change them. */
+const TARGETS: Mark[] = [
+  { value: 0.5, label: 'target: gateway (direct, HS256) at half the plain proxy or better' },
+  { value: 0.9, label: 'target: cached style, repeated token (cache hit), near the plain proxy' },
+];
+
+type Alg = 'HS256' | 'RS256' | 'PS256' | 'ES256';
+const ALGS: Alg[] = ['HS256', 'RS256', 'PS256', 'ES256'];
 
 interface Options {
+  quick: boolean;
   duration: number;
   warmup: number;
+  /** Length of each pacing probe of the latency run. */
+  probe: number;
+  /** Milliseconds of signing allowed per fresh-token pool. */
+  mintBudgetMs: number;
 }
 
-interface BenchCase {
-  name: string;
-  alg: string;
+/** One credential and how to sign for it (node:crypto, independent of the gateway's code). */
+interface Signer {
+  alg: Alg;
+  /** The `key` claim (consumer map) or the `kid` header (JWK Set). */
+  key: string;
+  viaKid?: boolean;
+  sign(input: Buffer): Buffer;
+  /** What jose verifies with, to check the minting. */
+  verifyKey: KeyObject | Uint8Array;
+}
+
+interface BenchCase extends CaseInfo {
+  style: 'plain' | 'direct' | 'auth_request' | 'cached';
+  alg: Alg | '-';
+  token: 'repeated' | 'fresh' | '-';
+  nginx: Nginx;
   path: string;
-  /** Sent as `Authorization: Bearer <token>`; none for the plain proxy. */
-  token?: string;
-}
-
-interface WrkResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  requests: number;
-  socketErrors: string;
-}
-
-export interface BenchRow {
-  case: string;
-  alg: string;
-  rps: number;
-  ratio: number;
-  p50_ms: number;
-  p99_ms: number;
+  portName?: string;
 }
 
 function fail(message: string): never {
@@ -59,76 +116,169 @@ function fail(message: string): never {
 }
 
 function parseArgs(argv: string[]): Options {
-  let duration = 10;
-  let warmup = 2;
+  const options: Options = { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       console.log(USAGE);
       process.exit(0);
     } else if (arg === '--quick') {
-      duration = 3;
-      warmup = 1;
+      Object.assign(options, { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600 });
     } else if (arg === '--duration' || arg.startsWith('--duration=')) {
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       if (!value || !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 300) {
         console.error('--duration needs a whole number of seconds from 1 to 300\n' + USAGE);
         process.exit(2);
       }
-      duration = Number(value);
-      warmup = duration >= 10 ? 2 : 1;
+      options.duration = Number(value);
+      options.warmup = options.duration >= 10 ? 2 : 1;
+      options.probe = Math.min(2, options.duration);
     } else {
       console.error('unknown argument ' + JSON.stringify(arg) + '\n' + USAGE);
       process.exit(2);
     }
   }
-  return { duration, warmup };
+  return options;
 }
 
-/** A consumer map with one credential per algorithm; key pairs and the secret are fresh each run. */
-async function benchConsumers(): Promise<{ document: object; consumers: DemoConsumer[] }> {
-  const rsa = await generateKeyPair('RS256', { modulusLength: 2048 });
-  const ec = await generateKeyPair('ES256');
-  const secret = randomBytes(24).toString('hex');
-  const consumers: DemoConsumer[] = [
-    { username: 'hs', credentialId: 'cred-hs256', key: 'hs-key', alg: 'HS256', signingKey: new TextEncoder().encode(secret) },
-    { username: 'rs', credentialId: 'cred-rs256', key: 'rs-key', alg: 'RS256', signingKey: rsa.privateKey },
-    { username: 'es', credentialId: 'cred-es256', key: 'es-key', alg: 'ES256', signingKey: ec.privateKey },
-  ];
+// ---- tokens and key files --------------------------------------------------
+
+function b64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function hmacSigner(key: string, secret: Buffer, viaKid = false): Signer {
+  return { alg: 'HS256', key, viaKid, sign: (input) => createHmac('sha256', secret).update(input).digest(), verifyKey: new Uint8Array(secret) };
+}
+
+function mint(signer: Signer, serial: number, now: number): string {
+  const header = signer.viaKid ? { alg: signer.alg, typ: 'JWT', kid: signer.key } : { alg: signer.alg, typ: 'JWT' };
+  const payload = signer.viaKid ? { sub: 'bench', jti: String(serial), iat: now, exp: now + 3600 } : { key: signer.key, sub: 'bench', jti: String(serial), iat: now, exp: now + 3600 };
+  const input = b64url(header) + '.' + b64url(payload);
+  return input + '.' + signer.sign(Buffer.from(input)).toString('base64url');
+}
+
+/** Up to `count` distinct tokens, fewer when signing takes longer than `budgetMs`. */
+function mintPool(signer: Signer, count: number, budgetMs: number): string[] {
+  const started = Date.now();
+  const now = Math.floor(started / 1000);
+  const tokens: string[] = [];
+  while (tokens.length < count && (tokens.length % 64 !== 0 || Date.now() - started < budgetMs)) tokens.push(mint(signer, tokens.length + 1, now));
+  return tokens;
+}
+
+async function checkMinting(signer: Signer): Promise<string> {
+  const token = mint(signer, 0, Math.floor(Date.now() / 1000));
+  try {
+    await jwtVerify(token, signer.verifyKey, { algorithms: [signer.alg] });
+  } catch (e) {
+    fail(`the bench's own ${signer.alg} token does not verify with jose: ${(e as Error).message}`);
+  }
+  return token;
+}
+
+/** The main consumer map: one consumer per algorithm; key pairs and the secret are fresh each run. */
+function mainConsumers(): { document: object; signers: { [alg: string]: Signer } } {
+  const secret = randomBytes(32);
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const rsaPss = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
+  const signers: { [alg: string]: Signer } = {
+    HS256: hmacSigner('hs-key', secret),
+    RS256: { alg: 'RS256', key: 'rs-key', sign: (input) => sign('sha256', input, rsa.privateKey), verifyKey: rsa.publicKey },
+    PS256: {
+      alg: 'PS256',
+      key: 'ps-key',
+      sign: (input) => sign('sha256', input, { key: rsaPss.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
+      verifyKey: rsaPss.publicKey,
+    },
+    ES256: { alg: 'ES256', key: 'es-key', sign: (input) => sign('sha256', input, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }), verifyKey: ec.publicKey },
+  };
   const document = {
     consumers: [
-      { username: 'hs', credentials: [{ id: 'cred-hs256', key: 'hs-key', algorithm: 'HS256', secret }] },
-      { username: 'rs', credentials: [{ id: 'cred-rs256', key: 'rs-key', algorithm: 'RS256', public_key: await exportSPKI(rsa.publicKey) }] },
-      { username: 'es', credentials: [{ id: 'cred-es256', key: 'es-key', algorithm: 'ES256', public_key: await exportSPKI(ec.publicKey) }] },
+      { username: 'hs', credentials: [{ id: 'cred-hs256', key: 'hs-key', algorithm: 'HS256', secret: secret.toString('base64'), base64_secret: true }] },
+      { username: 'rs', credentials: [{ id: 'cred-rs256', key: 'rs-key', algorithm: 'RS256', public_key: pem(rsa.publicKey) }] },
+      { username: 'ps', credentials: [{ id: 'cred-ps256', key: 'ps-key', algorithm: 'PS256', public_key: pem(rsaPss.publicKey) }] },
+      { username: 'es', credentials: [{ id: 'cred-es256', key: 'es-key', algorithm: 'ES256', public_key: pem(ec.publicKey) }] },
     ],
   };
-  return { document, consumers };
+  return { document, signers };
 }
 
-async function get(url: string, token?: string): Promise<{ status: number; body: string }> {
-  const response = await fetch(url, {
-    headers: token ? { Authorization: 'Bearer ' + token } : {},
-    signal: AbortSignal.timeout(5000),
-  });
-  return { status: response.status, body: await response.text() };
-}
-
-/** Each case must reach the upstream with its token, and a gateway case must refuse a missing or tampered token. */
-async function verifyCases(nginx: Nginx, cases: BenchCase[]): Promise<void> {
-  for (const c of cases) {
-    const url = nginx.url(c.path);
-    const ok = await get(url, c.token);
-    if (ok.status !== 200 || ok.body !== 'ok\n') {
-      fail(`${c.name} ${c.alg}: expected 200 "ok" from ${url} with its token, got ${ok.status} ${JSON.stringify(ok.body.slice(0, 200))}`);
-    }
-    if (!c.token) continue;
-    const missing = await get(url);
-    if (missing.status !== 401) fail(`${c.name} ${c.alg}: expected 401 from ${url} without a token, got ${missing.status}`);
-    const last = c.token.charAt(c.token.length - 1);
-    const tampered = c.token.slice(0, -1) + (last === 'A' ? 'Q' : 'A');
-    const bad = await get(url, tampered);
-    if (bad.status !== 401) fail(`${c.name} ${c.alg}: expected 401 from ${url} with a tampered signature, got ${bad.status}`);
+/** Large files as plain objects, serialized once; secrets derive from one random seed. */
+function scaleFiles(consumers: number, keys: number, seed: string): { consumers: object; jwks: object; consumerSigner: Signer; keySigner: Signer } {
+  const secret = (i: number) => createHash('sha256').update(seed + ':' + i).digest();
+  const list = new Array(consumers);
+  for (let i = 0; i < consumers; i++) {
+    list[i] = { username: 'user-' + i, credentials: [{ id: 'cred-' + i, key: 'key-' + i, secret: secret(i).toString('base64'), base64_secret: true }] };
   }
+  const jwks = new Array(keys);
+  for (let i = 0; i < keys; i++) jwks[i] = { kty: 'oct', kid: 'kid-' + i, alg: 'HS256', k: secret(1e9 + i).toString('base64url') };
+  return {
+    consumers: { consumers: list },
+    jwks: { keys: jwks },
+    consumerSigner: hmacSigner('key-' + (consumers - 1), secret(consumers - 1)),
+    keySigner: hmacSigner('kid-' + (keys - 1), secret(1e9 + keys - 1), true),
+  };
+}
+
+type Indexer = (document: object) => object;
+
+/** The index of build/cli/index.ts, when that module exists (it is being written). */
+async function loadIndexer(): Promise<Indexer | null> {
+  const file = path.join(ROOT, 'build', 'cli', 'index.ts');
+  if (!existsSync(file)) return null;
+  const module = (await import(file)) as { [name: string]: unknown };
+  const indexer = module.indexDocument;
+  if (typeof indexer !== 'function') fail('build/cli/index.ts exists but exports no indexDocument(document) function');
+  return indexer as Indexer;
+}
+
+// ---- HTTP checks -----------------------------------------------------------
+
+/** One GET on a new connection (so a reload's new worker is reached as soon as it listens). */
+function get(url: string, token?: string, timeoutMs = 30000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent: false, headers: token ? { Authorization: 'Bearer ' + token } : {}, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    request.on('timeout', () => request.destroy(new Error('no answer from ' + url + ' in ' + timeoutMs + ' ms')));
+    request.on('error', reject);
+  });
+}
+
+function caseName(c: BenchCase): string {
+  return c.case + ' ' + c.alg;
+}
+
+function caseUrl(c: BenchCase): string {
+  return c.nginx.url(c.path, c.portName);
+}
+
+/**
+ * The case answers 200 "ok" with its token, and (gateway cases) 401 without
+ * one and with a tampered signature. Returns the time of one request, in ms.
+ */
+async function verifyCase(c: BenchCase, token?: string): Promise<number> {
+  const url = caseUrl(c);
+  const started = process.hrtime.bigint();
+  const ok = await get(url, token);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (ok.status !== 200 || ok.body !== 'ok\n') {
+    fail(`${caseName(c)}: expected 200 "ok" from ${url} with its token, got ${ok.status} ${JSON.stringify(ok.body.slice(0, 200))}`);
+  }
+  if (!token) return ms;
+  const missing = await get(url);
+  if (missing.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} without a token, got ${missing.status}`);
+  const last = token.charAt(token.length - 1);
+  const tampered = token.slice(0, -1) + (last === 'A' ? 'Q' : 'A');
+  const bad = await get(url, tampered);
+  if (bad.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} with a tampered signature, got ${bad.status}`);
+  return ms;
 }
 
 /** nginx's total of accepted connections (stub_status). */
@@ -139,21 +289,41 @@ async function acceptedConnections(nginx: Nginx): Promise<number> {
   return Number(match[1]);
 }
 
-let activeWrk: ChildProcess | null = null;
-
-function toMs(value: string, unit: string): number {
-  const n = Number(value);
-  if (unit === 'us') return n / 1000;
-  if (unit === 'ms') return n;
-  if (unit === 's') return n * 1000;
-  if (unit === 'm') return n * 60000;
-  return fail('unknown latency unit ' + unit);
+function workerRssMb(nginx: Nginx): number {
+  const workers = workerProcesses(nginx.masterPid).filter((w) => !w.shuttingDown);
+  if (workers.length !== 1) fail('expected one nginx worker, found ' + workers.length);
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/' + workers[0].pid + '/status', 'utf8'));
+  if (!match) fail('no VmRSS for worker ' + workers[0].pid);
+  return Number(match[1]) / 1024;
 }
 
-function runWrk(url: string, seconds: number, token?: string): Promise<WrkResult> {
-  const args = ['-t1', '-c' + CONNECTIONS, '-d' + seconds + 's', '--timeout', '5s', '--latency'];
-  if (token) args.push('-H', 'Authorization: Bearer ' + token);
-  args.push(url);
+/** SIGHUP, then seconds until an answer comes from a worker other than the one before. */
+async function reloadSeconds(nginx: Nginx): Promise<number> {
+  const before = (await get(nginx.url('/_bench_pid'))).body;
+  const started = Date.now();
+  process.kill(nginx.masterPid, 'SIGHUP');
+  while (Date.now() - started < 60000) {
+    try {
+      const answer = await get(nginx.url('/_bench_pid'), undefined, 5000);
+      if (answer.status === 200 && answer.body !== before) return (Date.now() - started) / 1000;
+    } catch {
+      // the old worker closed the connection while shutting down: ask again
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return fail('no new worker answered within 60 s of a reload:\n' + nginx.errorLog().slice(-2000));
+}
+
+// ---- wrk -------------------------------------------------------------------
+
+let activeWrk: ChildProcess | null = null;
+let scratch = '';
+let scriptSerial = 0;
+
+function runWrk(url: string, seconds: number, connections: number, timeoutS: number, script: string): Promise<WrkResult> {
+  const file = path.join(scratch, 'run-' + ++scriptSerial + '.lua');
+  writeFileSync(file, script);
+  const args = wrkArgs({ url, connections, seconds, timeoutSeconds: timeoutS, script: file });
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     activeWrk = child;
@@ -162,7 +332,7 @@ function runWrk(url: string, seconds: number, token?: string): Promise<WrkResult
     child.stdout!.on('data', (chunk) => (out += chunk));
     child.stderr!.on('data', (chunk) => (err += chunk));
     // wrk stops itself after `seconds`; this only bounds a wrk that hangs.
-    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), (seconds + timeoutS + 20) * 1000);
     child.once('error', (e) => {
       clearTimeout(timer);
       activeWrk = null;
@@ -176,76 +346,131 @@ function runWrk(url: string, seconds: number, token?: string): Promise<WrkResult
         return;
       }
       try {
-        resolve(parseWrk(out));
+        const result = parseWrk(out);
+        if (result.non2xx) fail(result.non2xx + ' responses were not 2xx/3xx: the measurement is not of successful requests');
+        resolve(result);
       } catch (e) {
-        reject(new Error((e as Error).message + '\nwrk output:\n' + out + err));
+        reject(new Error(url + ': ' + (e as Error).message + '\nwrk output:\n' + out + err));
       }
     });
   });
 }
 
-function parseWrk(out: string): WrkResult {
-  const rps = /^Requests\/sec:\s+([\d.]+)/m.exec(out);
-  const p50 = /^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const p99 = /^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$/m.exec(out);
-  const requests = /^\s*(\d+) requests in /m.exec(out);
-  if (!rps || !p50 || !p99 || !requests) fail('cannot parse wrk output');
-  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
-  if (non2xx) fail(non2xx[1] + ' responses were not 2xx/3xx: the measurement is not of successful requests');
-  const errors = /Socket errors:\s*(.*)/.exec(out);
-  return {
-    rps: Number(rps[1]),
-    p50: toMs(p50[1], p50[2]),
-    p99: toMs(p99[1], p99[2]),
-    requests: Number(requests[1]),
-    socketErrors: errors ? errors[1].trim() : '',
-  };
-}
-
 /** Problems that make the run's numbers meaningless. */
 const warnings: string[] = [];
 
-async function measure(nginx: Nginx, c: BenchCase, options: Options): Promise<WrkResult> {
-  const url = nginx.url(c.path);
-  process.stderr.write(`  ${(c.name + ' ' + c.alg).padEnd(24)} warm-up ${options.warmup} s, measure ${options.duration} s ... `);
-  await runWrk(url, options.warmup, c.token);
-  const acceptedBefore = await acceptedConnections(nginx);
-  const result = await runWrk(url, options.duration, c.token);
-  const accepted = (await acceptedConnections(nginx)) - acceptedBefore;
-  process.stderr.write(`${Math.round(result.rps)} req/s\n`);
+/** A run, checked for socket errors and for keepalive (new connections counted by stub_status). */
+async function checkedRun(c: BenchCase, seconds: number, connections: number, timeoutS: number, script: string): Promise<WrkResult> {
+  const acceptedBefore = await acceptedConnections(c.nginx);
+  const result = await runWrk(caseUrl(c), seconds, connections, timeoutS, script);
+  const accepted = (await acceptedConnections(c.nginx)) - acceptedBefore;
   // With keepalive working, new connections are wrk's own plus the upstream
-  // pool, renewed every 1000 requests (keepalive_requests); without it, about
-  // one per request (the missing `Connection ""` pitfall in NJS_NOTES).
-  if (accepted > 100 + result.requests / 20) {
-    warnings.push(`${c.name} ${c.alg}: ${accepted} connections accepted for ${result.requests} requests: keepalive to the upstream is not working in ${c.path}`);
+  // and verifier pools, renewed every 1000 requests (keepalive_requests);
+  // without it, about one per request (the `Connection ""` pitfall in NJS_NOTES).
+  if (accepted > 100 + connections + result.requests / 20) {
+    warnings.push(`${caseName(c)}: ${accepted} connections accepted for ${result.requests} requests: keepalive is not working in ${c.path}`);
   }
-  if (result.socketErrors) warnings.push(`${c.name} ${c.alg}: wrk socket errors: ${result.socketErrors}`);
+  if (result.socketErrors) warnings.push(`${caseName(c)}: wrk socket errors: ${result.socketErrors}`);
   return result;
 }
 
-function round(value: number, digits: number): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
+function poolFile(tokens: string[]): string {
+  const file = path.join(scratch, 'pool-' + ++scriptSerial + '.txt');
+  writeFileSync(file, tokens.join('\n') + '\n');
+  return file;
 }
 
-function printTable(rows: BenchRow[]): void {
-  const header = ['case', 'alg', 'req/s', 'ratio', 'p50 ms', 'p99 ms'];
-  const cells = rows.map((r) => [r.case, r.alg, String(Math.round(r.rps)), r.ratio.toFixed(2), r.p50_ms.toFixed(3), r.p99_ms.toFixed(3)]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-  const line = (row: string[]) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of cells) console.log(line(row));
+/**
+ * Warm-up, saturation, then the paced run at about half the peak rate.
+ * `token` is the repeated token; `pool` the file of fresh ones.
+ */
+async function measure(c: BenchCase, options: Options, source: { token?: string; tokenFile?: string }, singleMs: number): Promise<Measurement> {
+  // A case slower than ~60 ms a request (the scale cases without an index)
+  // gets fewer connections and a longer timeout, so requests do not queue
+  // for seconds behind each other and time out.
+  const connections = singleMs * CONNECTIONS > 1000 ? Math.max(1, Math.floor(1000 / singleMs)) : CONNECTIONS;
+  const timeoutS = Math.max(TIMEOUT_S, Math.ceil((4 * singleMs * connections) / 1000));
+  process.stderr.write(`  ${caseName(c).padEnd(40)} `);
+  if (options.warmup > 0) await runWrk(caseUrl(c), options.warmup, connections, timeoutS, wrkScript(source));
+  const peak = await checkedRun(c, options.duration, connections, timeoutS, wrkScript(source));
+  process.stderr.write(`${String(Math.round(peak.rps)).padStart(6)} req/s; at ~half: `);
+
+  if (peak.requests < MIN_PACED_REQUESTS) {
+    // Too slow to pace in this run length: half the rate would be a handful
+    // of requests. The saturation run's latency stands in (with so few
+    // connections there is little queueing); latency_delay_ms 0 marks it.
+    process.stderr.write(`too slow to pace, latency from the saturation run\n`);
+    return { peak, latency: peak, pacing: { connections, delayMs: 0 }, connections };
+  }
+  const target = peak.rps / 2;
+  // In flight at low load: the worker's time per request (1 / peak) plus ~0.1 ms of loopback and wrk.
+  let pacing = initialPacing(target, 1000 / Math.max(peak.rps, 0.001) + 0.1, connections);
+  let latency: WrkResult | null = null;
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    const probe = await checkedRun(c, options.probe, pacing.connections, timeoutS, wrkScript({ ...source, delayMs: pacing.delayMs }));
+    if (Math.abs(probe.rps - target) <= 0.15 * target || attempt === 4) {
+      latency = probe;
+      break;
+    }
+    pacing = adjustPacing(pacing, target, probe.rps);
+  }
+  if (options.duration > options.probe) {
+    latency = await checkedRun(c, options.duration, pacing.connections, timeoutS, wrkScript({ ...source, delayMs: pacing.delayMs }));
+  }
+  if (Math.abs(latency!.rps - target) > 0.25 * target) {
+    process.stderr.write(`(missed the half rate: ${Math.round(latency!.rps)} req/s) `);
+  }
+  process.stderr.write(`${Math.round(latency!.rps)} req/s, p50 ${latency!.p50.toFixed(3)} ms (-c${pacing.connections}, ${pacing.delayMs} ms delay)\n`);
+  return { peak, latency: latency!, pacing, connections };
 }
 
-let nginx: Nginx | null = null;
-let stopping: Promise<void> | null = null;
+// ---- output ----------------------------------------------------------------
+
+function versionOf(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  return ((result.stdout || '') + (result.stderr || '')).split('\n')[0].trim() || 'unknown';
+}
+
+function machine(): { [name: string]: string | number } {
+  const cpus = os.cpus();
+  let distro = '';
+  try {
+    distro = /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux
+  }
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    kernel: os.type() + ' ' + os.release(),
+    os: distro,
+    memory_gb: round(os.totalmem() / 2 ** 30, 1),
+    nginx: versionOf('nginx', ['-v']).replace(/^nginx version:\s*(nginx\/)?/, ''),
+    njs: versionOf('njs', ['-v']),
+    node: process.version,
+    wrk: versionOf('wrk', ['-v']).replace(/\s*Copyright.*$/, ''),
+  };
+}
+
+// ---- the run ---------------------------------------------------------------
+
+const running: Nginx[] = [];
+let stopping: Promise<unknown> | null = null;
 let interrupted = false;
 
-function shutdown(): Promise<void> {
+async function stopNginx(nginx: Nginx): Promise<void> {
+  const errors = nginx.errorLog().split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
+  if (errors.length) warnings.push(`nginx logged ${errors.length} errors, e.g.:\n    ` + errors.slice(0, 3).join('\n    '));
+  running.splice(running.indexOf(nginx), 1);
+  await nginx.stop();
+}
+
+function shutdown(): Promise<unknown> {
   if (!stopping) {
     if (activeWrk && activeWrk.exitCode === null) activeWrk.kill('SIGKILL');
-    stopping = nginx ? nginx.stop() : Promise.resolve();
+    stopping = Promise.all(running.map((n) => n.stop())).finally(() => {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
   }
   return stopping;
 }
@@ -259,63 +484,176 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+interface Measured {
+  c: BenchCase;
+  m: Measurement;
+  extra?: Partial<BenchRow>;
+}
+
+async function runCase(c: BenchCase, options: Options, source: { token?: string; tokenFile?: string; verifyToken?: string }): Promise<Measurement> {
+  const singleMs = await verifyCase(c, source.verifyToken ?? source.token);
+  return measure(c, options, { token: source.token, tokenFile: source.tokenFile }, singleMs);
+}
+
+/** The scale cases of one nginx start: start, run the cases, reload, stop. */
+async function scalePhase(
+  files: { consumers: object; jwks: object },
+  cases: { c: Omit<BenchCase, 'nginx'>; token: string }[],
+  options: Options,
+): Promise<Measured[]> {
+  const consumersJson = JSON.stringify(files.consumers);
+  const jwksJson = JSON.stringify(files.jwks);
+  const started = Date.now();
+  const nginx = await startNginx({
+    config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
+    ports: ['PORT', 'UPSTREAM_PORT'],
+    files: { 'consumers.json': consumersJson, 'jwks.json': jwksJson },
+  });
+  running.push(nginx);
+  const first = await get(nginx.url('/_bench_pid'));
+  if (first.status !== 200) fail('scale nginx: /_bench_pid answered ' + first.status);
+  const startS = (Date.now() - started) / 1000;
+  const out: Measured[] = [];
+  for (const { c, token } of cases) {
+    const full: BenchCase = { ...c, nginx };
+    const m = await runCase(full, options, { token });
+    out.push({ c: full, m, extra: { rss_mb: round(workerRssMb(nginx), 1), start_s: round(startS, 2) } });
+  }
+  const reloadS = await reloadSeconds(nginx);
+  for (const item of out) item.extra!.reload_s = round(reloadS, 2);
+  await stopNginx(nginx);
+  return out;
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const setup = await benchConsumers();
-  nginx = await startNginx({
-    config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'nginx.conf'), 'utf8'),
-    ports: ['PORT', 'UPSTREAM_PORT'],
+  const began = Date.now();
+  const meta = machine();
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));
+  const indexer = await loadIndexer();
+
+  const setup = mainConsumers();
+  const tokens: { [alg: string]: string } = {};
+  for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
+  const nginx = await startNginx({
+    config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'nginx.conf'), 'utf8').replace(
+      '${CACHED_STYLE_HTTP}',
+      cachedStyleHttp({ cache: 'keys_zone=jwt_cache:10m max_size=64m inactive=10m' }),
+    ),
+    ports: ['PORT', 'CACHED_PORT', 'UPSTREAM_PORT'],
     files: { 'consumers.json': JSON.stringify(setup.document, null, 2) },
   });
-  const tokens: { [alg: string]: string } = {};
-  for (const consumer of setup.consumers) tokens[consumer.alg] = await tokenFor(consumer);
-  const plain: BenchCase = { name: 'plain proxy', alg: '-', path: '/plain' };
-  const gateway: BenchCase[] = [
-    { name: 'gateway', alg: 'HS256', path: '/jwt', token: tokens.HS256 },
-    { name: 'gateway', alg: 'RS256', path: '/jwt', token: tokens.RS256 },
-    { name: 'gateway', alg: 'ES256', path: '/jwt', token: tokens.ES256 },
-    { name: 'auth_request', alg: 'HS256', path: '/jwt-auth-request', token: tokens.HS256 },
-  ];
-  await verifyCases(nginx, [plain].concat(gateway));
+  running.push(nginx);
 
-  const runs = 2 + gateway.length;
   process.stderr.write(
-    `nginx 1 worker, wrk -t1 -c${CONNECTIONS}, ${runs} runs of ${options.warmup} + ${options.duration} s (about ${runs * (options.warmup + options.duration)} s)\n`,
+    `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
+      (indexer ? '' : '; no build/cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
+      '\n',
   );
-  const first = await measure(nginx, plain, options);
-  const measured: WrkResult[] = [];
-  for (const c of gateway) measured.push(await measure(nginx, c, options));
-  const last = await measure(nginx, plain, options);
+  const plain: BenchCase = { case: 'plain proxy', style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };
+  const results: Measured[] = [];
+  const first = await runCase(plain, options, {});
 
-  const errors = nginx.errorLog().split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
-  if (errors.length) warnings.push(`nginx logged ${errors.length} errors, e.g.:\n    ` + errors.slice(0, 3).join('\n    '));
+  // Direct style: repeated, then fresh tokens, pool sized from the repeated rate.
+  for (const alg of ALGS) {
+    const signer = setup.signers[alg];
+    const repeated: BenchCase = { case: 'direct', style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
+    const m = await runCase(repeated, options, { token: tokens[alg] });
+    results.push({ c: repeated, m });
+    const wanted = Math.ceil(m.peak.rps * Math.max(options.duration, options.warmup) * 1.2) + 64;
+    const pool = mintPool(signer, wanted, options.mintBudgetMs);
+    const fresh: BenchCase = { case: 'direct, fresh tokens', style: 'direct', alg, token: 'fresh', nginx, path: '/jwt' };
+    const mf = await runCase(fresh, options, { tokenFile: poolFile(pool), verifyToken: pool[0] });
+    mf.pool = pool.length;
+    results.push({ c: fresh, m: mf });
+  }
+  for (const alg of ALGS) {
+    const c: BenchCase = { case: 'auth_request', style: 'auth_request', alg, token: 'repeated', nginx, path: '/jwt-auth-request' };
+    results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
+  }
+  for (const alg of ALGS) {
+    const c: BenchCase = { case: 'cached (hits)', style: 'cached', alg, token: 'repeated', nginx, path: '/jwt-cached', portName: 'CACHED_PORT' };
+    results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
+  }
 
-  const baseline = (first.rps + last.rps) / 2;
-  const row = (c: BenchCase, rps: number, p50: number, p99: number): BenchRow => ({
-    case: c.name,
-    alg: c.alg,
-    rps: Math.round(rps),
-    ratio: round(rps / baseline, 3),
-    p50_ms: round(p50, 3),
-    p99_ms: round(p99, 3),
-  });
-  const rows = [row(plain, baseline, (first.p50 + last.p50) / 2, (first.p99 + last.p99) / 2)];
-  gateway.forEach((c, i) => rows.push(row(c, measured[i].rps, measured[i].p50, measured[i].p99)));
+  // Scale: one start with one entry in each file, then one per large file.
+  const seed = randomBytes(16).toString('hex');
+  const small = scaleFiles(1, 1, seed);
+  const big = scaleFiles(BIG_CONSUMERS, BIG_KEYS, seed);
+  const indexed = (document: object) => (indexer ? indexer(document) : document);
+  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number }) =>
+    ({ case: name, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
+  const mintOne = (signer: Signer) => mint(signer, 1, Math.floor(Date.now() / 1000));
+  const scale = [
+    ...(await scalePhase({ consumers: indexed(small.consumers), jwks: indexed(small.jwks) }, [
+      { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: mintOne(small.consumerSigner) },
+      { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: mintOne(small.keySigner) },
+    ], options)),
+    ...(await scalePhase({ consumers: indexed(big.consumers), jwks: indexed(small.jwks) }, [
+      { c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: mintOne(big.consumerSigner) },
+    ], options)),
+    ...(await scalePhase({ consumers: indexed(small.consumers), jwks: indexed(big.jwks) }, [
+      { c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: mintOne(big.keySigner) },
+    ], options)),
+  ];
+  for (const item of scale) item.extra!.indexed = indexer !== null;
+  results.push(...scale);
+
+  const last = await runCase(plain, options, {});
+  await stopNginx(nginx);
+
+  const baseline = (first.peak.rps + last.peak.rps) / 2;
+  const rows = [benchRow(plain, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))];
+  warnings.push(...rowProblems(rows));
 
   console.log('');
-  printTable(rows);
-  const drift = (last.rps - first.rps) / first.rps;
-  console.log(`\nplain proxy: ${Math.round(first.rps)} req/s first, ${Math.round(last.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.`);
+  console.log(formatTable(rows));
+  const drift = (last.peak.rps - first.peak.rps) / first.peak.rps;
+  console.log(
+    `\nplain proxy: ${Math.round(first.peak.rps)} req/s first, ${Math.round(last.peak.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.` +
+      '\np50/p99 ms: paced run at about half the case\'s peak ("at req/s"); "peak": the saturation run.',
+  );
   if (Math.abs(drift) > 0.1) console.log('note: the plain proxy drifted by more than 10% during the run (a noisy machine): re-run before trusting the ratios');
+  console.log(`machine: ${meta.cpu}, ${meta.cores} cores, ${meta.kernel}; nginx ${meta.nginx}, njs ${meta.njs}, ${meta.wrk}`);
+  const elapsed = (Date.now() - began) / 1000;
   if (warnings.length) {
     // A run with broken keepalive, socket errors or nginx errors does not measure the gateway: keep the last good results.
-    console.error('\nbench failed, ' + path.relative(process.cwd(), RESULTS) + ' not written:\n  ' + warnings.join('\n  '));
+    console.error('\nbench failed, results not written:\n  ' + warnings.join('\n  '));
     process.exitCode = 1;
     return;
   }
-  mkdirSync(path.dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, JSON.stringify(rows, null, 2) + '\n');
-  console.log('rows written to ' + path.relative(process.cwd(), RESULTS));
+  const base = path.join(RESULTS_DIR, options.quick ? 'quick' : 'latest');
+  const date = new Date().toISOString();
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(base + '.json', JSON.stringify(rows, null, 2) + '\n');
+  writeFileSync(
+    base + '-meta.json',
+    JSON.stringify(
+      {
+        date,
+        mode: options.quick ? 'quick' : 'full',
+        seconds_per_run: options.duration,
+        warmup_seconds: options.warmup,
+        wrk_connections: CONNECTIONS,
+        nginx_workers: 1,
+        plain_rps_first: Math.round(first.peak.rps),
+        plain_rps_last: Math.round(last.peak.rps),
+        targets: TARGETS,
+        index_available: indexer !== null,
+        elapsed_s: round(elapsed, 1),
+        machine: meta,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  const svg = ratioChart(
+    rows,
+    `${date.slice(0, 10)}, ${options.quick ? 'quick run, ' : ''}nginx ${meta.nginx} / njs ${meta.njs}, 1 worker, wrk -t1 -c${CONNECTIONS}; ${meta.cpu}, ${meta.cores} cores`,
+    TARGETS,
+  );
+  writeFileSync(base + '.svg', svg);
+  console.log(`\n${elapsed.toFixed(0)} s; written: ${['.json', '-meta.json', '.svg'].map((s) => path.relative(process.cwd(), base + s)).join(', ')}`);
 }
 
 main()

@@ -1,0 +1,168 @@
+/**
+ * The benchmark's results, pure: a row per case from its wrk runs, the check
+ * that rows carry what bench/results/latest.json promises, the printed table
+ * and the ratio chart. Used by build/bench.ts and test/unit/bench.test.ts.
+ */
+import { barChart, Mark } from './chart';
+import { Pacing, WrkResult } from './wrk';
+
+/** Fields every row of latest.json has (the issue's contract). */
+export const REQUIRED_FIELDS = ['case', 'alg', 'rps', 'ratio', 'p50_ms', 'p99_ms'] as const;
+
+export interface CaseInfo {
+  case: string;
+  /** plain, direct, auth_request or cached. */
+  style: string;
+  alg: string;
+  /** repeated, fresh, or - for the plain proxy. */
+  token: string;
+  consumers?: number;
+  keys?: number;
+}
+
+export interface Measurement {
+  /** The saturation run. */
+  peak: WrkResult;
+  /** The run paced at about half the peak (or the saturation run when pacing.delayMs is 0). */
+  latency: WrkResult;
+  pacing: Pacing;
+  /** Connections of the saturation run. */
+  connections: number;
+  /** Distinct tokens sent (fresh tokens). */
+  pool?: number;
+}
+
+export interface BenchRow {
+  case: string;
+  style: string;
+  alg: string;
+  token: string;
+  consumers?: number;
+  keys?: number;
+  /** Saturation req/s and its ratio to the plain proxy. */
+  rps: number;
+  ratio: number;
+  /** Latency of the paced run at about half of `rps` (its rate: latency_rps). */
+  p50_ms: number;
+  p99_ms: number;
+  latency_rps: number;
+  p50_ms_peak: number;
+  p99_ms_peak: number;
+  /** Requests completed in the saturation run. */
+  requests: number;
+  connections: number;
+  latency_connections: number;
+  /** Mean delay of the paced run; 0 when the case was too slow to pace. */
+  latency_delay_ms: number;
+  token_pool?: number;
+  indexed?: boolean;
+  rss_mb?: number;
+  start_s?: number;
+  reload_s?: number;
+}
+
+export function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+export function benchRow(info: CaseInfo, m: Measurement, baselineRps: number, extra: Partial<BenchRow> = {}): BenchRow {
+  return {
+    case: info.case,
+    style: info.style,
+    alg: info.alg,
+    token: info.token,
+    ...(info.consumers !== undefined ? { consumers: info.consumers } : {}),
+    ...(info.keys !== undefined ? { keys: info.keys } : {}),
+    rps: Math.round(m.peak.rps),
+    ratio: round(m.peak.rps / baselineRps, 3),
+    p50_ms: round(m.latency.p50, 3),
+    p99_ms: round(m.latency.p99, 3),
+    latency_rps: Math.round(m.latency.rps),
+    p50_ms_peak: round(m.peak.p50, 3),
+    p99_ms_peak: round(m.peak.p99, 3),
+    requests: m.peak.requests,
+    connections: m.connections,
+    latency_connections: m.pacing.connections,
+    latency_delay_ms: m.pacing.delayMs,
+    ...(m.pool !== undefined ? { token_pool: m.pool } : {}),
+    ...extra,
+  };
+}
+
+function meanRun(a: WrkResult, b: WrkResult): WrkResult {
+  return { ...a, rps: (a.rps + b.rps) / 2, p50: (a.p50 + b.p50) / 2, p99: (a.p99 + b.p99) / 2, requests: Math.round((a.requests + b.requests) / 2) };
+}
+
+/** The plain proxy's two measurements (first and last of the run) as one. */
+export function meanMeasurement(first: Measurement, last: Measurement): Measurement {
+  return { ...last, peak: meanRun(first.peak, last.peak), latency: meanRun(first.latency, last.latency) };
+}
+
+/** What is wrong with the rows, as sentences; none for rows fit to publish. */
+export function rowProblems(rows: BenchRow[]): string[] {
+  const problems: string[] = [];
+  const seen: { [label: string]: boolean } = {};
+  rows.forEach((row, i) => {
+    const record = row as unknown as { [field: string]: unknown };
+    for (const field of REQUIRED_FIELDS) {
+      const value = record[field];
+      const ok = field === 'case' || field === 'alg' ? typeof value === 'string' && value !== '' : typeof value === 'number' && Number.isFinite(value) && value >= 0;
+      if (!ok) problems.push(`row ${i} (${row.case}): ${field} is ${JSON.stringify(value)}`);
+    }
+    const label = rowLabel(row) + ' ' + row.token;
+    if (seen[label]) problems.push(`row ${i}: case ${JSON.stringify(label)} appears twice`);
+    seen[label] = true;
+  });
+  if (!rows.some((row) => row.style === 'plain' && row.ratio === 1)) problems.push('no plain proxy row with ratio 1');
+  return problems;
+}
+
+export function rowLabel(row: BenchRow): string {
+  return row.case + (row.alg === '-' ? '' : ' ' + row.alg);
+}
+
+export function formatTable(rows: BenchRow[]): string {
+  const header = ['case', 'alg', 'token', 'req/s', 'ratio', 'p50 ms', 'p99 ms', 'at req/s', 'p50 peak', 'p99 peak', 'RSS MB', 'start s', 'reload s'];
+  const opt = (value: number | undefined, digits: number) => (value === undefined ? '' : value.toFixed(digits));
+  const cells = rows.map((r) => [
+    r.case,
+    r.alg,
+    r.token,
+    String(r.rps),
+    r.ratio.toFixed(3),
+    r.p50_ms.toFixed(3),
+    r.p99_ms.toFixed(3),
+    String(r.latency_rps),
+    r.p50_ms_peak.toFixed(3),
+    r.p99_ms_peak.toFixed(3),
+    opt(r.rss_mb, 1),
+    opt(r.start_s, 2),
+    opt(r.reload_s, 2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+  const line = (row: string[]) =>
+    row
+      .map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
+
+/** The chart of latest.svg: one bar per row, its ratio to the plain proxy. */
+export function ratioChart(rows: BenchRow[], subtitle: string, targets: Mark[]): string {
+  return barChart(
+    rows.map((r) => ({
+      label: rowLabel(r),
+      value: r.ratio,
+      note: r.rps.toLocaleString('en-US') + ' req/s, p99 ' + r.p99_ms.toFixed(2) + ' ms',
+      group: r.consumers !== undefined || r.keys !== undefined ? 'scale' : r.style,
+    })),
+    {
+      title: 'njs-jwt-gateway: throughput as a ratio to a plain proxy_pass (higher is better)',
+      subtitle,
+      reference: { value: 1, label: 'plain proxy = 1.0' },
+      marks: targets,
+    },
+  );
+}

@@ -1,0 +1,85 @@
+/**
+ * A horizontal bar chart as a standalone SVG string, for the benchmark's
+ * ratio to the plain proxy (bench/results/latest.svg, shown in the README).
+ * Pure and dependency-free: one bar per row, a solid line at `reference`
+ * (1.0, the plain proxy) and a dashed line per mark (targets).
+ */
+
+export interface Bar {
+  label: string;
+  value: number;
+  /** Text after the value at the bar's end, e.g. "11,101 req/s". */
+  note?: string;
+  /** Bars of one group share a colour. */
+  group?: string;
+}
+
+export interface Mark {
+  value: number;
+  label: string;
+}
+
+export interface ChartOptions {
+  title: string;
+  subtitle?: string;
+  reference?: Mark;
+  marks?: Mark[];
+}
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#edc948', '#9c755f'];
+const WIDTH = 960;
+const LABEL_WIDTH = 300;
+const NOTE_WIDTH = 190;
+const BAR_HEIGHT = 16;
+const ROW_HEIGHT = 22;
+const TOP = 58;
+
+export function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+function fixed(n: number): string {
+  return String(Math.round(n * 10) / 10);
+}
+
+export function barChart(bars: Bar[], options: ChartOptions): string {
+  const marks = (options.marks ?? []).slice();
+  if (options.reference) marks.push(options.reference);
+  const top = Math.max(1e-9, ...bars.map((b) => b.value), ...marks.map((m) => m.value)) * 1.05;
+  const plotWidth = WIDTH - LABEL_WIDTH - NOTE_WIDTH - 20;
+  const x = (value: number) => LABEL_WIDTH + (Math.max(0, value) / top) * plotWidth;
+  const plotBottom = TOP + bars.length * ROW_HEIGHT;
+  const height = plotBottom + 24 + 16 * (options.marks?.length ?? 0) + 12;
+  const groups: string[] = [];
+  for (const bar of bars) if (bar.group !== undefined && !groups.includes(bar.group)) groups.push(bar.group);
+  const colour = (bar: Bar) => PALETTE[Math.max(0, bar.group === undefined ? 0 : groups.indexOf(bar.group)) % PALETTE.length];
+
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
+    `<text x="10" y="22" font-size="16" font-weight="bold">${escapeXml(options.title)}</text>`,
+  ];
+  if (options.subtitle) out.push(`<text x="10" y="42" fill="#555555">${escapeXml(options.subtitle)}</text>`);
+  bars.forEach((bar, i) => {
+    const y = TOP + i * ROW_HEIGHT;
+    const end = x(bar.value);
+    out.push(
+      `<g class="bar"><text x="${LABEL_WIDTH - 8}" y="${y + 12}" text-anchor="end">${escapeXml(bar.label)}</text>` +
+        `<rect x="${LABEL_WIDTH}" y="${y}" width="${fixed(end - LABEL_WIDTH)}" height="${BAR_HEIGHT}" fill="${colour(bar)}"/>` +
+        `<text x="${fixed(end + 4)}" y="${y + 12}">${escapeXml(bar.value.toFixed(2) + (bar.note ? '  ' + bar.note : ''))}</text></g>`,
+    );
+  });
+  const line = (mark: Mark, dashed: boolean, colourName: string) =>
+    `<line x1="${fixed(x(mark.value))}" y1="${TOP - 6}" x2="${fixed(x(mark.value))}" y2="${plotBottom}" stroke="${colourName}" stroke-width="${dashed ? 1.5 : 2}"${dashed ? ' stroke-dasharray="5,4"' : ''}/>`;
+  if (options.reference) {
+    out.push(line(options.reference, false, '#222222'));
+    out.push(`<text x="${fixed(x(options.reference.value))}" y="${plotBottom + 14}" text-anchor="middle">${escapeXml(options.reference.label)}</text>`);
+  }
+  (options.marks ?? []).forEach((mark, i) => {
+    out.push(line(mark, true, '#d62728'));
+    out.push(`<text x="${fixed(x(mark.value) + 3)}" y="${TOP - 8}" fill="#d62728" font-size="10">${escapeXml(String(mark.value))}</text>`);
+    out.push(`<text x="10" y="${plotBottom + 30 + 16 * i}" fill="#d62728">${escapeXml('- - ' + mark.value + ': ' + mark.label)}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n') + '\n';
+}

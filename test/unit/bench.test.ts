@@ -1,0 +1,207 @@
+/**
+ * The pure parts of `npm run bench` (build/lib/wrk.ts, chart.ts,
+ * bench-results.ts): wrk's report parsed as wrk prints it, the Lua script,
+ * the pacing towards half the peak rate, the rows of latest.json and the SVG.
+ */
+import { barChart, escapeXml } from '../../build/lib/chart';
+import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems } from '../../build/lib/bench-results';
+import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../build/lib/wrk';
+
+/** wrk 4.1.0's report with --latency, as printed on this machine (a 404 path). */
+const WRK_NON2XX = `Running 1s test @ http://127.0.0.1:18777/nope
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.17ms    1.41ms  19.51ms   89.64%
+    Req/Sec     1.91k   289.73     2.33k    72.73%
+  Latency Distribution
+     50%    1.83ms
+     75%    2.41ms
+     90%    3.51ms
+     99%    6.85ms
+  2086 requests in 1.10s, 1.03MB read
+  Non-2xx or 3xx responses: 2086
+Requests/sec:   1896.79
+Transfer/sec:      0.94MB
+`;
+
+const WRK_OK = `Running 10s test @ http://127.0.0.1:40000/plain
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   370.12us  120.45us   5.31ms   85.00%
+    Req/Sec    43.12k     1.20k   46.00k    70.00%
+  Latency Distribution
+     50%  345.00us
+     75%  400.00us
+     90%  480.00us
+     99%    1.48s
+  431200 requests in 10.00s, 69.12MB read
+  Socket errors: connect 0, read 3, write 0, timeout 2
+Requests/sec:  43120.55
+Transfer/sec:      6.91MB
+`;
+
+describe('parseWrk', () => {
+  it('reads req/s, p50 and p99 in ms whatever the unit, the request count and errors', () => {
+    expect(parseWrk(WRK_OK)).toEqual({ rps: 43120.55, p50: 0.345, p99: 1480, requests: 431200, non2xx: 0, socketErrors: 'connect 0, read 3, write 0, timeout 2' });
+  });
+
+  it('counts answers that were not 2xx/3xx', () => {
+    const result = parseWrk(WRK_NON2XX);
+    expect(result.non2xx).toBe(2086);
+    expect(result.p50).toBeCloseTo(1.83, 6);
+    expect(result.p99).toBeCloseTo(6.85, 6);
+    expect(result.socketErrors).toBe('');
+  });
+
+  it('refuses a report without the latency distribution (wrk run without --latency)', () => {
+    expect(() => parseWrk(WRK_OK.replace(/ {5}50%.*\n/, ''))).toThrow('cannot parse wrk output');
+    expect(() => parseWrk('unable to connect to 127.0.0.1:1 Connection refused')).toThrow('cannot parse wrk output');
+  });
+
+  it('converts every latency unit wrk prints', () => {
+    expect(toMs('250', 'us')).toBe(0.25);
+    expect(toMs('2', 's')).toBe(2000);
+    expect(toMs('1', 'm')).toBe(60000);
+    expect(() => toMs('1', 'h')).toThrow('unknown latency unit');
+  });
+});
+
+describe('wrk command and script', () => {
+  it('runs one thread with latency statistics and the script', () => {
+    expect(wrkArgs({ url: 'http://127.0.0.1:1/jwt', connections: 16, seconds: 3, timeoutSeconds: 5, script: '/tmp/x.lua' })).toEqual([
+      '-t1', '-c16', '-d3s', '--timeout', '5s', '--latency', '-s', '/tmp/x.lua', 'http://127.0.0.1:1/jwt',
+    ]);
+  });
+
+  it('sends a repeated token as a static header, quoted for Lua', () => {
+    const script = wrkScript({ token: 'a"b\\c' });
+    expect(script).toContain('wrk.headers["Authorization"] = "Bearer a\\"b\\\\c"');
+    expect(script).not.toContain('function request');
+    expect(script).not.toContain('function delay');
+  });
+
+  it('cycles a pool of tokens from a file, formatted once in init()', () => {
+    const script = wrkScript({ tokenFile: '/tmp/pool.txt' });
+    expect(script).toContain('io.lines("/tmp/pool.txt")');
+    expect(script).toMatch(/function init\(args\)[\s\S]*wrk\.format[\s\S]*function request\(\)\n {2}next = next % count \+ 1/);
+    expect(() => wrkScript({ token: 't', tokenFile: '/tmp/pool.txt' })).toThrow('not both');
+  });
+
+  it('paces with a delay() drawn around the mean, and only when asked', () => {
+    expect(wrkScript({ delayMs: 2.5 })).toMatch(/local mean_delay = 2\.5\nfunction delay\(\)\n {2}return math\.floor\(-mean_delay \* math\.log\(1 - math\.random\(\)\) \+ math\.random\(\)\)/);
+    expect(wrkScript({ delayMs: 0 })).not.toContain('delay');
+    expect(() => wrkScript({ delayMs: -1 })).toThrow('delayMs');
+  });
+});
+
+describe('pacing at half the peak rate', () => {
+  it('keeps the connections and sets the mean delay from the rate', () => {
+    // 16 connections at 1,000 req/s: one request per 16 ms each, 1 ms of it in flight.
+    expect(initialPacing(1000, 1, 16)).toEqual({ connections: 16, delayMs: 15 });
+  });
+
+  it('adds connections where the delay would be too short', () => {
+    const pacing = initialPacing(40000, 0.5, 16);
+    expect(pacing.delayMs).toBeGreaterThanOrEqual(MIN_DELAY_MS);
+    expect((pacing.connections * 1000) / (0.5 + pacing.delayMs)).toBeGreaterThanOrEqual(39000);
+    expect(pacing.connections).toBeGreaterThan(16);
+  });
+
+  it('corrects the delay from the rate a probe reached', () => {
+    // 16 connections, 15 ms delay, reached 800 req/s: 20 ms per cycle, so 5 ms in flight.
+    expect(adjustPacing({ connections: 16, delayMs: 15 }, 1000, 800)).toEqual({ connections: 16, delayMs: 11 });
+    // Reached more than asked: longer delay.
+    expect(adjustPacing({ connections: 16, delayMs: 15 }, 1000, 1600).delayMs).toBeGreaterThan(15);
+  });
+
+  it('halves the delay after a run that completed nothing', () => {
+    expect(adjustPacing({ connections: 2, delayMs: 40 }, 10, 0)).toEqual({ connections: 2, delayMs: 20 });
+  });
+});
+
+function run(rps: number, p50: number, p99: number): WrkResult {
+  return { rps, p50, p99, requests: Math.round(rps * 10), non2xx: 0, socketErrors: '' };
+}
+
+function measurement(rps: number): Measurement {
+  return { peak: run(rps, 1.25, 2.5), latency: run(rps / 2, 0.5, 1.5), pacing: { connections: 16, delayMs: 2.5 }, connections: 16 };
+}
+
+const PLAIN: CaseInfo = { case: 'plain proxy', style: 'plain', alg: '-', token: '-' };
+const DIRECT: CaseInfo = { case: 'direct', style: 'direct', alg: 'HS256', token: 'repeated' };
+
+describe('rows of bench/results/latest.json', () => {
+  it('carry the required fields, the ratio to the plain proxy and the paced latency', () => {
+    const row = benchRow(DIRECT, measurement(10000.4), 40000);
+    for (const field of REQUIRED_FIELDS) expect(row).toHaveProperty(field);
+    expect(row).toMatchObject({ case: 'direct', alg: 'HS256', token: 'repeated', rps: 10000, ratio: 0.25, p50_ms: 0.5, p99_ms: 1.5, p50_ms_peak: 1.25, latency_rps: 5000 });
+    expect(row).not.toHaveProperty('token_pool');
+    expect(row).not.toHaveProperty('consumers');
+  });
+
+  it('keep scale fields and the fresh-token pool where they apply', () => {
+    const row = benchRow({ ...DIRECT, consumers: 100000 }, { ...measurement(500), pool: 1234 }, 40000, { rss_mb: 300.5, start_s: 0.8, reload_s: 0.5 });
+    expect(row).toMatchObject({ consumers: 100000, token_pool: 1234, rss_mb: 300.5, start_s: 0.8, reload_s: 0.5 });
+  });
+
+  it('average the plain proxy measured first and last', () => {
+    const mean = meanMeasurement(measurement(40000), measurement(44000));
+    expect(mean.peak.rps).toBe(42000);
+    expect(benchRow(PLAIN, mean, 42000).ratio).toBe(1);
+  });
+
+  it('are refused with a missing or non-finite field, a repeated case or no plain proxy', () => {
+    const good = [benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(10000), 40000)];
+    expect(rowProblems(good)).toEqual([]);
+    expect(rowProblems([good[0], { ...good[1], p99_ms: NaN }])).toEqual(['row 1 (direct): p99_ms is null']);
+    const missing = { ...good[1] } as Partial<typeof good[1]>;
+    delete missing.alg;
+    expect(rowProblems([good[0], missing as typeof good[1]])).toEqual(['row 1 (direct): alg is undefined']);
+    expect(rowProblems([good[0], good[1], good[1]])).toEqual(['row 2: case "direct HS256 repeated" appears twice']);
+    expect(rowProblems([good[1]])).toEqual(['no plain proxy row with ratio 1']);
+  });
+
+  it('print as a table with one line per row', () => {
+    const table = formatTable([benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(10000), 40000)]).split('\n');
+    expect(table).toHaveLength(4);
+    expect(table[0]).toMatch(/^case +alg +token +req\/s +ratio +p50 ms +p99 ms/);
+    expect(table[3]).toMatch(/^direct +HS256 +repeated +10000 +0\.250 +0\.500 +1\.500/);
+  });
+});
+
+describe('the SVG chart', () => {
+  const rows = [
+    benchRow(PLAIN, measurement(40000), 40000),
+    benchRow(DIRECT, measurement(10000), 40000),
+    benchRow({ ...DIRECT, case: 'direct, 100,000 consumers <&>', consumers: 100000 }, measurement(500), 40000),
+  ];
+  const svg = ratioChart(rows, '2026-11-22, test', [{ value: 0.5, label: 'target "half"' }]);
+
+  it('is one standalone svg element with balanced tags', () => {
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    const opened = (svg.match(/<(?!\/)[a-z]+[^>]*[^/]>/g) || []).length;
+    const closed = (svg.match(/<\/[a-z]+>/g) || []).length;
+    expect(opened).toBe(closed);
+  });
+
+  it('has one bar per row, its length proportional to the ratio', () => {
+    const bars = [...svg.matchAll(/<g class="bar">[^\n]*<rect x="(\d+)" y="\d+" width="([\d.]+)"/g)];
+    expect(bars).toHaveLength(rows.length);
+    const widths = bars.map((b) => Number(b[2]));
+    expect(widths[1] / widths[0]).toBeCloseTo(0.25, 2);
+  });
+
+  it('draws the plain proxy line at 1.0 and a dashed line per target, and escapes text', () => {
+    expect(svg).toContain('plain proxy = 1.0');
+    expect((svg.match(/stroke-dasharray/g) || []).length).toBe(1);
+    expect(svg).toContain('direct, 100,000 consumers &lt;&amp;&gt; HS256');
+    expect(svg).toContain('target &quot;half&quot;');
+    expect(svg).not.toMatch(/<[^>]*&[^a-z#]/);
+  });
+
+  it('scales to the largest value, even without rows', () => {
+    expect(barChart([], { title: 't' })).toContain('</svg>');
+    expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
+  });
+});
