@@ -32,13 +32,7 @@ export interface Measurement {
   pool?: number;
 }
 
-export interface BenchRow {
-  case: string;
-  style: string;
-  alg: string;
-  token: string;
-  consumers?: number;
-  keys?: number;
+export interface BenchRow extends CaseInfo {
   /** Saturation req/s and its ratio to the plain proxy. */
   rps: number;
   ratio: number;

@@ -27,12 +27,8 @@ export interface ChartOptions {
 }
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#edc948', '#9c755f'];
-const WIDTH = 960;
-const LABEL_WIDTH = 300;
-const NOTE_WIDTH = 190;
-const BAR_HEIGHT = 16;
-const ROW_HEIGHT = 22;
-const TOP = 58;
+/** Pixels: the whole width, the label column, room for the value after the longest bar, a bar, a row, the first row's top. */
+const [WIDTH, LABEL_WIDTH, NOTE_WIDTH, BAR_HEIGHT, ROW_HEIGHT, TOP] = [960, 300, 190, 16, 22, 58];
 
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
