@@ -56,8 +56,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
-import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems } from './lib/bench-results';
-import { Mark } from './lib/chart';
+import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './lib/bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from './lib/nginx';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './lib/wrk';
 
@@ -72,12 +71,6 @@ const BIG_KEYS = 1000;
 /** A saturation run with fewer requests is not paced at half its rate (see measure()). */
 const MIN_PACED_REQUESTS = 20;
 const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
-/** Dashed marks on the chart (ratio to the plain proxy); one place to change them. */
-const TARGETS: Mark[] = [
-  { value: 0.5, label: 'target: gateway (direct, HS256) at half the plain proxy or better' },
-  { value: 0.9, label: 'target: cached style, repeated token (cache hit), near the plain proxy' },
-];
-
 type Alg = 'HS256' | 'RS256' | 'PS256' | 'ES256';
 const ALGS: Alg[] = ['HS256', 'RS256', 'PS256', 'ES256'];
 
@@ -603,7 +596,7 @@ async function main(): Promise<void> {
   await stopNginx(nginx);
 
   const baseline = (first.peak.rps + last.peak.rps) / 2;
-  const rows = [benchRow(plain, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))];
+  const rows = withTargets([benchRow(plain, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))]);
   warnings.push(...rowProblems(rows));
 
   console.log('');
@@ -638,7 +631,6 @@ async function main(): Promise<void> {
         nginx_workers: 1,
         plain_rps_first: Math.round(first.peak.rps),
         plain_rps_last: Math.round(last.peak.rps),
-        targets: TARGETS,
         index_available: indexer !== null,
         elapsed_s: round(elapsed, 1),
         machine: meta,
@@ -650,7 +642,6 @@ async function main(): Promise<void> {
   const svg = ratioChart(
     rows,
     `${date.slice(0, 10)}, ${options.quick ? 'quick run, ' : ''}nginx ${meta.nginx} / njs ${meta.njs}, 1 worker, wrk -t1 -c${CONNECTIONS}; ${meta.cpu}, ${meta.cores} cores`,
-    TARGETS,
   );
   writeFileSync(base + '.svg', svg);
   console.log(`\n${elapsed.toFixed(0)} s; written: ${['.json', '-meta.json', '.svg'].map((s) => path.relative(process.cwd(), base + s)).join(', ')}`);

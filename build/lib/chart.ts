@@ -1,8 +1,8 @@
 /**
  * A horizontal bar chart as a standalone SVG string, for the benchmark's
  * ratio to the plain proxy (bench/results/latest.svg, shown in the README).
- * Pure and dependency-free: one bar per row, a solid line at `reference`
- * (1.0, the plain proxy) and a dashed line per mark (targets).
+ * Pure and dependency-free: one bar per row, with a red tick at its target
+ * where it has one, and a solid line at `reference` (1.0, the plain proxy).
  */
 
 export interface Bar {
@@ -12,6 +12,8 @@ export interface Bar {
   note?: string;
   /** Bars of one group share a colour. */
   group?: string;
+  /** Drawn as a red tick across the bar's row. */
+  target?: number;
 }
 
 export interface Mark {
@@ -23,7 +25,6 @@ export interface ChartOptions {
   title: string;
   subtitle?: string;
   reference?: Mark;
-  marks?: Mark[];
 }
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1', '#e15759', '#76b7b2', '#edc948', '#9c755f'];
@@ -39,13 +40,12 @@ function fixed(n: number): string {
 }
 
 export function barChart(bars: Bar[], options: ChartOptions): string {
-  const marks = (options.marks ?? []).slice();
-  if (options.reference) marks.push(options.reference);
-  const top = Math.max(1e-9, ...bars.map((b) => b.value), ...marks.map((m) => m.value)) * 1.05;
+  const top = Math.max(1e-9, ...bars.map((b) => Math.max(b.value, b.target ?? 0)), options.reference?.value ?? 0) * 1.05;
   const plotWidth = WIDTH - LABEL_WIDTH - NOTE_WIDTH - 20;
   const x = (value: number) => LABEL_WIDTH + (Math.max(0, value) / top) * plotWidth;
   const plotBottom = TOP + bars.length * ROW_HEIGHT;
-  const height = plotBottom + 24 + 16 * (options.marks?.length ?? 0) + 12;
+  const targets = bars.some((bar) => bar.target !== undefined);
+  const height = plotBottom + 24 + (targets ? 16 : 0) + 12;
   const groups: string[] = [];
   for (const bar of bars) if (bar.group !== undefined && !groups.includes(bar.group)) groups.push(bar.group);
   const colour = (bar: Bar) => PALETTE[Math.max(0, bar.group === undefined ? 0 : groups.indexOf(bar.group)) % PALETTE.length];
@@ -62,20 +62,17 @@ export function barChart(bars: Bar[], options: ChartOptions): string {
     out.push(
       `<g class="bar"><text x="${LABEL_WIDTH - 8}" y="${y + 12}" text-anchor="end">${escapeXml(bar.label)}</text>` +
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${fixed(end - LABEL_WIDTH)}" height="${BAR_HEIGHT}" fill="${colour(bar)}"/>` +
-        `<text x="${fixed(end + 4)}" y="${y + 12}">${escapeXml(bar.value.toFixed(2) + (bar.note ? '  ' + bar.note : ''))}</text></g>`,
+        `<text x="${fixed(end + 4)}" y="${y + 12}">${escapeXml(bar.value.toFixed(2) + (bar.note ? '  ' + bar.note : ''))}</text>` +
+        (bar.target === undefined ? '' : `<line class="target" x1="${fixed(x(bar.target))}" y1="${y - 3}" x2="${fixed(x(bar.target))}" y2="${y + BAR_HEIGHT + 3}" stroke="#d62728" stroke-width="3"/>`) +
+        '</g>',
     );
   });
-  const line = (mark: Mark, dashed: boolean, colourName: string) =>
-    `<line x1="${fixed(x(mark.value))}" y1="${TOP - 6}" x2="${fixed(x(mark.value))}" y2="${plotBottom}" stroke="${colourName}" stroke-width="${dashed ? 1.5 : 2}"${dashed ? ' stroke-dasharray="5,4"' : ''}/>`;
   if (options.reference) {
-    out.push(line(options.reference, false, '#222222'));
-    out.push(`<text x="${fixed(x(options.reference.value))}" y="${plotBottom + 14}" text-anchor="middle">${escapeXml(options.reference.label)}</text>`);
+    const at = fixed(x(options.reference.value));
+    out.push(`<line x1="${at}" y1="${TOP - 6}" x2="${at}" y2="${plotBottom}" stroke="#222222" stroke-width="2"/>`);
+    out.push(`<text x="${at}" y="${plotBottom + 14}" text-anchor="middle">${escapeXml(options.reference.label)}</text>`);
   }
-  (options.marks ?? []).forEach((mark, i) => {
-    out.push(line(mark, true, '#d62728'));
-    out.push(`<text x="${fixed(x(mark.value) + 3)}" y="${TOP - 8}" fill="#d62728" font-size="10">${escapeXml(String(mark.value))}</text>`);
-    out.push(`<text x="10" y="${plotBottom + 30 + 16 * i}" fill="#d62728">${escapeXml('- - ' + mark.value + ': ' + mark.label)}</text>`);
-  });
+  if (targets) out.push(`<text x="10" y="${plotBottom + 30}" fill="#d62728">${escapeXml('| red tick: the target of that case (issue 5)')}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

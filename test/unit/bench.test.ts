@@ -4,7 +4,7 @@
  * the pacing towards half the peak rate, the rows of latest.json and the SVG.
  */
 import { barChart, escapeXml } from '../../build/lib/chart';
-import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems } from '../../build/lib/bench-results';
+import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems, withTargets } from '../../build/lib/bench-results';
 import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../build/lib/wrk';
 
 /** wrk 4.1.0's report with --latency, as printed on this machine (a 404 path). */
@@ -164,18 +164,18 @@ describe('rows of bench/results/latest.json', () => {
   it('print as a table with one line per row', () => {
     const table = formatTable([benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(10000), 40000)]).split('\n');
     expect(table).toHaveLength(4);
-    expect(table[0]).toMatch(/^case +alg +token +req\/s +ratio +p50 ms +p99 ms/);
+    expect(table[0]).toMatch(/^case +alg +token +req\/s +ratio +target +p50 ms +p99 ms/);
     expect(table[3]).toMatch(/^direct +HS256 +repeated +10000 +0\.250 +0\.500 +1\.500/);
   });
 });
 
 describe('the SVG chart', () => {
-  const rows = [
+  const rows = withTargets([
     benchRow(PLAIN, measurement(40000), 40000),
     benchRow(DIRECT, measurement(10000), 40000),
     benchRow({ ...DIRECT, case: 'direct, 100,000 consumers <&>', consumers: 100000 }, measurement(500), 40000),
-  ];
-  const svg = ratioChart(rows, '2026-11-22, test', [{ value: 0.5, label: 'target "half"' }]);
+  ]);
+  const svg = ratioChart(rows, '2026-11-22, test "run"');
 
   it('is one standalone svg element with balanced tags', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -192,16 +192,59 @@ describe('the SVG chart', () => {
     expect(widths[1] / widths[0]).toBeCloseTo(0.25, 2);
   });
 
-  it('draws the plain proxy line at 1.0 and a dashed line per target, and escapes text', () => {
+  it('draws the plain proxy line at 1.0 and a red tick at each row with a target, and escapes text', () => {
     expect(svg).toContain('plain proxy = 1.0');
-    expect((svg.match(/stroke-dasharray/g) || []).length).toBe(1);
+    const ticks = [...svg.matchAll(/<line class="target" x1="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(ticks).toHaveLength(1);
+    const bars = [...svg.matchAll(/<g class="bar">[^\n]*<rect x="(\d+)" y="\d+" width="([\d.]+)"/g)];
+    const plainEnd = Number(bars[0][1]) + Number(bars[0][2]);
+    expect((ticks[0] - Number(bars[0][1])) / (plainEnd - Number(bars[0][1]))).toBeCloseTo(0.75, 2);
     expect(svg).toContain('direct, 100,000 consumers &lt;&amp;&gt; HS256');
-    expect(svg).toContain('target &quot;half&quot;');
+    expect(svg).toContain('test &quot;run&quot;');
     expect(svg).not.toMatch(/<[^>]*&[^a-z#]/);
   });
 
   it('scales to the largest value, even without rows', () => {
     expect(barChart([], { title: 't' })).toContain('</svg>');
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
+  });
+});
+
+describe('issue 5 targets per row', () => {
+  const info = (over: Partial<CaseInfo>): CaseInfo => ({ ...DIRECT, ...over });
+  const row = (over: Partial<CaseInfo>, rps: number) => benchRow(info(over), measurement(rps), 40000);
+
+  it('reused tokens: HS256 0.75, RS256 and ES256 0.35; fresh tokens: RS256 0.10, ES256 0.06; PS256 none', () => {
+    const rows = withTargets([
+      row({ alg: 'HS256' }, 32000),
+      row({ alg: 'RS256' }, 12000),
+      row({ alg: 'ES256' }, 20000),
+      row({ alg: 'PS256' }, 12000),
+      row({ alg: 'RS256', token: 'fresh' }, 3000),
+      row({ alg: 'ES256', token: 'fresh' }, 3000),
+    ]);
+    expect(rows.map((r) => [r.alg, r.token, r.target, r.meets_target])).toEqual([
+      ['HS256', 'repeated', 0.75, true],
+      ['RS256', 'repeated', 0.35, false],
+      ['ES256', 'repeated', 0.35, true],
+      ['PS256', 'repeated', undefined, undefined],
+      ['RS256', 'fresh', 0.1, false],
+      ['ES256', 'fresh', 0.06, true],
+    ]);
+  });
+
+  it('a big key set may lose at most 5% against its one-entry twin', () => {
+    const rows = withTargets([row({ consumers: 1 }, 10000), row({ consumers: 100000 }, 9600), row({ keys: 1 }, 10000), row({ keys: 1000 }, 9000)]);
+    expect(rows.map((r) => [r.target, r.meets_target])).toEqual([
+      [undefined, undefined],
+      [0.238, true],
+      [undefined, undefined],
+      [0.238, false],
+    ]);
+  });
+
+  it('the table says met or MISSED', () => {
+    const table = formatTable(withTargets([row({ alg: 'HS256' }, 10000)]));
+    expect(table).toContain('MISSED 0.75');
   });
 });
