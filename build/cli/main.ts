@@ -5,14 +5,18 @@
  *   jwt-gateway rate-limits CONSUMERS.json [--out DIR]
  *     writes DIR/jwt-rate-limit-zones.conf (http level) and
  *     DIR/jwt-rate-limits.conf (location level) from the consumers' `limit`.
+ *   jwt-gateway index FILE [--out FILE]
+ *     the consumer map or JWK Set with an index of its entries (large files).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { checkDocument } from './check';
+import { indexDocument, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
 
-const USAGE = 'usage: jwt-gateway check [--njs VERSION] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]';
+const USAGE =
+  'usage: jwt-gateway check [--njs VERSION] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]';
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -48,6 +52,24 @@ function rateLimits(args: string[]): void {
   writeFileSync(path.join(dir, 'jwt-rate-limits.conf'), config.limits);
   for (const problem of config.problems) process.stderr.write('warning: ' + problem + '\n');
   process.stdout.write('wrote ' + path.join(dir, 'jwt-rate-limit-zones.conf') + ' (include at http level) and ' + path.join(dir, 'jwt-rate-limits.conf') + ' (include in the protected location)\n');
+}
+
+function index(args: string[]): void {
+  const files: string[] = [];
+  let out: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--out') out = args[++i] || fail(USAGE);
+    else files.push(args[i]);
+  }
+  if (files.length !== 1) fail(USAGE);
+  const document = readJson(files[0]);
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) fail(files[0] + ': not a JSON object');
+  const indexed = indexDocument(document as object);
+  if (indexed === document) fail(files[0] + ': ' + indexSummary(indexed));
+  const text = JSON.stringify(indexed) + '\n';
+  if (out) writeFileSync(out, text);
+  else process.stdout.write(text);
+  process.stderr.write(files[0] + ': ' + indexSummary(indexed) + (out ? ', written to ' + out : '') + '\n');
 }
 
 /** The njs version the files are meant for: --njs, else the installed njs CLI's, else the newest. */
@@ -91,4 +113,5 @@ function check(args: string[]): void {
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
+else if (command === 'index') index(rest);
 else fail(USAGE);

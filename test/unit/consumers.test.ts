@@ -2,6 +2,7 @@ import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
+import { indexDocument } from '../../build/cli/index';
 import { consumersSource } from '../../njs/core/keys/consumers';
 import { Capabilities, ConfigProblem } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
@@ -313,5 +314,39 @@ describe('consumersSource: lookup', () => {
     expect(Buffer.from(result.keys[0].material).toString()).toBe(JACK.secret);
     expect(result.identity).toEqual(JACK_IDENTITY);
     expect(result.graceSeconds).toBe(0);
+  });
+});
+
+describe('consumersSource: a stored index (jwt-gateway index)', () => {
+  const doc = {
+    consumers: [
+      jackConsumer(),
+      { username: 'kim', credentials: [{ id: 'cred-kim', key: 'kim-key', secret: 'kim-secret-0123456789' }] },
+      { username: 'lee', credentials: [{ key: '__proto__', secret: 'lee-secret-0123456789' }, { key: 'kim-key', secret: 'not-kim' }] },
+    ],
+  };
+  const indexed = indexDocument(doc) as JsonObject;
+  const kimToken = () => sign('HS256', bytes('kim-secret-0123456789'), { key: 'kim-key' });
+
+  test('names each credential key and username once, the first of duplicates, and verifies like the map without it', async () => {
+    expect(indexed.index).toEqual({ keys: { '#jack-key': [0, 0], '#kim-key': [1, 0], '#__proto__': [2, 0] }, usernames: { '#jack': 0, '#kim': 1, '#lee': 2 } });
+    const source = consumersSource(indexed, ORIGIN, CAPS);
+    expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
+    expect(expectOk(await authenticate(await kimToken(), source, policy(), NOW)).identity).toEqual({ consumer: 'kim', credential: 'cred-kim' });
+    const leeToken = await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' });
+    expect(expectOk(await authenticate(leeToken, source, policy(), NOW)).identity).toEqual({ consumer: 'lee' });
+    expect(source.consumer!('kim')).toEqual({ consumer: 'kim' });
+    expect(source.consumer!('constructor')).toBeNull();
+  });
+
+  test('an entry that points at a credential with another key finds nothing, and check reports the stale index', async () => {
+    const stale = { ...indexed, index: { keys: { '#jack-key': [0, 0], '#kim-key': [2, 0], '#__proto__': [2, 0] }, usernames: { '#jack': 0, '#kim': 1, '#lee': 2 } } };
+    const source = consumersSource(stale, ORIGIN, CAPS);
+    expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    const asLee = await sign('HS256', bytes('lee-secret-0123456789'), { key: 'kim-key' });
+    expectFailure(await authenticate(asLee, source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    const problems = source.problems().map((p) => p.entry + ': ' + p.field + ': ' + p.message);
+    expect(problems).toContain('consumer map: index: does not match the consumers (stale or edited): run `jwt-gateway index` again');
+    expect(consumersSource(indexed, ORIGIN, CAPS).problems().filter((p) => p.field === 'index')).toEqual([]);
   });
 });

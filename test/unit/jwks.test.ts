@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { Failure, isFailure } from '../../njs/core/errors';
+import { indexDocument } from '../../build/cli/index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
@@ -230,5 +231,35 @@ describe('jwksSource: documents without keys', () => {
     const source = jwksSource({ keys: [] }, ORIGIN, CAPS);
     expect(source.problems()).toEqual([]);
     expectFailure(await authenticate(await hs256('secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
+  });
+});
+
+describe('jwksSource: a stored index (jwt-gateway index)', () => {
+  const doc = { keys: [octJwk('secret-a', { kid: 'a' }), octJwk('secret-b', { kid: 'b' }), octJwk('secret-b2', { kid: 'b' }), octJwk('no-kid')] };
+  const indexed = indexDocument(doc) as JsonObject;
+
+  test('names every kid with its positions, and lookups through it find the same keys', () => {
+    expect(indexed.index).toEqual({ kids: { '#a': [0], '#b': [1, 2] } });
+    expect(materials(lookup(indexed, { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
+    expect(materials(lookup(indexed, {}, 'HS256'))).toHaveLength(4);
+    expect(jwksSource(indexed, ORIGIN, CAPS).problems().map((p) => p.entry + ': ' + p.message)).toEqual(['keys[2] (kid "b"): duplicate kid']);
+  });
+
+  test('an entry that points at a key with another kid finds nothing, and check reports the stale index', () => {
+    const stale = { ...indexed, index: { kids: { '#a': [1], '#b': [1, 2] } } };
+    expectFailure(lookup(stale, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
+    expect(jwksSource(stale, ORIGIN, CAPS).problems().map((p) => p.field + ': ' + p.message)).toEqual([
+      'index: does not match the keys (stale or edited): run `jwt-gateway index` again',
+      'kid: duplicate kid',
+    ]);
+  });
+
+  test('kids like __proto__ and constructor are plain names, indexed or not', () => {
+    const odd = { keys: [octJwk('s1', { kid: '__proto__' }), octJwk('s2', { kid: 'constructor' })] };
+    for (const document of [odd, indexDocument(odd)]) {
+      expect(materials(lookup(document, { kid: '__proto__' }, 'HS256'))).toHaveLength(1);
+      expect(materials(lookup(document, { kid: 'constructor' }, 'HS256'))).toHaveLength(1);
+      expectFailure(lookup(document, { kid: 'hasOwnProperty' }, 'HS256'), 'KEY_NOT_FOUND');
+    }
   });
 });

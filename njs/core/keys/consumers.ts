@@ -1,15 +1,21 @@
 /**
  * A consumer map, as APISIX and Kong users know it: consumers with labels and
  * credentials; the token names its credential through a claim (`key` by
- * default). Credentials are indexed by key up front and their key material
- * prepared only when a token names them. A broken credential is skipped; the
- * others keep working.
+ * default). Credentials are found by key through an index and their key
+ * material prepared only when a token names them. A broken credential is
+ * skipped; the others keep working.
+ *
+ * The classic engine builds a key source per request, so for large maps the
+ * index comes with the document: `jwt-gateway index` stores the positions of
+ * credentials and consumers in its "index" member, and a lookup then reads one
+ * entry and checks it against the document (a stale entry finds nothing). A
+ * map without one is indexed at first use, a walk over every entry.
  */
 import { Algorithm, findAlgorithm } from '../algorithms';
 import { fail, Failure, quote } from '../errors';
 import { JsonObject } from '../strict-json';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
+import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, sameEntries, staleIndex, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
@@ -77,60 +83,135 @@ function prepareCredential(fields: JsonObject, capabilities: Capabilities): Prep
   return { key, graceSeconds: grace };
 }
 
-export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
-  const byKey: { [key: string]: Credential } = {};
-  const byUsername: { [username: string]: Identity } = {};
-  const credentials: Credential[] = [];
-  const indexProblems: ConfigProblem[] = [];
+/** The positions `jwt-gateway index` stores: credential key -> [consumer, credential], username -> consumer ('#'-prefixed names). */
+export interface StoredConsumerIndex {
+  keys: { [key: string]: number[] };
+  usernames: { [username: string]: number };
+}
 
+interface BuiltIndex {
+  byKey: { [key: string]: Credential };
+  byUsername: { [username: string]: Identity };
+  credentials: Credential[];
+  problems: ConfigProblem[];
+}
+
+function consumerIdentity(consumer: JsonObject): Identity {
+  const labels = isObject(consumer.labels) ? consumer.labels : {};
+  const identity: Identity = { consumer: consumer.username as string };
+  if (typeof labels.custom_id === 'string') identity.customId = labels.custom_id;
+  return identity;
+}
+
+function credentialOf(consumers: unknown[], consumerIndex: number, credentialIndex: number, fields: JsonObject): Credential {
+  const consumer = consumers[consumerIndex] as JsonObject;
+  const identity = consumerIdentity(consumer);
+  if (typeof fields.id === 'string') identity.credential = fields.id;
+  return { consumerIndex, credentialIndex, fields, identity };
+}
+
+/** Every consumer and credential, in order, with what is wrong with them: the first of duplicates wins. */
+function buildIndex(document: unknown, origin: string): BuiltIndex {
+  const built: BuiltIndex = { byKey: {}, byUsername: {}, credentials: [], problems: [] };
+  const listed = isObject(document) ? document.consumers : undefined;
+  if (!Array.isArray(listed)) {
+    built.problems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
+    return built;
+  }
+  const consumers: unknown[] = listed;
+  for (let i = 0; i < consumers.length; i++) {
+    const consumer = consumers[i];
+    if (!isObject(consumer)) {
+      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: '-', message: 'not a JSON object' });
+      continue;
+    }
+    const username = consumer.username;
+    if (typeof username !== 'string' || username === '') {
+      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'missing (a non-empty string is required)' });
+      continue;
+    }
+    if (built.byUsername['#' + username]) built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
+    else built.byUsername['#' + username] = consumerIdentity(consumer);
+    const list = consumer.credentials;
+    if (!Array.isArray(list)) {
+      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'credentials', message: 'missing (expected an array of credentials)' });
+      continue;
+    }
+    for (let j = 0; j < list.length; j++) {
+      const fields = list[j];
+      if (!isObject(fields)) {
+        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: '-', message: 'not a JSON object' });
+        continue;
+      }
+      if (typeof fields.key !== 'string' || fields.key === '') {
+        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message: 'missing (a non-empty string is required)' });
+        continue;
+      }
+      if (built.byKey['#' + fields.key]) {
+        const message = 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)';
+        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message });
+        continue;
+      }
+      const credential = credentialOf(consumers, i, j, fields);
+      built.byKey['#' + fields.key] = credential;
+      built.credentials.push(credential);
+    }
+  }
+  return built;
+}
+
+/** What `jwt-gateway index` stores for this map. */
+export function consumerIndexOf(document: unknown): StoredConsumerIndex {
+  const built = buildIndex(document, '');
+  const stored: StoredConsumerIndex = { keys: {}, usernames: {} };
+  for (let i = 0; i < built.credentials.length; i++) {
+    const credential = built.credentials[i];
+    stored.keys['#' + credential.fields.key] = [credential.consumerIndex, credential.credentialIndex];
+  }
   const listed = isObject(document) ? document.consumers : undefined;
   const consumers: unknown[] = Array.isArray(listed) ? listed : [];
-  if (!Array.isArray(listed)) {
-    indexProblems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
-  } else {
-    for (let i = 0; i < consumers.length; i++) {
-      const consumer = consumers[i];
-      if (!isObject(consumer)) {
-        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: '-', message: 'not a JSON object' });
-        continue;
-      }
-      const username = consumer.username;
-      if (typeof username !== 'string' || username === '') {
-        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'missing (a non-empty string is required)' });
-        continue;
-      }
-      if (byUsername['#' + username]) indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
-      const labels = isObject(consumer.labels) ? consumer.labels : {};
-      const consumerIdentity: Identity = { consumer: username };
-      if (typeof labels.custom_id === 'string') consumerIdentity.customId = labels.custom_id;
-      if (!byUsername['#' + username]) byUsername['#' + username] = consumerIdentity;
-      const list = consumer.credentials;
-      if (!Array.isArray(list)) {
-        indexProblems.push({ origin, entry: consumerEntry(i, consumer), field: 'credentials', message: 'missing (expected an array of credentials)' });
-        continue;
-      }
-      for (let j = 0; j < list.length; j++) {
-        const fields = list[j];
-        if (!isObject(fields)) {
-          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: '-', message: 'not a JSON object' });
-          continue;
-        }
-        if (typeof fields.key !== 'string' || fields.key === '') {
-          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message: 'missing (a non-empty string is required)' });
-          continue;
-        }
-        if (byKey['#' + fields.key]) {
-          const message = 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)';
-          indexProblems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message });
-          continue;
-        }
-        const identity: Identity = { consumer: username, customId: consumerIdentity.customId };
-        if (typeof fields.id === 'string') identity.credential = fields.id;
-        const credential: Credential = { consumerIndex: i, credentialIndex: j, fields, identity };
-        byKey['#' + fields.key] = credential;
-        credentials.push(credential);
-      }
+  for (let i = 0; i < consumers.length; i++) {
+    const consumer = consumers[i];
+    if (isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' && stored.usernames['#' + consumer.username] === undefined) {
+      stored.usernames['#' + consumer.username] = i;
     }
+  }
+  return stored;
+}
+
+function storedIndex(document: unknown): StoredConsumerIndex | null {
+  const index = isObject(document) ? document.index : undefined;
+  return isObject(index) && isObject(index.keys) && isObject(index.usernames) ? (index as unknown as StoredConsumerIndex) : null;
+}
+
+export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
+  const listed = isObject(document) ? document.consumers : undefined;
+  const consumers: unknown[] = Array.isArray(listed) ? listed : [];
+  const stored = Array.isArray(listed) ? storedIndex(document) : null;
+  let built: BuiltIndex | null = null;
+  const index = (): BuiltIndex => built || (built = buildIndex(document, origin));
+  /** Credentials read through the stored index, kept for this VM. */
+  const found: { [key: string]: Credential | null } = {};
+
+  /** The credential the stored index names for `key`, if the document still has it there. */
+  function storedCredential(key: string): Credential | null {
+    if (found['#' + key] !== undefined) return found['#' + key];
+    const at = stored!.keys['#' + key];
+    let credential: Credential | null = null;
+    if (Array.isArray(at) && at.length === 2) {
+      const consumer = consumers[at[0]];
+      const list = isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' ? consumer.credentials : undefined;
+      const fields = Array.isArray(list) ? list[at[1]] : undefined;
+      if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, at[0], at[1], fields);
+    }
+    found['#' + key] = credential;
+    return credential;
+  }
+
+  function storedIdentity(username: string): Identity | null {
+    const at = stored!.usernames['#' + username];
+    const consumer = typeof at === 'number' ? consumers[at] : undefined;
+    return isObject(consumer) && consumer.username === username ? consumerIdentity(consumer) : null;
   }
 
   function prepare(credential: Credential): PreparedCredential | FieldProblem {
@@ -150,7 +231,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const own = Object.prototype.hasOwnProperty;
       const value = own.call(token.payload, claim) ? token.payload[claim] : own.call(token.header, claim) ? token.header[claim] : undefined;
       if (value === undefined || value === null || value === '') return fail('KEY_CLAIM_MISSING', 'no ' + quote(options.keyClaim) + ' claim in the token');
-      const credential = typeof value === 'string' ? byKey['#' + value] : undefined;
+      const credential = typeof value !== 'string' ? undefined : stored ? storedCredential(value) : index().byKey['#' + value];
       if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
       const ready = prepare(credential);
       if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
@@ -160,12 +241,17 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       return failure;
     },
     consumer(username: string): Identity | null {
-      return byUsername['#' + username] || null;
+      return stored ? storedIdentity(username) : index().byUsername['#' + username] || null;
     },
     problems(): ConfigProblem[] {
-      const all = indexProblems.slice();
+      const all = index().problems.slice();
+      if (isObject(document) && document.index !== undefined) {
+        const fresh = consumerIndexOf(document);
+        if (!stored || !sameEntries(stored.keys, fresh.keys) || !sameEntries(stored.usernames, fresh.usernames)) all.push(staleIndex(origin, 'consumer map', 'consumers'));
+      }
       const ids: { [id: string]: boolean } = {};
       const credentialFields = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
+      const credentials = index().credentials;
       for (let i = 0; i < credentials.length; i++) {
         const credential = credentials[i];
         const ready = prepare(credential);

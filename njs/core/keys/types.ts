@@ -60,6 +60,21 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** A stored index (written by `jwt-gateway index`) names the same positions as `fresh`: same entries, in any order. */
+export function sameEntries(stored: { [name: string]: unknown }, fresh: { [name: string]: unknown }): boolean {
+  const text = (entries: { [name: string]: unknown }) => {
+    const names = Object.keys(entries).sort();
+    const pairs: unknown[] = [];
+    for (let i = 0; i < names.length; i++) pairs.push([names[i], entries[names[i]]]);
+    return JSON.stringify(pairs);
+  };
+  return text(stored) === text(fresh);
+}
+
+export function staleIndex(origin: string, entry: string, what: string): ConfigProblem {
+  return { origin, entry, field: 'index', message: 'does not match the ' + what + ' (stale or edited): run `jwt-gateway index` again' };
+}
+
 export function describeProblem(problem: ConfigProblem): string {
   return problem.origin + ': ' + problem.entry + ': field "' + problem.field + '": ' + problem.message;
 }
