@@ -37,15 +37,20 @@ function readJson(file: string): unknown {
   }
 }
 
-function rateLimits(args: string[]): void {
+/** The one FILE and the optional `--out` of `rate-limits` and `index`. */
+function fileAndOut(args: string[]): { file: string; out?: string } {
   const files: string[] = [];
-  let outDir: string | undefined;
+  let out: string | undefined;
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out') outDir = args[++i] || fail(USAGE);
+    if (args[i] === '--out') out = args[++i] || fail(USAGE);
     else files.push(args[i]);
   }
   if (files.length !== 1) fail(USAGE);
-  const file = files[0];
+  return { file: files[0], out };
+}
+
+function rateLimits(args: string[]): void {
+  const { file, out: outDir } = fileAndOut(args);
   const config = rateLimitConfig(readJson(file), file);
   const dir = outDir || path.dirname(file);
   writeFileSync(path.join(dir, 'jwt-rate-limit-zones.conf'), config.zones);
@@ -55,21 +60,15 @@ function rateLimits(args: string[]): void {
 }
 
 function index(args: string[]): void {
-  const files: string[] = [];
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out') out = args[++i] || fail(USAGE);
-    else files.push(args[i]);
-  }
-  if (files.length !== 1) fail(USAGE);
-  const document = readJson(files[0]);
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) fail(files[0] + ': not a JSON object');
+  const { file, out } = fileAndOut(args);
+  const document = readJson(file);
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) fail(file + ': not a JSON object');
   const indexed = indexDocument(document as object);
-  if (indexed === document) fail(files[0] + ': ' + indexSummary(indexed));
+  if (indexed === document) fail(file + ': ' + indexSummary(indexed));
   const text = JSON.stringify(indexed) + '\n';
   if (out) writeFileSync(out, text);
   else process.stdout.write(text);
-  process.stderr.write(files[0] + ': ' + indexSummary(indexed) + (out ? ', written to ' + out : '') + '\n');
+  process.stderr.write(file + ': ' + indexSummary(indexed) + (out ? ', written to ' + out : '') + '\n');
 }
 
 /** The njs version the files are meant for: --njs, else the installed njs CLI's, else the newest. */
