@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,4 +93,25 @@ test('several files: each is reported, the exit status covers them all', () => {
   expect(result.stdout).toMatch(/good2\.json: ok/);
   expect(result.stderr).toMatch(/bad2\.json: not a JSON object/);
   expect(result.stderr).toMatch(/missing\.json: cannot be read/);
+});
+
+test('index writes the file with its index, check passes it, and refuses it once the consumers change', () => {
+  const source = path.join(dir, 'to-index.json');
+  const indexed = path.join(dir, 'indexed.json');
+  writeFileSync(source, JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789' }] }] }));
+  const made = spawnSync(process.execPath, [cli, 'index', source, '--out', indexed], { encoding: 'utf8' });
+  expect(made).toMatchObject({ status: 0, stdout: '' });
+  expect(made.stderr).toMatch(/2 credential keys and 2 usernames indexed, written to .*indexed\.json/);
+  expect(spawnSync(process.execPath, [cli, 'check', indexed], { encoding: 'utf8' }).status).toBe(0);
+  const document = JSON.parse(readFileSync(indexed, 'utf8'));
+  expect(document.index).toEqual({ keys: { '#jack-key': [0, 0], '#kim-key': [1, 0] }, usernames: { '#jack': 0, '#kim': 1 } });
+  document.consumers.reverse();
+  const stale = check('stale.json', document);
+  expect(stale.status).toBe(1);
+  expect(stale.stderr).toMatch(/stale\.json: consumer map: field "index": does not match the consumers \(stale or edited\): run `jwt-gateway index` again/);
+  const revocations = path.join(dir, 'revoked-for-index.json');
+  writeFileSync(revocations, JSON.stringify({ jti: ['x'] }));
+  const notAMap = spawnSync(process.execPath, [cli, 'index', revocations], { encoding: 'utf8' });
+  expect(notAMap.status).toBe(2);
+  expect(notAMap.stderr).toMatch(/nothing indexed: not a consumer map/);
 });
