@@ -41,14 +41,14 @@ export interface Nginx {
 
 /**
  * The head of a config for startNginx, up to the inside of `http {`: one
- * worker, logs, pid and temp files in the prefix, and the njs module unless
+ * worker (or `workers`), logs, pid and temp files in the prefix, and the njs module unless
  * `njs` is false. Callers add their http lines and servers, then close it.
  */
-export function configHead(options: { errorLogLevel: string; workerConnections?: number; njs?: boolean; main?: string[] }): string {
+export function configHead(options: { errorLogLevel: string; workerConnections?: number; njs?: boolean; main?: string[]; workers?: number }): string {
   return [
     ...(options.njs === false ? [] : ['load_module ${NJS_MODULE};']),
     ...(options.main ?? []),
-    'worker_processes 1;',
+    'worker_processes ' + (options.workers ?? 1) + ';',
     'error_log ${PREFIX}/logs/error.log ' + options.errorLogLevel + ';',
     'pid ${PREFIX}/logs/nginx.pid;',
     'events { worker_connections ' + (options.workerConnections ?? 1024) + '; }',

@@ -71,6 +71,8 @@ export interface GatewayConfigOptions {
   main?: string;
   /** events { worker_connections } (default 256). */
   workerConnections?: number;
+  /** worker_processes (default 1). */
+  workers?: number;
   /**
    * Directives for http, after the gateway's js_import and jwt-variables.conf
    * and before the main access log (so it may name a log_format given here):
@@ -131,7 +133,7 @@ export function gatewayConfig(options: GatewayConfigOptions): string {
     : [];
   const mainServer = typeof options.server === 'string' ? [options.server] : options.server;
   return [
-    configHead({ errorLogLevel: 'info', workerConnections: options.workerConnections ?? 256, main: block(options.main, 0) }),
+    configHead({ errorLogLevel: 'info', workerConnections: options.workerConnections ?? 256, main: block(options.main, 0), workers: options.workers }),
     '    js_import jwt from ${BUNDLE};',
     ...(echo ? ['    js_import echo from ${ROOT}/nginx/demo/echo.js;'] : []),
     '    include ${ROOT}/nginx/jwt-variables.conf;',
