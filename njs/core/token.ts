@@ -4,7 +4,7 @@
  */
 import { decodeBase64url } from './base64url';
 import { fail, Failure, isFailure } from './errors';
-import { JsonObject, parseJsonObject } from './strict-json';
+import { decodeUtf8, JsonObject, parseJsonObjectText } from './strict-json';
 
 export const DEFAULT_MAX_TOKEN_BYTES = 16384;
 
@@ -17,11 +17,14 @@ export interface ParsedToken {
   signature: Uint8Array;
 }
 
-function decodeObject(segment: string, part: string): JsonObject | Failure {
+/** The segment's JSON object and its text, or why it is not one. */
+function decodeObject(segment: string, part: string): { object: JsonObject; text: string } | Failure {
   const bytes = decodeBase64url(segment);
   if (!bytes) return fail('TOKEN_MALFORMED', part + ' is not canonical base64url');
-  const value = parseJsonObject(bytes);
-  return typeof value === 'string' ? fail('TOKEN_MALFORMED', part + ': ' + value) : value;
+  const text = decodeUtf8(bytes);
+  if (text === null) return fail('TOKEN_MALFORMED', part + ': not valid UTF-8');
+  const object = parseJsonObjectText(text);
+  return typeof object === 'string' ? fail('TOKEN_MALFORMED', part + ': ' + object) : { object, text };
 }
 
 export function parseToken(token: string, maxBytes: number): ParsedToken | Failure {
@@ -35,9 +38,9 @@ export function parseToken(token: string, maxBytes: number): ParsedToken | Failu
   const signature = decodeBase64url(segments[2]);
   if (!signature || signature.length === 0) return fail('TOKEN_MALFORMED', 'signature is missing or not canonical base64url');
   return {
-    header,
-    payload,
-    payloadText: Buffer.from(segments[1], 'base64url').toString(),
+    header: header.object,
+    payload: payload.object,
+    payloadText: payload.text,
     signingInput: Buffer.from(segments[0] + '.' + segments[1]),
     signature,
   };
