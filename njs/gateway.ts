@@ -7,7 +7,7 @@ import { Verified } from './core/authenticate';
 import { cacheUntil, parseCacheMaxAge } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
-import { decisionFor, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
+import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
 import { sharedZone } from './nginx/revocation';
 
@@ -19,6 +19,8 @@ type Answer = Promise<void> | void;
  * every request, and closures made there by factories cost several times more.
  */
 function answer(r: NginxHTTPRequest, value: (outcome: Outcome) => string): Answer {
+  const known = knownOutcome(r);
+  if (known) return r.setReturnValue(value(known));
   return withOutcome(r, false, (outcome) => r.setReturnValue(value(outcome)));
 }
 

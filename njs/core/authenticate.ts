@@ -60,7 +60,7 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
   if (!algorithm) return fail('ALG_NOT_ALLOWED', 'alg ' + quote(token.header.alg) + ' is not accepted');
   const headerProblem = checkHeader(token.header);
   if (headerProblem) return headerProblem;
-  const match = source.lookup(token, algorithm, { keyClaim: policy.keyClaim });
+  const match = source.lookup(token, algorithm, policy);
   if (isFailure(match)) return match;
   const keys: VerificationKey[] = [];
   for (let i = 0; i < match.keys.length; i++) if (match.keys[i].algorithms.indexOf(algorithm.name) >= 0) keys.push(match.keys[i]);

@@ -89,17 +89,8 @@ function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
     outcome.result = fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie');
     return settle(outcome, keys);
   }
-  const settings = read.settings;
-  const policy = {
-    maxTokenBytes: settings.maxTokenBytes,
-    leeway: settings.leeway,
-    requiredClaims: settings.requiredClaims,
-    keyClaim: settings.keyClaim,
-    issuers: settings.issuers,
-    audiences: settings.audiences,
-    maxLifetime: settings.maxLifetime,
-  };
-  return andThen(authenticate(found.token, keys, policy, Math.floor(Date.now() / 1000), engineCapabilities()), (result) => {
+  // The settings are the policy (same field names): no per-request copy.
+  return andThen(authenticate(found.token, keys, read.settings, Math.floor(Date.now() / 1000), engineCapabilities()), (result) => {
     outcome.result = result;
     return settle(outcome, keys);
   });
@@ -125,6 +116,11 @@ function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
   outcome.tokenSent = true;
   outcome.logged = true;
   return outcome;
+}
+
+/** The request's outcome if it is already known: lets a handler answer without making a callback. */
+export function knownOutcome(r: NginxHTTPRequest): Outcome | null {
+  return memo !== null && memo.request === r ? memo.outcome : null;
 }
 
 /** Calls `use` with the request's outcome: at once when it is known, else when verification ends. */
