@@ -162,6 +162,38 @@ describe('describeSpki', () => {
     }
   });
 
+  /** The same SPKI with its outer length in a longer (non-minimal) form: no common encoding matches it, so the full DER walk answers. */
+  function withLongOuterLength(der: Uint8Array): Uint8Array {
+    const lengthBytes = der[1] < 0x80 ? 1 : 1 + (der[1] & 0x7f);
+    const length = der.subarray(lengthBytes === 1 ? 1 : 2, 1 + lengthBytes);
+    return new Uint8Array([0x30, 0x80 | (length.length + 1), 0, ...length, ...der.subarray(1 + lengthBytes)]);
+  }
+
+  test.each([
+    ['RSA 2048', () => rsa2048.publicKey],
+    ['RSA 3072', () => generateKeyPairSync('rsa', { modulusLength: 3072 }).publicKey],
+    ['RSA 4096', () => generateKeyPairSync('rsa', { modulusLength: 4096 }).publicKey],
+    ['P-256', () => p256.publicKey],
+    ['P-384', () => p384.publicKey],
+    ['P-521', () => p521.publicKey],
+  ])('a common encoding (%s) is described as the full DER walk describes it', (_name, key) => {
+    const der = spkiDer(key());
+    const walked = info(describeSpki(withLongOuterLength(der)));
+    expect({ ...info(describeSpki(der)), spki: null }).toEqual({ ...walked, spki: null });
+  });
+
+  test('a 2048-bit-sized RSA SPKI whose modulus lacks the top bit is measured, not assumed', () => {
+    const der = spkiDer(rsa2048.publicKey);
+    der[33] = 0x40;
+    expect(info(describeSpki(der)).bits).toBe(2047);
+  });
+
+  test('a 2048-bit-sized RSA SPKI with an even exponent is still flagged', () => {
+    const der = spkiDer(rsa2048.publicKey);
+    der[der.length - 1] = 0x02;
+    expect(info(describeSpki(der)).weakExponent).toBe(true);
+  });
+
   test('rejects a private key (PKCS#8 DER) given as SPKI', () => {
     const pkcs8 = new Uint8Array(p256.privateKey.export({ type: 'pkcs8', format: 'der' }));
     expect(typeof describeSpki(pkcs8)).toBe('string');
