@@ -1,12 +1,14 @@
 /**
  * Large key sets through real nginx: a 100,000-consumer map and a 1,000-key
- * JWK Set, preloaded with the index `jwt-gateway index` writes. A credential
- * or kid deep in the file is found (the identity reaches the upstream), and
- * an index entry that no longer matches the document finds nothing.
+ * JWK Set, preloaded with the index `jwt-gateway index` writes. nginx starts
+ * with them, a credential, anonymous consumer or kid deep in the file is found
+ * (the identity reaches the upstream), and an index entry that no longer
+ * matches the document finds nothing.
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { indexDocument } from '../../build/cli/index';
+import { repointed } from '../unit/index-helpers';
 import { authLocation, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now } from './helpers';
 
 const CONSUMERS = 100000;
@@ -20,21 +22,29 @@ const consumers = {
     return { username: 'user-' + i, labels: { custom_id: 'c' + i }, credentials: [{ id: 'cred-' + i, key: 'key-' + i, secret: consumerSecrets[i] }] };
   }),
 };
-const keySecrets = Array.from({ length: KEYS }, (_, i) => randomBytes(32));
-const jwks = { keys: keySecrets.map((k, i) => ({ kty: 'oct', kid: 'kid-' + i, alg: 'HS256', k: k.toString('base64url') })) };
+/** Past the numbered ones: a key and a kid outside ASCII and the BMP (njs and Node see such strings differently). */
+const UNICODE_KEY = 'cl\u00e9-\u{1F511}';
+const unicodeSecret = secretOf(CONSUMERS);
+consumers.consumers.push({ username: 'unicode', labels: { custom_id: 'u' }, credentials: [{ id: 'cred-unicode', key: UNICODE_KEY, secret: unicodeSecret }] });
+const keySecrets = Array.from({ length: KEYS + 1 }, (_, i) => randomBytes(32));
+const jwks = { keys: keySecrets.map((k, i) => ({ kty: 'oct', kid: i < KEYS ? 'kid-' + i : UNICODE_KEY, alg: 'HS256', k: k.toString('base64url') })) };
 
-/** Indexed, then one entry pointed at the wrong place: key-7 at consumer 8, kid-7 at position 8. */
-const indexedConsumers = indexDocument(consumers) as { index: { keys: { [key: string]: number[] } } };
-indexedConsumers.index.keys['#key-7'] = [8, 0];
-const indexedJwks = indexDocument(jwks) as { index: { kids: { [kid: string]: number[] } } };
-indexedJwks.index.kids['#kid-7'] = [8];
+/** Indexed, then one entry pointed at the wrong place (a hand edit): key-7 at consumer 8, kid-7 at position 8. */
+const indexedConsumers = indexDocument(consumers) as { index: object };
+indexedConsumers.index = repointed(indexedConsumers.index, 'keys', [7, 0], [8, 0]);
+const indexedJwks = indexDocument(jwks) as { index: object };
+indexedJwks.index = repointed(indexedJwks.index, 'kids', [7], [8]);
 
 const CONFIG = gatewayConfig({
   http: `
     js_preload_object big_consumers from \${PREFIX}/consumers.json;
     js_preload_object big_jwks from \${PREFIX}/jwks.json;
   `,
-  server: [authLocation('/consumers/', ['set $auth_jwt_consumers big_consumers;']), authLocation('/jwks/', ['set $auth_jwt_key_file big_jwks;'])],
+  server: [
+    authLocation('/consumers/', ['set $auth_jwt_consumers big_consumers;']),
+    authLocation('/anonymous/', ['set $auth_jwt_consumers big_consumers;', 'set $auth_jwt_anonymous_consumer user-99998;']),
+    authLocation('/jwks/', ['set $auth_jwt_key_file big_jwks;']),
+  ],
 });
 
 const { it, g } = gatewayPerFile(
@@ -47,7 +57,7 @@ function token(claims: object, secret: string | Uint8Array, header: object = {})
 }
 
 describe('100,000 consumers with an index', () => {
-  it('the last credential of the file identifies its consumer', async () => {
+  it('a credential deep in the file identifies its consumer', async () => {
     const last = CONSUMERS - 1;
     const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-' + last }, consumerSecrets[last])) });
     expect([echo.headers['X-Consumer-Username'], echo.headers['X-Credential-Identifier'], echo.headers['X-Consumer-Custom-Id']]).toEqual(['user-' + last, 'cred-' + last, 'c' + last]);
@@ -56,6 +66,20 @@ describe('100,000 consumers with an index', () => {
   it('an index entry that points elsewhere finds nothing, even with the secret of the entry it points at', async () => {
     expectRejected(await g().get('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-7' }, consumerSecrets[7])) }), MESSAGES.unknownKey);
     expectRejected(await g().get('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-7' }, consumerSecrets[8])) }), MESSAGES.unknownKey);
+    expect(await g().logLine('error.log', 'jwt-gateway: rejected 401 CREDENTIAL_UNKNOWN: no credential with key "key-7"')).toMatch(/big_consumers/);
+    // its neighbours are untouched
+    const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-8' }, consumerSecrets[8])) });
+    expect(echo.headers['X-Consumer-Username']).toBe('user-8');
+  });
+
+  it('a key outside ASCII and the BMP is found', async () => {
+    const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: UNICODE_KEY }, unicodeSecret)) });
+    expect(echo.headers['X-Consumer-Username']).toBe('unicode');
+  });
+
+  it('the anonymous consumer is found by username near the end of the file', async () => {
+    const echo = await g().echo('/anonymous/x');
+    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Consumer-Custom-Id'], echo.headers['X-Anonymous-Consumer']]).toEqual(['user-99998', 'c99998', 'true']);
   });
 
   it('a key the index does not know is unknown', async () => {
@@ -69,8 +93,30 @@ describe('a JWK Set of 1,000 keys with an index', () => {
     expect((await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[last], { kid: 'kid-' + last })) })).status).toBe(200);
   });
 
+  it('a kid outside ASCII and the BMP verifies', async () => {
+    expect((await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[KEYS], { kid: UNICODE_KEY })) })).status).toBe(200);
+  });
+
+  it('a token without a kid is tried against the first keys only', async () => {
+    expect((await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[3])) })).status).toBe(200);
+    expectRejected(await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[KEYS - 1])) }), MESSAGES.verifyFailed);
+  });
+
   it('a kid whose index entry points elsewhere finds no key', async () => {
     expectRejected(await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[7], { kid: 'kid-7' })) }), MESSAGES.verifyFailed);
     expectRejected(await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[8], { kid: 'kid-7' })) }), MESSAGES.verifyFailed);
+  });
+});
+
+describe('changing the large map', () => {
+  it('after index and reload, a changed credential works and its old key is refused', async () => {
+    const rotated = 'rotated-' + randomBytes(8).toString('hex');
+    const changed = { consumers: consumers.consumers.map((c, i) => (i === 50000 ? { ...c, credentials: [{ id: 'cred-50000b', key: 'key-50000b', secret: rotated }] } : c)) };
+    expect(await g().nginx.reload({ 'consumers.json': JSON.stringify(indexDocument(changed)) })).toBe(true);
+    const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000b' }, rotated)) });
+    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Credential-Identifier']]).toEqual(['user-50000', 'cred-50000b']);
+    expectRejected(await g().get('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000' }, consumerSecrets[50000])) }), MESSAGES.unknownKey);
+    // key-7 is indexed correctly again
+    expect((await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-7' }, consumerSecrets[7])) })).headers['X-Consumer-Username']).toBe('user-7');
   });
 });

@@ -9,7 +9,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jackConsumer } from './helpers';
+import { repointed } from './index-helpers';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(root, 'build', 'dist', 'cli.mjs');
@@ -104,14 +106,39 @@ test('index writes the file with its index, check passes it, and refuses it once
   expect(made.stderr).toMatch(/2 credential keys and 2 usernames indexed, written to .*indexed\.json/);
   expect(spawnSync(process.execPath, [cli, 'check', indexed], { encoding: 'utf8' }).status).toBe(0);
   const document = JSON.parse(readFileSync(indexed, 'utf8'));
-  expect(document.index).toEqual({ keys: { '#jack-key': [0, 0], '#kim-key': [1, 0] }, usernames: { '#jack': 0, '#kim': 1 } });
+  expect(document.index.hash).toBe(INDEX_HASH);
   document.consumers.reverse();
   const stale = check('stale.json', document);
   expect(stale.status).toBe(1);
-  expect(stale.stderr).toMatch(/stale\.json: consumer map: field "index": does not match the consumers \(stale or edited\): run `jwt-gateway index` again/);
+  expect(stale.stderr).toMatch(
+    /stale\.json: consumer map: field "index": does not match the consumers \(stale or edited; 2 credential keys and 2 usernames not found through it, their tokens are refused\): run `jwt-gateway index` again/,
+  );
+  const reindexed = spawnSync(process.execPath, [cli, 'index', path.join(dir, 'stale.json'), '--out', path.join(dir, 'stale.json')], { encoding: 'utf8' });
+  expect(reindexed.status).toBe(0);
+  expect(check('stale.json', readFileSync(path.join(dir, 'stale.json'), 'utf8')).status).toBe(0);
   const revocations = path.join(dir, 'revoked-for-index.json');
   writeFileSync(revocations, JSON.stringify({ jti: ['x'] }));
   const notAMap = spawnSync(process.execPath, [cli, 'index', revocations], { encoding: 'utf8' });
   expect(notAMap.status).toBe(2);
   expect(notAMap.stderr).toMatch(/nothing indexed: not a consumer map/);
+});
+
+test('index of a JWK Set prints it with its index on stdout; check reports a hand-edited one', () => {
+  const file = path.join(dir, 'jwks-to-index.json');
+  const jwks = { keys: [{ ...ecJwk(), kid: 'ec-1' }, { ...ecJwk(), kid: 'ec-2' }, { ...ecJwk(), kid: 'ec-2' }] };
+  writeFileSync(file, JSON.stringify(jwks));
+  const made = spawnSync(process.execPath, [cli, 'index', file], { encoding: 'utf8' });
+  expect(made.status).toBe(0);
+  expect(made.stderr).toMatch(/jwks-to-index\.json: 3 keys with a kid indexed\n$/);
+  const document = JSON.parse(made.stdout);
+  expect(document.keys).toEqual(jwks.keys);
+  expect(document.index.withoutKid.ES256).toEqual([0, 1, 2]);
+  expect(check('jwks-indexed.json', document).stderr).not.toMatch(/field "index"/);
+  const edited = check('jwks-edited.json', { ...document, index: repointed(document.index, 'kids', [0], [1]) });
+  expect(edited.status).toBe(1);
+  expect(edited.stderr).toMatch(/jwks-edited\.json: JWK Set: field "index": does not match the keys \(stale or edited; 1 kid not found through it, their tokens are refused\): run `jwt-gateway index` again/);
+  document.index = 'x';
+  expect(check('jwks-malformed.json', document).stderr).toMatch(/field "index": not an index written by this version of `jwt-gateway index` \(every lookup walks the whole file\)/);
+  expect(spawnSync(process.execPath, [cli, 'index', file, '--out'], { encoding: 'utf8' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage:/) });
+  expect(spawnSync(process.execPath, [cli, 'index', file, file], { encoding: 'utf8' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage:/) });
 });

@@ -3,10 +3,12 @@ import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { indexDocument } from '../../build/cli/index';
-import { consumersSource } from '../../njs/core/keys/consumers';
+import { consumerIndexOf, consumersSource } from '../../njs/core/keys/consumers';
+import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { Capabilities, ConfigProblem } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { bytes, CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from './helpers';
+import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from './index-helpers';
 
 const ORIGIN = '/etc/nginx/consumers.json';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -326,27 +328,138 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     ],
   };
   const indexed = indexDocument(doc) as JsonObject;
+  const withIndex = (index: unknown) => ({ ...doc, index });
   const kimToken = () => sign('HS256', bytes('kim-secret-0123456789'), { key: 'kim-key' });
+  const indexProblems = (document: unknown) => indexProblemsOf(consumersSource(document, ORIGIN, CAPS));
+  const stale = (lost: string) => 'consumer map: does not match the consumers (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
+  const NOT_AN_INDEX = 'consumer map: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again';
 
-  test('names each credential key and username once, the first of duplicates, and verifies like the map without it', async () => {
-    expect(indexed.index).toEqual({ keys: { '#jack-key': [0, 0], '#kim-key': [1, 0], '#__proto__': [2, 0] }, usernames: { '#jack': 0, '#kim': 1, '#lee': 2 } });
-    const source = consumersSource(indexed, ORIGIN, CAPS);
-    expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
-    expect(expectOk(await authenticate(await kimToken(), source, policy(), NOW)).identity).toEqual({ consumer: 'kim', credential: 'cred-kim' });
-    const leeToken = await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' });
-    expect(expectOk(await authenticate(leeToken, source, policy(), NOW)).identity).toEqual({ consumer: 'lee' });
-    expect(source.consumer!('kim')).toEqual({ consumer: 'kim' });
-    expect(source.consumer!('constructor')).toBeNull();
+  test('holds each credential key and username once, the first of duplicates, and verifies like the map without it', async () => {
+    const index = indexed.index as JsonObject;
+    expect(index.hash).toBe(INDEX_HASH);
+    expect([tableEntries(index.keys, 2), tableEntries(index.usernames, 1)]).toEqual([3, 3]);
+    expect(indexed.consumers).toEqual(doc.consumers);
+    expect(doc).not.toHaveProperty('index');
+    for (const document of [indexed, preloaded(indexed)]) {
+      const source = consumersSource(document, ORIGIN, CAPS);
+      expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
+      expect(expectOk(await authenticate(await kimToken(), source, policy(), NOW)).identity).toEqual({ consumer: 'kim', credential: 'cred-kim' });
+      const leeToken = await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' });
+      expect(expectOk(await authenticate(leeToken, source, policy(), NOW)).identity).toEqual({ consumer: 'lee' });
+      expect(source.consumer!('kim')).toEqual({ consumer: 'kim' });
+      expect(source.consumer!('jack')).toEqual({ consumer: 'jack', customId: '495aec6a' });
+      for (const name of ['constructor', '__proto__', 'hasOwnProperty', 'toString']) expect(source.consumer!(name)).toBeNull();
+      for (const key of ['constructor', 'hasOwnProperty', 'toString', 'valueOf']) {
+        expectFailure(await authenticate(await sign('HS256', bytes('x'), { key }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+      }
+    }
+    expect(indexProblems(indexed)).toEqual([]);
+    expect(indexDocument(indexed)).toEqual(indexed);
+  });
+
+  test('with an index, building the source and a lookup read a consumer or two, whatever the size of the map', async () => {
+    const consumers = Array.from({ length: 20000 }, (_, i) => ({ username: 'user-' + i, labels: { custom_id: 'c' + i }, credentials: [{ key: 'key-' + i, secret: 'secret-' + i }] }));
+    const big = indexDocument({ consumers }) as JsonObject;
+    const { document, reads } = counted(big, 'consumers');
+    const source = consumersSource(document, ORIGIN, CAPS);
+    expect(reads()).toBe(0);
+    const token = await sign('HS256', bytes('secret-19999'), { key: 'key-19999' });
+    expect(expectOk(await authenticate(token, source, policy(), NOW)).identity).toEqual({ consumer: 'user-19999', customId: 'c19999' });
+    expect(source.consumer!('user-12345')).toEqual({ consumer: 'user-12345', customId: 'c12345' });
+    const found = reads();
+    expectFailure(await authenticate(await sign('HS256', bytes('x'), { key: 'key-20000' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    const longestPath = ((big.index as JsonObject).keys as JsonObject).probes as number;
+    expect(longestPath).toBeLessThan(64);
+    expect([found <= 2 + 2 * (longestPath + 1), reads() - found <= longestPath + 1]).toEqual([true, true]);
+    // without an index, the first lookup walks the map
+    const unindexed = counted({ consumers }, 'consumers');
+    await authenticate(token, consumersSource(unindexed.document, ORIGIN, CAPS), policy(), NOW);
+    expect(unindexed.reads()).toBeGreaterThanOrEqual(20000);
   });
 
   test('an entry that points at a credential with another key finds nothing, and check reports the stale index', async () => {
-    const stale = { ...indexed, index: { keys: { '#jack-key': [0, 0], '#kim-key': [2, 0], '#__proto__': [2, 0] }, usernames: { '#jack': 0, '#kim': 1, '#lee': 2 } } };
-    const source = consumersSource(stale, ORIGIN, CAPS);
+    const edited = withIndex(repointed(indexed.index, 'keys', [1, 0], [2, 0]));
+    const source = consumersSource(edited, ORIGIN, CAPS);
     expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     const asLee = await sign('HS256', bytes('lee-secret-0123456789'), { key: 'kim-key' });
     expectFailure(await authenticate(asLee, source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    const problems = source.problems().map((p) => p.entry + ': ' + p.field + ': ' + p.message);
-    expect(problems).toContain('consumer map: index: does not match the consumers (stale or edited): run `jwt-gateway index` again');
-    expect(consumersSource(indexed, ORIGIN, CAPS).problems().filter((p) => p.field === 'index')).toEqual([]);
+    expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
+  });
+
+  test('after the map changes, a stale index refuses moved and new credentials and never lends one consumer\'s identity to another', async () => {
+    // kim removed, a new consumer "max" appended; the index is the old one
+    const changed = { consumers: [jackConsumer(), doc.consumers[2], { username: 'max', credentials: [{ key: 'max-key', secret: 'max-secret-0123456789' }] }], index: indexed.index };
+    const source = consumersSource(changed, ORIGIN, CAPS);
+    expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
+    expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(await authenticate(await sign('HS256', bytes('max-secret-0123456789'), { key: 'max-key' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    // lee moved from 2 to 1: the index still points at 2, which is max's; kim-key is now lee's second credential
+    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(source.consumer!('lee')).toBeNull();
+    expect(source.consumer!('max')).toBeNull();
+    expect(indexProblems(changed)).toEqual([stale('3 credential keys and 2 usernames')]);
+    expect(indexProblems(indexDocument(changed))).toEqual([]);
+  });
+
+  test.each([[[1, 0]], [[0, 1]], [[2, 1]], [[30, 0]], [['!', 0]], [[0, '-']], [['zzzz', 'zzzz']], [['', '']]])('a key slot edited to %j finds nothing', async (entry) => {
+    const edited = withIndex(repointed(indexed.index, 'keys', [0, 0], entry));
+    expectFailure(await authenticate(JACK.seedToken, consumersSource(edited, ORIGIN, CAPS), policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
+  });
+
+  test.each([[1], [2], [30], ['!'], ['-'], ['zzzz']])('a username slot edited to %j finds nothing', (entry) => {
+    const edited = withIndex(repointed(indexed.index, 'usernames', [0], [entry]));
+    expect(consumersSource(edited, ORIGIN, CAPS).consumer!('jack')).toBeNull();
+    expect(indexProblems(edited)).toHaveLength(1);
+  });
+
+  test.each([
+    ['a string', 'stale'],
+    ['an array', []],
+    ['of another hash', { ...(indexed.index as JsonObject), hash: 'fnv1a-64' }],
+    ['without usernames', { ...(indexed.index as JsonObject), usernames: undefined }],
+    ['a table of 3 slots', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: '123' } }],
+    ['a table of numbers', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: [1, 2, 3, 0] } }],
+    ['a table of no slots', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: '' } }],
+    ['a table without digits', { ...(indexed.index as JsonObject), usernames: { probes: 0, slots: '1230' } }],
+    ['of names (an older layout)', { keys: { '#jack-key': [0, 0] }, usernames: { '#jack': 0 } }],
+  ])('an "index" that is %s is ignored (the map is walked as without one) and check says to index again', async (_name, index) => {
+    const source = consumersSource(withIndex(index), ORIGIN, CAPS);
+    expect(expectOk(await authenticate(await kimToken(), source, policy(), NOW)).identity).toEqual({ consumer: 'kim', credential: 'cred-kim' });
+    expect(source.consumer!('lee')).toEqual({ consumer: 'lee' });
+    expect(indexProblems(withIndex(index))).toEqual([NOT_AN_INDEX]);
+  });
+
+  test('an incomplete index: what it leaves out is refused, check counts it', async () => {
+    const partial = withIndex(consumerIndexOf({ consumers: doc.consumers.slice(0, 2) }));
+    const source = consumersSource(partial, ORIGIN, CAPS);
+    expectOk(await authenticate(JACK.seedToken, source, policy(), NOW));
+    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(source.consumer!('lee')).toBeNull();
+    expect(indexProblems(partial)).toEqual([stale('1 credential key and 1 username')]);
+  });
+
+  test('a longer probe limit than needed is harmless; a shorter one loses what sits further', async () => {
+    const index = indexed.index as { keys: { probes: number } };
+    const generous = withIndex({ ...index, keys: { ...index.keys, probes: 1e9 } });
+    expectOk(await authenticate(await kimToken(), consumersSource(generous, ORIGIN, CAPS), policy(), NOW));
+    expectFailure(await authenticate(await sign('HS256', bytes('x'), { key: 'nobody' }), consumersSource(generous, ORIGIN, CAPS), policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expect(indexProblems(generous)).toEqual(['consumer map: does not match the consumers (stale or edited): run `jwt-gateway index` again']);
+  });
+
+  test('keys and usernames named like Object.prototype members, or outside the BMP, work with and without an index', async () => {
+    const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', '#x', 'k\u{1F600}\uFFFD', '\u00e9t\u00e9'];
+    const odd = { consumers: names.map((name, i) => ({ username: name, credentials: [{ id: 'c' + i, key: name, secret: 'secret-' + i + '-0123456789' }] })) };
+    for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
+      const source = consumersSource(document, ORIGIN, CAPS);
+      for (let i = 0; i < names.length; i++) {
+        const token = await sign('HS256', bytes('secret-' + i + '-0123456789'), { key: names[i] });
+        expect(expectOk(await authenticate(token, source, policy(), NOW)).identity).toEqual({ consumer: names[i], credential: 'c' + i });
+        expect(source.consumer!(names[i])).toEqual({ consumer: names[i] });
+      }
+      expect(source.consumer!('isPrototypeOf')).toBeNull();
+      expectFailure(await authenticate(await sign('HS256', bytes('x'), { key: 'isPrototypeOf' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+      expect(source.problems()).toEqual([]);
+    }
   });
 });

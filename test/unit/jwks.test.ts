@@ -4,10 +4,14 @@ import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { Failure, isFailure } from '../../njs/core/errors';
 import { indexDocument } from '../../build/cli/index';
+import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from './helpers';
+import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from './index-helpers';
+
+const b64uHex = (secret: string) => Buffer.from(secret).toString('hex');
 
 const ORIGIN = '/etc/nginx/keys.json';
 const rsaA = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -237,29 +241,108 @@ describe('jwksSource: documents without keys', () => {
 describe('jwksSource: a stored index (jwt-gateway index)', () => {
   const doc = { keys: [octJwk('secret-a', { kid: 'a' }), octJwk('secret-b', { kid: 'b' }), octJwk('secret-b2', { kid: 'b' }), octJwk('no-kid')] };
   const indexed = indexDocument(doc) as JsonObject;
+  const withIndex = (index: unknown) => ({ ...doc, index });
+  const indexProblems = (document: unknown) => indexProblemsOf(jwksSource(document, ORIGIN, CAPS));
+  const stale = (lost: string) => 'JWK Set: does not match the keys (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
 
-  test('names every kid with its positions, and lookups through it find the same keys', () => {
-    expect(indexed.index).toEqual({ kids: { '#a': [0], '#b': [1, 2] } });
-    expect(materials(lookup(indexed, { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
+  test('holds every key with a kid and, per algorithm, the first keys to try without one; lookups find the same keys', () => {
+    const index = indexed.index as { hash: string; kids: unknown; withoutKid: { [alg: string]: number[] } };
+    expect(index.hash).toBe(INDEX_HASH);
+    expect(tableEntries(index.kids, 1)).toBe(3);
+    expect(Object.keys(index.withoutKid).sort()).toEqual(algorithmNames().sort());
+    expect(index.withoutKid.HS256).toEqual([0, 1, 2, 3]);
+    expect(index.withoutKid.RS256).toEqual([]);
+    expect(indexed.keys).toEqual(doc.keys);
+    for (const document of [indexed, preloaded(indexed)]) {
+      expect(materials(lookup(document, { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
+      expect(materials(lookup(document, { kid: 'b' }, 'HS256'))).toEqual([b64uHex('secret-b'), b64uHex('secret-b2')]);
+      expect(materials(lookup(document, {}, 'HS256'))).toEqual(materials(lookup(doc, {}, 'HS256')));
+    }
     expect(materials(lookup(indexed, {}, 'HS256'))).toHaveLength(4);
     expect(jwksSource(indexed, ORIGIN, CAPS).problems().map((p) => p.entry + ': ' + p.message)).toEqual(['keys[2] (kid "b"): duplicate kid']);
   });
 
+  test('tokens without a kid try the same keys as without the index (kty, curve, alg, cap)', () => {
+    const mixed: JsonObject[] = [publicJwk(p256.publicKey), octJwk('hmac-0')];
+    for (let i = 1; i < MAX_KEYS_TRIED + 3; i++) mixed.push(octJwk('hmac-' + i, { kid: 'h' + i }));
+    mixed.push(publicJwk(rsaA.publicKey), publicJwk(rsaB.publicKey, { alg: 'RS384' }), publicJwk(p384.publicKey), 'not a key' as unknown as JsonObject);
+    const set = { keys: mixed };
+    const withIndexed = indexDocument(set);
+    for (const alg of algorithmNames()) expect([alg, materials(lookup(withIndexed, {}, alg))]).toEqual([alg, materials(lookup(set, {}, alg))]);
+    expect(materials(lookup(withIndexed, {}, 'HS256'))).toHaveLength(MAX_KEYS_TRIED);
+    expect(materials(lookup(withIndexed, {}, 'RS384'))).toEqual([spkiHex(rsaA.publicKey), spkiHex(rsaB.publicKey)]);
+  });
+
+  test('with an index, a lookup reads only the keys it tries, whatever the size of the set', () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => octJwk('secret-' + i, { kid: 'kid-' + i, alg: 'HS256' }));
+    const big = indexDocument({ keys }) as JsonObject;
+    const longestPath = ((big.index as JsonObject).kids as JsonObject).probes as number;
+    expect(longestPath).toBeLessThan(64);
+    const { document, reads } = counted(big, 'keys');
+    const source = jwksSource(document, ORIGIN, CAPS);
+    const ask = (header: JsonObject, alg: string) => source.lookup({ header: { alg, ...header }, payload: {} }, findAlgorithm(alg)!, { keyClaim: 'key' });
+    expect(reads()).toBe(0);
+    expect(match(ask({ kid: 'kid-4999' }, 'HS256')).keys).toHaveLength(1);
+    expectFailure(ask({ kid: 'kid-5000' }, 'HS256'), 'KEY_NOT_FOUND');
+    expect(reads()).toBeLessThanOrEqual(2 * (longestPath + 1) + 2);
+    const before = reads();
+    // no kid: the first MAX_KEYS_TRIED that fit; an algorithm no key fits reads nothing
+    expect(match(ask({}, 'HS256')).keys).toHaveLength(MAX_KEYS_TRIED);
+    expect(match(ask({}, 'RS256')).keys).toHaveLength(0);
+    expect(match(ask({}, 'HS512')).keys).toHaveLength(0);
+    expect(reads() - before).toBeLessThanOrEqual(3 * MAX_KEYS_TRIED);
+    // without an index, a token without a kid that no key fits walks the set
+    const unindexed = counted({ keys }, 'keys');
+    jwksSource(unindexed.document, ORIGIN, CAPS).lookup({ header: { alg: 'RS256' }, payload: {} }, findAlgorithm('RS256')!, { keyClaim: 'key' });
+    expect(unindexed.reads()).toBeGreaterThanOrEqual(5000);
+  });
+
   test('an entry that points at a key with another kid finds nothing, and check reports the stale index', () => {
-    const stale = { ...indexed, index: { kids: { '#a': [1], '#b': [1, 2] } } };
-    expectFailure(lookup(stale, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
-    expect(jwksSource(stale, ORIGIN, CAPS).problems().map((p) => p.field + ': ' + p.message)).toEqual([
-      'index: does not match the keys (stale or edited): run `jwt-gateway index` again',
-      'kid: duplicate kid',
+    const edited = withIndex(repointed(indexed.index, 'kids', [0], [1]));
+    expectFailure(lookup(edited, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
+    expect(indexProblems(edited)).toEqual([stale('1 kid')]);
+    expect(indexProblems(indexed)).toEqual([]);
+  });
+
+  test('after the set changes, a stale index finds only keys still where it says, with their kid', () => {
+    const changed = { keys: [octJwk('secret-b', { kid: 'b' }), octJwk('secret-c', { kid: 'c' })], index: indexed.index };
+    expectFailure(lookup(changed, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
+    expectFailure(lookup(changed, { kid: 'c' }, 'HS256'), 'KEY_NOT_FOUND');
+    // b moved from 1 to 0; 1 now holds c
+    expectFailure(lookup(changed, { kid: 'b' }, 'HS256'), 'KEY_NOT_FOUND');
+    expect(materials(lookup(changed, {}, 'HS256'))).toHaveLength(2);
+    expect(indexProblems(changed)).toEqual([stale('2 kids')]);
+    expect(indexProblems(indexDocument(changed))).toEqual([]);
+  });
+
+  test.each([[1], [3], [4], [30], ['!'], ['-'], ['zzzz']])('a kid slot edited to %j finds nothing', (entry) => {
+    const edited = withIndex(repointed(indexed.index, 'kids', [0], [entry]));
+    expectFailure(lookup(edited, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
+    expect(indexProblems(edited)).toEqual([stale('1 kid')]);
+  });
+
+  test.each([
+    ['a string', 'stale'],
+    ['an array', []],
+    ['of another hash', { ...(indexed.index as JsonObject), hash: 'x' }],
+    ['without withoutKid', { ...(indexed.index as JsonObject), withoutKid: undefined }],
+    ['a table of no slots', { ...(indexed.index as JsonObject), kids: { probes: 0, digits: 1, slots: '' } }],
+    ['of names (an older layout)', { kids: { '#a': [0] }, withoutKid: {} }],
+  ])('an "index" that is %s is ignored (the set is walked as without one) and check says to index again', (_name, index) => {
+    expect(materials(lookup(withIndex(index), { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
+    expect(materials(lookup(withIndex(index), {}, 'HS256'))).toHaveLength(4);
+    expect(indexProblems(withIndex(index))).toEqual([
+      'JWK Set: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again',
     ]);
   });
 
-  test('kids like __proto__ and constructor are plain names, indexed or not', () => {
-    const odd = { keys: [octJwk('s1', { kid: '__proto__' }), octJwk('s2', { kid: 'constructor' })] };
-    for (const document of [odd, indexDocument(odd)]) {
-      expect(materials(lookup(document, { kid: '__proto__' }, 'HS256'))).toHaveLength(1);
-      expect(materials(lookup(document, { kid: 'constructor' }, 'HS256'))).toHaveLength(1);
-      expectFailure(lookup(document, { kid: 'hasOwnProperty' }, 'HS256'), 'KEY_NOT_FOUND');
+  test('kids like __proto__ and constructor, or outside the BMP, are plain names, indexed or not', () => {
+    const names = ['__proto__', 'constructor', 'hasOwnProperty', '\u{1F511}-1', '\uFFFD'];
+    const odd = { keys: names.map((kid, i) => octJwk('s' + i, { kid })) };
+    for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
+      for (let i = 0; i < names.length; i++) expect(materials(lookup(document, { kid: names[i] }, 'HS256'))).toEqual([b64uHex('s' + i)]);
+      expectFailure(lookup(document, { kid: 'toString' }, 'HS256'), 'KEY_NOT_FOUND');
+      expectFailure(lookup(document, { kid: 'valueOf' }, 'HS256'), 'KEY_NOT_FOUND');
     }
   });
 });

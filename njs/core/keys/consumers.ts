@@ -7,15 +7,17 @@
  *
  * The classic engine builds a key source per request, so for large maps the
  * index comes with the document: `jwt-gateway index` stores the positions of
- * credentials and consumers in its "index" member, and a lookup then reads one
- * entry and checks it against the document (a stale entry finds nothing). A
- * map without one is indexed at first use, a walk over every entry.
+ * credentials and consumers in its "index" member (hash tables, hash-index.ts),
+ * and a lookup then reads a slot or two and checks them against the document
+ * (a stale entry finds nothing). A map without one is indexed at first use, a
+ * walk over every entry.
  */
 import { Algorithm, findAlgorithm } from '../algorithms';
 import { fail, Failure, quote } from '../errors';
 import { JsonObject } from '../strict-json';
+import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, isProblem, KeyMatch, KeySource, LookupOptions, sameEntries, staleIndex, VerificationKey } from './types';
+import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, indexProblem, isPosition, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
@@ -83,10 +85,11 @@ function prepareCredential(fields: JsonObject, capabilities: Capabilities): Prep
   return { key, graceSeconds: grace };
 }
 
-/** The positions `jwt-gateway index` stores: credential key -> [consumer, credential], username -> consumer ('#'-prefixed names). */
+/** What `jwt-gateway index` stores: credential key -> [consumer, credential] (2 numbers a slot), username -> consumer. */
 export interface StoredConsumerIndex {
-  keys: { [key: string]: number[] };
-  usernames: { [username: string]: number };
+  hash: string;
+  keys: HashTable;
+  usernames: HashTable;
 }
 
 interface BuiltIndex {
@@ -160,28 +163,35 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
   return built;
 }
 
-/** What `jwt-gateway index` stores for this map. */
+/** What `jwt-gateway index` stores for this map: the credentials and usernames that win (the first of duplicates). */
 export function consumerIndexOf(document: unknown): StoredConsumerIndex {
   const built = buildIndex(document, '');
-  const stored: StoredConsumerIndex = { keys: {}, usernames: {} };
+  const keys: string[] = [];
+  const keyPositions: number[][] = [];
   for (let i = 0; i < built.credentials.length; i++) {
     const credential = built.credentials[i];
-    stored.keys['#' + credential.fields.key] = [credential.consumerIndex, credential.credentialIndex];
+    keys.push(credential.fields.key as string);
+    keyPositions.push([credential.consumerIndex, credential.credentialIndex]);
   }
   const listed = isObject(document) ? document.consumers : undefined;
   const consumers: unknown[] = Array.isArray(listed) ? listed : [];
+  const usernames: string[] = [];
+  const consumerPositions: number[][] = [];
+  const seen: { [username: string]: boolean } = {};
   for (let i = 0; i < consumers.length; i++) {
     const consumer = consumers[i];
-    if (isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' && stored.usernames['#' + consumer.username] === undefined) {
-      stored.usernames['#' + consumer.username] = i;
+    if (isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' && !seen['#' + consumer.username]) {
+      seen['#' + consumer.username] = true;
+      usernames.push(consumer.username);
+      consumerPositions.push([i]);
     }
   }
-  return stored;
+  return { hash: INDEX_HASH, keys: buildTable(keys, keyPositions, 2), usernames: buildTable(usernames, consumerPositions, 1) };
 }
 
 function storedIndex(document: unknown): StoredConsumerIndex | null {
   const index = isObject(document) ? document.index : undefined;
-  return isObject(index) && isObject(index.keys) && isObject(index.usernames) ? (index as unknown as StoredConsumerIndex) : null;
+  return isObject(index) && index.hash === INDEX_HASH && isTable(index.keys, 2) && isTable(index.usernames, 1) ? (index as unknown as StoredConsumerIndex) : null;
 }
 
 export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
@@ -196,22 +206,49 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   /** The credential the stored index names for `key`, if the document still has it there. */
   function storedCredential(key: string): Credential | null {
     if (found['#' + key] !== undefined) return found['#' + key];
-    const at = stored!.keys['#' + key];
     let credential: Credential | null = null;
-    if (Array.isArray(at) && at.length === 2) {
-      const consumer = consumers[at[0]];
+    probe(stored!.keys, 2, key, (i, j) => {
+      const consumer = isPosition(i) && isPosition(j) ? consumers[i] : undefined;
       const list = isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' ? consumer.credentials : undefined;
-      const fields = Array.isArray(list) ? list[at[1]] : undefined;
-      if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, at[0], at[1], fields);
-    }
+      const fields = Array.isArray(list) ? list[j] : undefined;
+      if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, i, j, fields);
+      return credential !== null;
+    });
     found['#' + key] = credential;
     return credential;
   }
 
-  function storedIdentity(username: string): Identity | null {
-    const at = stored!.usernames['#' + username];
-    const consumer = typeof at === 'number' ? consumers[at] : undefined;
-    return isObject(consumer) && consumer.username === username ? consumerIdentity(consumer) : null;
+  /** The position of the consumer the stored index names for `username`, or -1. */
+  function storedConsumer(username: string): number {
+    let position = -1;
+    probe(stored!.usernames, 1, username, (i) => {
+      const consumer = isPosition(i) ? consumers[i] : undefined;
+      if (isObject(consumer) && consumer.username === username) position = i;
+      return position >= 0;
+    });
+    return position;
+  }
+
+  /** How many credential keys and usernames the stored index does not lead to (for `check`). */
+  function notFoundThroughIndex(): string[] {
+    const built = index();
+    let keys = 0;
+    for (let i = 0; i < built.credentials.length; i++) {
+      const credential = storedCredential(built.credentials[i].fields.key as string);
+      if (!credential || credential.consumerIndex !== built.credentials[i].consumerIndex || credential.credentialIndex !== built.credentials[i].credentialIndex) keys++;
+    }
+    let usernames = 0;
+    const seen: { [username: string]: boolean } = {};
+    for (let i = 0; i < consumers.length; i++) {
+      const consumer = consumers[i];
+      if (!isObject(consumer) || typeof consumer.username !== 'string' || consumer.username === '' || seen['#' + consumer.username]) continue;
+      seen['#' + consumer.username] = true;
+      if (storedConsumer(consumer.username) !== i) usernames++;
+    }
+    const missed: string[] = [];
+    if (keys) missed.push(keys + (keys === 1 ? ' credential key' : ' credential keys'));
+    if (usernames) missed.push(usernames + (usernames === 1 ? ' username' : ' usernames'));
+    return missed;
   }
 
   function prepare(credential: Credential): PreparedCredential | FieldProblem {
@@ -241,13 +278,15 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       return failure;
     },
     consumer(username: string): Identity | null {
-      return stored ? storedIdentity(username) : index().byUsername['#' + username] || null;
+      if (!stored) return index().byUsername['#' + username] || null;
+      const position = storedConsumer(username);
+      return position >= 0 ? consumerIdentity(consumers[position] as JsonObject) : null;
     },
     problems(): ConfigProblem[] {
       const all = index().problems.slice();
       if (isObject(document) && document.index !== undefined) {
-        const fresh = consumerIndexOf(document);
-        if (!stored || !sameEntries(stored.keys, fresh.keys) || !sameEntries(stored.usernames, fresh.usernames)) all.push(staleIndex(origin, 'consumer map', 'consumers'));
+        const differs = !stored || JSON.stringify(document.index) !== JSON.stringify(consumerIndexOf(document));
+        if (differs) all.push(indexProblem(origin, 'consumer map', 'consumers', stored ? notFoundThroughIndex() : null));
       }
       const ids: { [id: string]: boolean } = {};
       const credentialFields = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];

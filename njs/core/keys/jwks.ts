@@ -3,15 +3,17 @@
  * found by `kid` through an index and prepared only when a token asks for
  * them. As with consumer maps (consumers.ts), a large set carries its index
  * in an "index" member written by `jwt-gateway index` (RFC 7517 lets a JWK
- * Set have members it does not define); without one, the set is indexed at
- * first use. Config objects may come from js_preload_object (frozen, no
+ * Set have members it does not define): a token's kid, or for a token
+ * without one its algorithm, leads to a few positions, each checked against
+ * the document. Without an index the set is walked at first use. Config objects may come from js_preload_object (frozen, no
  * prototype), so only plain loops and static Object/Array functions touch them.
  */
-import { Algorithm } from '../algorithms';
+import { Algorithm, algorithmNames, findAlgorithm } from '../algorithms';
 import { fail, Failure, quote } from '../errors';
 import { JsonObject } from '../strict-json';
+import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromJwk } from './prepare';
-import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, isProblem, KeyMatch, KeySource, sameEntries, staleIndex, VerificationKey } from './types';
+import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, indexProblem, isPosition, isProblem, KeyMatch, KeySource, VerificationKey } from './types';
 
 /** Without a `kid`, at most this many keys are tried, so one token cannot make the gateway try a whole key set. */
 export const MAX_KEYS_TRIED = 8;
@@ -21,9 +23,16 @@ function fitsAlgorithm(jwk: JsonObject, algorithm: Algorithm): boolean {
   return jwk.kty === algorithm.kty && (algorithm.crv === undefined || jwk.crv === algorithm.crv);
 }
 
-/** What `jwt-gateway index` stores: kid -> positions in "keys" ('#'-prefixed names). */
+/**
+ * What `jwt-gateway index` stores: kid -> position in "keys" (a hash table,
+ * hash-index.ts; one slot per key, so a duplicate kid has several), and for
+ * tokens without a kid, per algorithm, the positions of the first
+ * MAX_KEYS_TRIED keys that fit it (so such a token never walks the set).
+ */
 export interface StoredKidIndex {
-  kids: { [kid: string]: number[] };
+  hash: string;
+  kids: HashTable;
+  withoutKid: { [algorithm: string]: number[] };
 }
 
 interface BuiltIndex {
@@ -61,12 +70,33 @@ function keysOf(document: unknown): unknown {
 
 /** What `jwt-gateway index` stores for this set. */
 export function kidIndexOf(document: unknown): StoredKidIndex {
-  return { kids: buildIndex(keysOf(document), '').byKid };
+  const built = buildIndex(keysOf(document), '');
+  const keys = keysOf(document) as JsonObject[];
+  const withoutKid: { [algorithm: string]: number[] } = {};
+  const names = algorithmNames();
+  for (let a = 0; a < names.length; a++) {
+    const algorithm = findAlgorithm(names[a])!;
+    const positions: number[] = [];
+    for (let i = 0; i < built.usable.length && positions.length < MAX_KEYS_TRIED; i++) {
+      if (fitsAlgorithm(keys[built.usable[i]], algorithm)) positions.push(built.usable[i]);
+    }
+    withoutKid[names[a]] = positions;
+  }
+  const kids: string[] = [];
+  const positions: number[][] = [];
+  for (let i = 0; i < built.usable.length; i++) {
+    const kid = keys[built.usable[i]].kid;
+    if (typeof kid === 'string') {
+      kids.push(kid);
+      positions.push([built.usable[i]]);
+    }
+  }
+  return { hash: INDEX_HASH, kids: buildTable(kids, positions, 1), withoutKid };
 }
 
 function storedIndex(document: unknown): StoredKidIndex | null {
   const index = document !== null && typeof document === 'object' ? (document as JsonObject).index : undefined;
-  return isJwk(index) && isJwk(index.kids) ? (index as unknown as StoredKidIndex) : null;
+  return isJwk(index) && index.hash === INDEX_HASH && isTable(index.kids, 1) && isJwk(index.withoutKid) ? (index as unknown as StoredKidIndex) : null;
 }
 
 export function jwksSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
@@ -87,39 +117,49 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
     return prepared[position];
   }
 
-  /** Positions of the keys with this kid; through the stored index, only those the document still has there. */
-  function withKid(kid: string): number[] {
-    if (!stored) return index().byKid['#' + kid] || [];
-    const listedAt = stored.kids['#' + kid];
+  /** Positions the stored index lists that still hold a key (with this kid, when one is given). */
+  function storedPositions(listedAt: unknown, kid: string | undefined): number[] {
     const positions: number[] = [];
     if (!Array.isArray(listedAt)) return positions;
     for (let i = 0; i < listedAt.length; i++) {
-      const jwk = keys[listedAt[i]];
-      if (isJwk(jwk) && jwk.kid === kid) positions.push(listedAt[i]);
+      const jwk = isPosition(listedAt[i]) ? keys[listedAt[i]] : undefined;
+      if (isJwk(jwk) && (kid === undefined || jwk.kid === kid)) positions.push(listedAt[i]);
     }
     return positions;
+  }
+
+  /** Positions of the keys with this kid, in order. */
+  function withKid(kid: string): number[] {
+    if (!stored) return index().byKid['#' + kid] || [];
+    const onPath: number[] = [];
+    probe(stored.kids, 1, kid, (position) => {
+      onPath.push(position);
+      return false;
+    });
+    return storedPositions(onPath, kid);
   }
 
   return {
     origin,
     lookup(token: DecodedToken, algorithm: Algorithm): KeyMatch | Failure {
       const kid = token.header.kid;
-      let candidates: number[];
-      if (kid === undefined) {
-        candidates = index().usable;
-      } else if (typeof kid !== 'string') {
-        return fail('KEY_NOT_FOUND', 'kid is not a string');
-      } else {
+      // Without a kid: the first keys that fit (listed in the stored index), else every key in order (null).
+      let candidates: number[] | null = stored && kid === undefined ? storedPositions(stored.withoutKid[algorithm.name], undefined) : null;
+      if (kid !== undefined) {
+        if (typeof kid !== 'string') return fail('KEY_NOT_FOUND', 'kid is not a string');
         candidates = withKid(kid);
         if (candidates.length === 0) return fail('KEY_NOT_FOUND', 'no key with kid ' + quote(kid) + ' in ' + origin);
       }
       const match: KeyMatch = { keys: [], graceSeconds: 0, skipped: [] };
       const documentProblems = stored ? [] : index().problems;
       for (let i = 0; i < documentProblems.length; i++) match.skipped.push(describeProblem(documentProblems[i]));
-      for (let i = 0; i < candidates.length && match.keys.length < MAX_KEYS_TRIED; i++) {
-        if (!fitsAlgorithm(keys[candidates[i]] as JsonObject, algorithm)) continue;
-        const key = prepare(candidates[i]);
-        if (isProblem(key)) match.skipped.push(describeProblem({ origin, entry: entryName(candidates[i]), field: key.field, message: key.message }));
+      const count = candidates ? candidates.length : keys.length;
+      for (let i = 0; i < count && match.keys.length < MAX_KEYS_TRIED; i++) {
+        const position = candidates ? candidates[i] : i;
+        const jwk = keys[position];
+        if (!isJwk(jwk) || !fitsAlgorithm(jwk, algorithm)) continue;
+        const key = prepare(position);
+        if (isProblem(key)) match.skipped.push(describeProblem({ origin, entry: entryName(position), field: key.field, message: key.message }));
         else match.keys.push(key);
       }
       return match;
@@ -127,7 +167,13 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
     problems(): ConfigProblem[] {
       const all = index().problems.slice();
       if (document !== null && typeof document === 'object' && (document as JsonObject).index !== undefined) {
-        if (!stored || !sameEntries(stored.kids, kidIndexOf(document).kids)) all.push(staleIndex(origin, 'JWK Set', 'keys'));
+        if (!stored || JSON.stringify((document as JsonObject).index) !== JSON.stringify(kidIndexOf(document))) {
+          let missed = 0;
+          const byKid = index().byKid;
+          const kids = Object.keys(byKid);
+          for (let i = 0; stored && i < kids.length; i++) if (JSON.stringify(withKid(kids[i].slice(1))) !== JSON.stringify(byKid[kids[i]])) missed++;
+          all.push(indexProblem(origin, 'JWK Set', 'keys', stored ? (missed ? [missed + (missed === 1 ? ' kid' : ' kids')] : []) : null));
+        }
       }
       const seen: { [kid: string]: boolean } = {};
       const usable = index().usable;

@@ -60,19 +60,21 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** A stored index (written by `jwt-gateway index`) names the same positions as `fresh`: same entries, in any order. */
-export function sameEntries(stored: { [name: string]: unknown }, fresh: { [name: string]: unknown }): boolean {
-  const text = (entries: { [name: string]: unknown }) => {
-    const names = Object.keys(entries).sort();
-    const pairs: unknown[] = [];
-    for (let i = 0; i < names.length; i++) pairs.push([names[i], entries[names[i]]]);
-    return JSON.stringify(pairs);
-  };
-  return text(stored) === text(fresh);
+/** A position in a stored index: a whole number >= 0 (anything else finds nothing). */
+export function isPosition(value: unknown): value is number {
+  return typeof value === 'number' && value >= 0 && Math.floor(value) === value;
 }
 
-export function staleIndex(origin: string, entry: string, what: string): ConfigProblem {
-  return { origin, entry, field: 'index', message: 'does not match the ' + what + ' (stale or edited): run `jwt-gateway index` again' };
+/**
+ * What `check` says about an "index" member that is not what `jwt-gateway
+ * index` would write now: `missed` lists what cannot be found through it
+ * (e.g. "3 credential keys"), null when it is not an index at all.
+ */
+export function indexProblem(origin: string, entry: string, what: string, missed: string[] | null): ConfigProblem {
+  const again = ': run `jwt-gateway index` again';
+  if (!missed) return { origin, entry, field: 'index', message: 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again };
+  const lost = missed.length ? '; ' + missed.join(' and ') + ' not found through it, their tokens are refused' : '';
+  return { origin, entry, field: 'index', message: 'does not match the ' + what + ' (stale or edited' + lost + ')' + again };
 }
 
 export function describeProblem(problem: ConfigProblem): string {
