@@ -4,7 +4,7 @@
  * unexpected exception still ends as a 401, never a 500.
  */
 import { Verified } from './core/authenticate';
-import { cacheUntil, parseCacheMaxAge } from './core/cache-lifetime';
+import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
 import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
@@ -80,17 +80,12 @@ function www_authenticate(r: NginxHTTPRequest): Answer {
 }
 
 /** X-Accel-Expires for the cached auth_request style: how long nginx may reuse this answer for the same token. */
-function cacheLifetime(r: NginxHTTPRequest, outcome: Outcome, failure: Failure | null): string {
-  const maxAge = parseCacheMaxAge(r.variables.auth_jwt_cache_max_age);
-  if (maxAge === null) {
-    r.error(LOG_PREFIX + 'config error: $auth_jwt_cache_max_age: must be a whole number of seconds; answers are not cached');
-    return '0';
-  }
+function cacheLifetime(outcome: Outcome, failure: Failure | null): string {
   const settings = outcome.settings;
   return cacheUntil({
     allowed: failure === null && !outcome.anonymous && outcome.result.ok,
     exp: outcome.result.ok ? outcome.result.payload.exp : undefined,
-    maxAge,
+    maxAge: settings.cacheMaxAge,
     keyCoversDecision: settings.header.toLowerCase() === 'authorization' && !settings.revocationZone,
     now: Math.floor(Date.now() / 1000),
   });
@@ -104,7 +99,7 @@ function cacheLifetime(r: NginxHTTPRequest, outcome: Outcome, failure: Failure |
 function authorize(r: NginxHTTPRequest): Answer {
   return withOutcome(r, true, (outcome) => {
     const failure = conclude(r, outcome);
-    r.headersOut['X-Accel-Expires'] = cacheLifetime(r, outcome, failure);
+    r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, failure);
     if (failure) {
       // Not WWW-Authenticate itself: auth_request copies that one from a proxied answer, and the error page adds its own.
       r.headersOut['X-Jwt-Www-Authenticate'] = wwwAuthenticate(outcome, failure);

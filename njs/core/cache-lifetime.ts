@@ -29,9 +29,3 @@ export function cacheUntil(input: CacheInput): string {
   if (typeof input.exp === 'number' && input.exp - 1 < until) until = Math.floor(input.exp) - 1;
   return until > input.now ? '@' + until : '0';
 }
-
-/** `$auth_jwt_cache_max_age`: whole seconds; the default when unset, null when malformed. */
-export function parseCacheMaxAge(value: string | undefined): number | null {
-  if (!value) return DEFAULT_CACHE_MAX_AGE;
-  return /^[0-9]{1,9}$/.test(value) ? Number(value) : null;
-}

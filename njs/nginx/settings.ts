@@ -5,6 +5,7 @@
  * else reads r.variables for them.
  */
 import { ClaimRule, parseClaimRules } from '../core/claim-rules';
+import { DEFAULT_CACHE_MAX_AGE } from '../core/cache-lifetime';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../core/token';
 
 export interface Settings {
@@ -34,6 +35,8 @@ export interface Settings {
   claimSet: { variable: string; path: string }[];
   revocationList: string;
   revocationZone: string;
+  /** Cached auth_request style: seconds an "allowed" may be reused at most. */
+  cacheMaxAge: number;
 }
 
 export interface SettingsProblem {
@@ -104,6 +107,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const rejectMultipleTokens = v.auth_jwt_reject_multiple_tokens;
   const requirements = v.auth_jwt_require;
   const claimSetText = v.auth_jwt_claim_set;
+  const cacheMaxAge = v.auth_jwt_cache_max_age;
   const settings: Settings = {
     keyFile: v.auth_jwt_key_file || '',
     consumers: v.auth_jwt_consumers || '',
@@ -127,6 +131,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     claimSet: claimSetText ? claimSet(claimSetText, problems) : none,
     revocationList: v.auth_jwt_revocation_list || '',
     revocationZone: v.auth_jwt_revocation_zone || '',
+    cacheMaxAge: cacheMaxAge ? wholeNumber(cacheMaxAge, 'cache_max_age', DEFAULT_CACHE_MAX_AGE, problems) : DEFAULT_CACHE_MAX_AGE,
   };
   if (settings.keyFile && settings.consumers) {
     problems.push({ variable: '$auth_jwt_key_file', message: 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both' });

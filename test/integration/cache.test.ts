@@ -51,6 +51,7 @@ const CONFIG = gatewayConfig({
     location('nocache', ['set $auth_jwt_cache off;']),
     location('strict', ['set $auth_jwt_issuers https://idp.example.com;']),
     location('short', ['set $auth_jwt_cache_max_age 1;']),
+    location('badage', ['set $auth_jwt_cache_max_age 5m;']),
     location('xtoken', ['set $auth_jwt_header X-Token;']),
     location('anon', ['set $auth_jwt_anonymous_consumer guest;']),
   ],
@@ -144,6 +145,12 @@ describe('what is cached', () => {
     }
     expect(verifications(probe)).toBe(2);
     expect(g().nginx.errorLog()).not.toMatch(/\[error\]/);
+  });
+
+  it('a malformed $auth_jwt_cache_max_age is a config error: denied, and the log names the setting', async () => {
+    // A config error stops before the token is looked at, so the challenge carries no error code.
+    expectRejected(await g().get('/badage/x', { Authorization: 'Bearer ' + (await token({})) }), MESSAGES.verifyFailed, { tokenSent: false });
+    await g().logLine('error.log', 'config error: $auth_jwt_cache_max_age: must be a whole number, got "5m"');
   });
 
   it('entries of one location never answer for another with other settings', async () => {

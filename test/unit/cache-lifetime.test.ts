@@ -1,4 +1,4 @@
-import { cacheUntil, DEFAULT_CACHE_MAX_AGE, parseCacheMaxAge } from '../../njs/core/cache-lifetime';
+import { cacheUntil } from '../../njs/core/cache-lifetime';
 
 const NOW = 1_800_000_000;
 const allowed = { allowed: true, exp: NOW + 3600, maxAge: 60, keyCoversDecision: true, now: NOW };
@@ -26,16 +26,5 @@ describe('cacheUntil (X-Accel-Expires of the verifier)', () => {
     expect(cacheUntil({ ...allowed, allowed: false })).toBe('0');
     expect(cacheUntil({ ...allowed, keyCoversDecision: false })).toBe('0');
     expect(cacheUntil({ ...allowed, maxAge: 0 })).toBe('0');
-  });
-});
-
-describe('parseCacheMaxAge', () => {
-  it('defaults, whole seconds, and null for anything else', () => {
-    expect(parseCacheMaxAge(undefined)).toBe(DEFAULT_CACHE_MAX_AGE);
-    expect(parseCacheMaxAge('')).toBe(DEFAULT_CACHE_MAX_AGE);
-    expect(parseCacheMaxAge('0')).toBe(0);
-    expect(parseCacheMaxAge('300')).toBe(300);
-    expect(parseCacheMaxAge('5m')).toBeNull();
-    expect(parseCacheMaxAge('-1')).toBeNull();
   });
 });
