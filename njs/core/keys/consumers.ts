@@ -17,7 +17,7 @@ import { fail, Failure, quote } from '../errors';
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, Identity, indexProblem, isPosition, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
+import { Capabilities, ConfigProblem, counted, DecodedToken, describeProblem, FieldProblem, Identity, indexProblem, isPosition, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
@@ -94,7 +94,8 @@ export interface StoredConsumerIndex {
 
 interface BuiltIndex {
   byKey: { [key: string]: Credential };
-  byUsername: { [username: string]: Identity };
+  /** Position of the first consumer with each username, in document order. */
+  byUsername: { [username: string]: number };
   credentials: Credential[];
   problems: ConfigProblem[];
 }
@@ -133,8 +134,8 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
       built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'missing (a non-empty string is required)' });
       continue;
     }
-    if (built.byUsername['#' + username]) built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
-    else built.byUsername['#' + username] = consumerIdentity(consumer);
+    if (built.byUsername['#' + username] !== undefined) built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
+    else built.byUsername['#' + username] = i;
     const list = consumer.credentials;
     if (!Array.isArray(list)) {
       built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'credentials', message: 'missing (expected an array of credentials)' });
@@ -173,18 +174,12 @@ export function consumerIndexOf(document: unknown): StoredConsumerIndex {
     keys.push(credential.fields.key as string);
     keyPositions.push([credential.consumerIndex, credential.credentialIndex]);
   }
-  const listed = isObject(document) ? document.consumers : undefined;
-  const consumers: unknown[] = Array.isArray(listed) ? listed : [];
+  const names = Object.keys(built.byUsername);
   const usernames: string[] = [];
   const consumerPositions: number[][] = [];
-  const seen: { [username: string]: boolean } = {};
-  for (let i = 0; i < consumers.length; i++) {
-    const consumer = consumers[i];
-    if (isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' && !seen['#' + consumer.username]) {
-      seen['#' + consumer.username] = true;
-      usernames.push(consumer.username);
-      consumerPositions.push([i]);
-    }
+  for (let i = 0; i < names.length; i++) {
+    usernames.push(names[i].slice(1));
+    consumerPositions.push([built.byUsername[names[i]]]);
   }
   return { hash: INDEX_HASH, keys: buildTable(keys, keyPositions, 2), usernames: buildTable(usernames, consumerPositions, 1) };
 }
@@ -238,17 +233,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       if (!credential || credential.consumerIndex !== built.credentials[i].consumerIndex || credential.credentialIndex !== built.credentials[i].credentialIndex) keys++;
     }
     let usernames = 0;
-    const seen: { [username: string]: boolean } = {};
-    for (let i = 0; i < consumers.length; i++) {
-      const consumer = consumers[i];
-      if (!isObject(consumer) || typeof consumer.username !== 'string' || consumer.username === '' || seen['#' + consumer.username]) continue;
-      seen['#' + consumer.username] = true;
-      if (storedConsumer(consumer.username) !== i) usernames++;
-    }
-    const missed: string[] = [];
-    if (keys) missed.push(keys + (keys === 1 ? ' credential key' : ' credential keys'));
-    if (usernames) missed.push(usernames + (usernames === 1 ? ' username' : ' usernames'));
-    return missed;
+    const names = Object.keys(built.byUsername);
+    for (let i = 0; i < names.length; i++) if (storedConsumer(names[i].slice(1)) !== built.byUsername[names[i]]) usernames++;
+    return counted(keys, 'credential key').concat(counted(usernames, 'username'));
   }
 
   function prepare(credential: Credential): PreparedCredential | FieldProblem {
@@ -278,9 +265,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       return failure;
     },
     consumer(username: string): Identity | null {
-      if (!stored) return index().byUsername['#' + username] || null;
-      const position = storedConsumer(username);
-      return position >= 0 ? consumerIdentity(consumers[position] as JsonObject) : null;
+      const position = stored ? storedConsumer(username) : index().byUsername['#' + username];
+      return position === undefined || position < 0 ? null : consumerIdentity(consumers[position] as JsonObject);
     },
     problems(): ConfigProblem[] {
       const all = index().problems.slice();

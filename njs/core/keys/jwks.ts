@@ -5,15 +5,16 @@
  * in an "index" member written by `jwt-gateway index` (RFC 7517 lets a JWK
  * Set have members it does not define): a token's kid, or for a token
  * without one its algorithm, leads to a few positions, each checked against
- * the document. Without an index the set is walked at first use. Config objects may come from js_preload_object (frozen, no
- * prototype), so only plain loops and static Object/Array functions touch them.
+ * the document. Without an index the set is walked at first use. Config
+ * objects may come from js_preload_object (frozen, no prototype), so only
+ * plain loops and static Object/Array functions touch them.
  */
 import { Algorithm, algorithmNames, findAlgorithm } from '../algorithms';
 import { fail, Failure, quote } from '../errors';
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromJwk } from './prepare';
-import { Capabilities, ConfigProblem, DecodedToken, describeProblem, FieldProblem, indexProblem, isPosition, isProblem, KeyMatch, KeySource, VerificationKey } from './types';
+import { Capabilities, ConfigProblem, counted, DecodedToken, describeProblem, FieldProblem, indexProblem, isPosition, isProblem, KeyMatch, KeySource, VerificationKey } from './types';
 
 /** Without a `kid`, at most this many keys are tried, so one token cannot make the gateway try a whole key set. */
 export const MAX_KEYS_TRIED = 8;
@@ -172,7 +173,7 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
           const byKid = index().byKid;
           const kids = Object.keys(byKid);
           for (let i = 0; stored && i < kids.length; i++) if (JSON.stringify(withKid(kids[i].slice(1))) !== JSON.stringify(byKid[kids[i]])) missed++;
-          all.push(indexProblem(origin, 'JWK Set', 'keys', stored ? (missed ? [missed + (missed === 1 ? ' kid' : ' kids')] : []) : null));
+          all.push(indexProblem(origin, 'JWK Set', 'keys', stored ? counted(missed, 'kid') : null));
         }
       }
       const seen: { [kid: string]: boolean } = {};

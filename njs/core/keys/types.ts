@@ -65,6 +65,11 @@ export function isPosition(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && Math.floor(value) === value;
 }
 
+/** "3 kids", "1 kid", or nothing for none: what an index misses, for `check`. */
+export function counted(count: number, noun: string): string[] {
+  return count === 0 ? [] : [count + ' ' + noun + (count === 1 ? '' : 's')];
+}
+
 /**
  * What `check` says about an "index" member that is not what `jwt-gateway
  * index` would write now: `missed` lists what cannot be found through it
