@@ -11,7 +11,18 @@ import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './n
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
 import { sharedZone } from './nginx/revocation';
 
-type Answer = Promise<void> | void;
+type Answer = Promise<string> | string;
+
+/**
+ * The value of a js_set variable, given to nginx both ways: njs 0.7.9 takes
+ * what setReturnValue() set, njs >= 0.9.5 (and Debian's 0.8.9) takes the
+ * handler's return value (or its promise's result) and would make the
+ * variable empty without it.
+ */
+function give(r: NginxHTTPRequest, value: string): string {
+  r.setReturnValue(value);
+  return value;
+}
 
 /**
  * Answers a js_set variable from the request's outcome. The handlers below
@@ -20,8 +31,8 @@ type Answer = Promise<void> | void;
  */
 function answer(r: NginxHTTPRequest, value: (outcome: Outcome) => string): Answer {
   const known = knownOutcome(r);
-  if (known) return r.setReturnValue(value(known));
-  return withOutcome(r, false, (outcome) => r.setReturnValue(value(outcome)));
+  if (known) return give(r, value(known));
+  return withOutcome(r, false, (outcome) => give(r, value(outcome)));
 }
 
 function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknown): Answer {
@@ -57,11 +68,15 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
   return failure;
 }
 
-/** The decision, for the rewrite-phase check in jwt-auth.conf: "" when allowed, else the status to return. */
+/**
+ * The decision, for the rewrite-phase check in jwt-auth.conf: "200" when the
+ * request may pass, else the status to return. The snippets pass only on
+ * "200", so an empty variable (a handler that failed) is a denial.
+ */
 function auth_status(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => {
     const failure = conclude(r, outcome);
-    return failure ? String(failure.status) : '';
+    return failure ? String(failure.status) : '200';
   });
 }
 
@@ -96,7 +111,7 @@ function cacheLifetime(outcome: Outcome, failure: Failure | null): string {
  * an internal location or, for the cached style, as the verifier behind
  * proxy_cache (then X-Accel-Expires says how long the answer may be reused).
  */
-function authorize(r: NginxHTTPRequest): Answer {
+function authorize(r: NginxHTTPRequest): Promise<void> | void {
   return withOutcome(r, true, (outcome) => {
     const failure = conclude(r, outcome);
     r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, failure);

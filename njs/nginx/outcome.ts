@@ -124,7 +124,7 @@ export function knownOutcome(r: NginxHTTPRequest): Outcome | null {
 }
 
 /** Calls `use` with the request's outcome: at once when it is known, else when verification ends. */
-export function withOutcome(r: NginxHTTPRequest, isSubrequest: boolean, use: (outcome: Outcome) => void): Promise<void> | void {
+export function withOutcome<T>(r: NginxHTTPRequest, isSubrequest: boolean, use: (outcome: Outcome) => T): Maybe<T> {
   if (memo !== null && memo.request === r) {
     if (memo.outcome) return use(memo.outcome);
     return memo.pending!.then(use);
