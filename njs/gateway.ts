@@ -9,6 +9,7 @@ import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
 import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
+import { workerGeneration } from './nginx/generation';
 import { sharedZone } from './nginx/revocation';
 
 type Answer = Promise<string> | string;
@@ -133,6 +134,20 @@ function authorize(r: NginxHTTPRequest): Promise<void> | void {
   });
 }
 
+/** The cached style's generation, read once per VM (on QuickJS, once per reused context). */
+let generation = '';
+
+function cache_generation(r: NginxHTTPRequest): string {
+  if (generation === '') generation = workerGeneration();
+  return give(r, generation);
+}
+
+/** The value of the $auth_jwt_header header, which the cached style hands to its verifier as Authorization. */
+function token_header(r: NginxHTTPRequest): string {
+  const value = r.headersIn[r.variables.auth_jwt_header || 'authorization'];
+  return give(r, value === undefined ? '' : String(value));
+}
+
 /**
  * Adds revocations at run time (njs >= 0.8.0 with `js_shared_dict_zone`):
  * POST {"jti": "..."} (or "sub", "kid"), optional "ttl" seconds. Protect the
@@ -252,4 +267,6 @@ export default {
   upstream_authorization,
   upstream_args,
   upstream_cookie,
+  token_header,
+  cache_generation,
 };

@@ -137,7 +137,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     problems.push({ variable: '$auth_jwt_key_file', message: 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both' });
   }
   if (!settings.keyFile && !settings.consumers) {
-    problems.push({ variable: '$auth_jwt_key_file', message: 'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map)' });
+    problems.push({ variable: '$auth_jwt_key_file', message: 'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location' });
   }
   return { settings, problems };
 }

@@ -45,7 +45,8 @@ export function authRequestSuite(style: AuthRequestStyle): void {
           proxy_pass http://echo_upstream;
       }
 
-      # auth_request alone, without the error pages: still denied, with nginx's own page.
+      # auth_request alone, without jwt-auth-request.conf: the location's
+      # settings are unknown, so every request is denied, with nginx's own page.
       location /bare/ {
           auth_request /_jwt_auth;
           proxy_pass http://echo_upstream;
@@ -206,12 +207,14 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect(echo.headers['X-Consumer-Username']).toBe('dave');
     });
 
-    it('auth_request without the error pages still denies (nginx HTML 401) and never proxies', async () => {
+    it('auth_request without the snippet denies every request (nginx HTML 401), never proxies, and logs why', async () => {
       const probe = unique('bare');
-      const reply = await g().get('/bare/x?probe=' + probe, { Authorization: 'abc.def', ...forged });
-      expect(reply.status).toBe(401);
+      for (const authorization of ['abc.def', 'Bearer ' + (await token({}))]) {
+        const reply = await g().get('/bare/x?probe=' + probe, { Authorization: authorization, ...forged });
+        expect(reply.status).toBe(401);
+      }
       expect(upstreamSaw(probe)).toEqual([]);
-      expect((await g().echo('/bare/x', { Authorization: 'Bearer ' + (await token({})) })).path).toBe('/bare/x');
+      await g().logLine('error.log', /jwt-gateway: config error: .*include jwt-auth-request\.conf/);
     });
 
     it('the internal location cannot be called directly', async () => {

@@ -342,7 +342,7 @@ export type AuthRequestStyle = 'uncached' | 'cached';
 export function authRequestStyle(style: AuthRequestStyle, cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m'): { http: string; locations: string } {
   if (style === 'uncached') return { http: '', locations: 'include ${ROOT}/nginx/jwt-auth-request-locations.conf;' };
   return {
-    http: "log_format jwt_verifier '$status $http_x_probe';\n" + cachedStyleHttp({ cache, verifierLog: 'jwt_verifier' }),
+    http: "log_format jwt_verifier '$status $arg_probe';\n" + cachedStyleHttp({ cache, verifierLog: 'jwt_verifier' }),
     locations: 'include ${ROOT}/nginx/jwt-auth-cache-locations.conf;',
   };
 }
