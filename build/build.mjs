@@ -18,14 +18,20 @@ function defaultExportForNjs(code, file) {
   return rewritten;
 }
 
-/** A module (`js_import`) or a plain script (the njs CLI), through the syntax gate. */
-async function bundle(entry, outfile, asModule) {
+/**
+ * A module (`js_import`) or a plain script (the njs CLI), through the syntax
+ * gate. Statements labelled `FAULT:` (test-only fault injection) are dropped
+ * unless `keepFaults`. A script with `scriptFormat` 'esm' is an ES module
+ * without exports, for `njs -n QuickJS -m` (the QuickJS CLI has no global require).
+ */
+async function bundle(entry, outfile, asModule, keepFaults = false, scriptFormat = 'iife') {
   const result = await esbuild.build({
     ...njsSyntax,
+    dropLabels: keepFaults ? [] : ['FAULT'],
     entryPoints: [path.join(root, entry)],
     // ESM, not an IIFE: njs re-runs a module's top level for every request, and the
     // IIFE's CommonJS export helpers cost time there.
-    format: asModule ? 'esm' : 'iife',
+    format: asModule ? 'esm' : scriptFormat,
     write: false,
   });
   const file = path.relative(root, outfile);
@@ -56,6 +62,11 @@ try {
   if (process.argv.includes('--njs-tests')) {
     const tests = await bundle('test/njs/run.ts', path.join(dist, 'njs-tests.js'), false);
     console.log('built ' + path.relative(process.cwd(), tests));
+    // The same tests for QuickJS: `njs -n QuickJS -m build/dist/njs-tests.mjs`.
+    const moduleTests = await bundle('test/njs/run.ts', path.join(dist, 'njs-tests.mjs'), false, false, 'esm');
+    console.log('built ' + path.relative(process.cwd(), moduleTests));
+    const faults = await bundle('njs/gateway.ts', path.join(dist, 'jwt-gateway-faults.js'), true, true);
+    console.log('built ' + path.relative(process.cwd(), faults) + ' (with fault injection, for tests)');
   }
 } catch (e) {
   // esbuild and the gate have already printed located errors (e.g. "Transforming for-of loops ... is not supported yet").

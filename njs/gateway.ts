@@ -9,6 +9,7 @@ import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
 import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
 import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
+import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
 import { sharedZone } from './nginx/revocation';
 
@@ -21,6 +22,7 @@ type Answer = Promise<string> | string;
  * variable empty without it.
  */
 function give(r: NginxHTTPRequest, value: string): string {
+  FAULT: injectFault(r, 'answer');
   r.setReturnValue(value);
   return value;
 }
@@ -114,6 +116,7 @@ function cacheLifetime(outcome: Outcome, failure: Failure | null): string {
  */
 function authorize(r: NginxHTTPRequest): Promise<void> | void {
   return withOutcome(r, true, (outcome) => {
+    FAULT: injectFault(r, 'authorize');
     const failure = conclude(r, outcome);
     r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, failure);
     if (failure) {

@@ -12,6 +12,7 @@ import { claimAt, claimText } from '../core/claim-path';
 import { Identity, KeySource } from '../core/keys/types';
 import { andThen, isPromise, Maybe } from '../core/maybe';
 import { engineCapabilities } from './engine';
+import { injectFault } from './faults';
 import { keySource } from './key-sources';
 import { findToken } from './request-token';
 import { revocation } from './revocation';
@@ -45,7 +46,8 @@ function source(settings: Settings): KeySource | string {
   return settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
 }
 
-function settle(outcome: Outcome, keys: KeySource | null): Outcome {
+function settle(r: NginxHTTPRequest, outcome: Outcome, keys: KeySource | null): Outcome {
+  FAULT: injectFault(r, 'revocation');
   const result = outcome.result;
   outcome.configWarnings = (result.ok ? result.skipped : result.configProblems) || [];
   if (result.ok) {
@@ -69,6 +71,7 @@ function settle(outcome: Outcome, keys: KeySource | null): Outcome {
 }
 
 function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
+  FAULT: injectFault(r, 'settings');
   const read = readSettings(r);
   const outcome = newOutcome(read.settings, fail('TOKEN_MISSING', 'no token in request'));
   for (let i = 0; i < read.problems.length; i++) outcome.configErrors.push(read.problems[i].variable + ': ' + read.problems[i].message);
@@ -76,28 +79,33 @@ function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
     outcome.result = fail('CONFIG_INVALID', 'gateway configuration is invalid');
     return outcome;
   }
+  FAULT: injectFault(r, 'keys');
   const keys = source(read.settings);
   if (typeof keys === 'string') {
     outcome.configErrors.push(keys);
     outcome.result = fail('CONFIG_INVALID', 'key source unavailable');
     return outcome;
   }
+  FAULT: injectFault(r, 'token');
   const found = findToken(r, read.settings, isSubrequest);
-  if (!found.token) return settle(outcome, keys);
+  if (!found.token) return settle(r, outcome, keys);
   outcome.tokenSent = true;
   if (found.conflicting) {
     outcome.result = fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie');
-    return settle(outcome, keys);
+    return settle(r, outcome, keys);
   }
+  FAULT: injectFault(r, 'verify');
   // The settings are the policy (same field names): no per-request copy.
   return andThen(authenticate(found.token, keys, read.settings, Math.floor(Date.now() / 1000), engineCapabilities()), (result) => {
+    FAULT: injectFault(r, 'verified');
     outcome.result = result;
-    return settle(outcome, keys);
+    return settle(r, outcome, keys);
   });
 }
 
 /** $auth_jwt_claim_set: verified claims into the config's js_var variables, before any decision reads them. */
 function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
+  FAULT: injectFault(r, 'claim-variables');
   const claimSet = outcome.settings.claimSet;
   for (let i = 0; i < claimSet.length; i++) {
     const value = outcome.result.ok ? claimText(claimAt(outcome.result.payload, claimSet[i].path)) : '';
@@ -149,6 +157,7 @@ export function withOutcome<T>(r: NginxHTTPRequest, isSubrequest: boolean, use: 
 /** The answer for this request; requirement variables are read only now, after verification. */
 export function decisionFor(r: NginxHTTPRequest, outcome: Outcome): Decision {
   if (outcome.decision === null) {
+    FAULT: injectFault(r, 'decision');
     const settings = outcome.settings;
     const requirements: { name: string; value: string }[] = [];
     if (outcome.result.ok) {
