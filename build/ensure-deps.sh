@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian 12 machine:
-# nginx with the njs module, the njs CLI, wrk (benchmarks), then npm packages.
+# nginx with the njs module, the njs CLI, wrk (benchmarks), then npm packages,
+# and fetches the newer engines the tests also run on (build/fetch-engines.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,8 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "installing npm packages (npm ci)" >&2
   npm ci --no-audit --no-fund >&2
 fi
+
+# Debian's newer nginx/njs builds (trixie, sid) into .engines/, for the tests.
+# A failed fetch does not stop here: the test runner reports that engine as
+# skipped, with the reason fetch-engines.sh left in .engines/SUITE.error.
+bash build/fetch-engines.sh || echo "warning: some engines could not be fetched (see .engines/*.error); their tests will be skipped" >&2

@@ -2,17 +2,41 @@
  * Starts a real nginx (Debian's, with the njs module) from a config template,
  * on free loopback ports, in a private prefix directory. Used by the demo, the
  * integration tests and the benchmark, so all three run the same way.
+ *
+ * The engine is the installed nginx unless $JWT_GATEWAY_ENGINE names another
+ * (trixie, sid, sid-qjs: Debian's newer builds fetched by
+ * build/fetch-engines.sh, see engines.mjs); engine() describes it for tests
+ * that must branch on a feature.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeEngine, Engine, ENGINE_VARIABLE, selectedEngineId } from './engines.mjs';
+
+export type { Engine, EngineFeatures } from './engines.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BUNDLE = path.join(ROOT, 'build', 'dist', 'jwt-gateway.js');
-const MODULE_CANDIDATES = ['/usr/lib/nginx/modules/ngx_http_js_module.so', '/etc/nginx/modules/ngx_http_js_module.so', '/usr/local/nginx/modules/ngx_http_js_module.so'];
+
+/**
+ * The engine this process runs nginx with ($JWT_GATEWAY_ENGINE, default the
+ * installed one): its name as printed at run time, versions, whether it is
+ * QuickJS, its commands and feature flags. Throws when it is not available.
+ */
+export function engine(): Engine {
+  return describeEngine(selectedEngineId());
+}
+
+export { ENGINE_VARIABLE };
+
+/** Runs the engine's nginx binary synchronously (e.g. `nginx -t`), through its loader for a fetched engine. */
+export function nginxSync(args: string[], options: SpawnSyncOptions = {}): SpawnSyncReturns<string> {
+  const command = engine().nginx;
+  return spawnSync(command[0], [...command.slice(1), ...args], { encoding: 'utf8', ...options }) as SpawnSyncReturns<string>;
+}
 
 export interface NginxOptions {
   /** Config text; `${NAME}` is replaced by the variables below, PREFIX, ROOT, BUNDLE, NJS_MODULE and each port. */
@@ -25,6 +49,10 @@ export interface NginxOptions {
   variables?: { [name: string]: string };
   /** Extra environment for nginx (a Jest test's process.env is its own copy and does not reach children). */
   env?: { [name: string]: string };
+  /** How long nginx may take to listen on every port (default 5000 ms). */
+  startTimeoutMs?: number;
+  /** How long a reload may take to start new workers (default 3000 ms); a config nginx refuses is known only at its end. */
+  reloadTimeoutMs?: number;
 }
 
 export interface Nginx {
@@ -39,10 +67,19 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
+/** Every http temp path nginx has, each with its folder in the prefix: the newer builds' compiled-in paths never matter. */
+const TEMP_PATHS: [string, string][] = [
+  ['client_body_temp_path', 'body'],
+  ['proxy_temp_path', 'proxy'],
+  ['fastcgi_temp_path', 'fastcgi'],
+  ['uwsgi_temp_path', 'uwsgi'],
+  ['scgi_temp_path', 'scgi'],
+];
+
 /**
  * The head of a config for startNginx, up to the inside of `http {`: one
  * worker (or `workers`), logs, pid and temp files in the prefix, and the njs module unless
- * `njs` is false. Callers add their http lines and servers, then close it.
+ * `njs` is false (with `js_engine qjs;` on QuickJS). Callers add their http lines and servers, then close it.
  */
 export function configHead(options: { errorLogLevel: string; workerConnections?: number; njs?: boolean; main?: string[]; workers?: number }): string {
   return [
@@ -53,10 +90,50 @@ export function configHead(options: { errorLogLevel: string; workerConnections?:
     'pid ${PREFIX}/logs/nginx.pid;',
     'events { worker_connections ' + (options.workerConnections ?? 1024) + '; }',
     'http {',
-    '    client_body_temp_path ${PREFIX}/temp/body;',
-    '    proxy_temp_path ${PREFIX}/temp/proxy;',
+    ...(options.njs !== false && engine().qjs ? ['    js_engine qjs;'] : []),
+    ...TEMP_PATHS.map(([directive, folder]) => '    ' + directive + ' ${PREFIX}/temp/' + folder + ';'),
     '',
   ].join('\n');
+}
+
+const AUTH_JWT_DOCUMENTS = /((?:^|[{;])\s*set\s+\$auth_jwt_(?:consumers|key_file|revocation_list)\s+)([A-Za-z_$][\w$]*)(\s*;)/gm;
+const PRELOAD_OBJECT = /(^|[{;])([ \t]*)js_preload_object\s+([^;\s]+)(?:\s+from\s+([^;\s]+))?\s*;/gm;
+
+/**
+ * A rendered config as the engine needs it; every config startNginx starts
+ * goes through here, so tests write one config for all engines:
+ * - a temp path the config does not set is put into the prefix;
+ * - on QuickJS, `js_engine qjs;` opens the http block, and since QuickJS has
+ *   no js_preload_object (nginx accepts the directive, but the object never
+ *   exists), each `js_preload_object NAME from PATH;` is dropped and
+ *   `set $auth_jwt_consumers|key_file|revocation_list NAME;` names PATH
+ *   instead, a form the gateway accepts wherever it accepts a preloaded name.
+ */
+export function configForEngine(config: string, prefix: string, target: Engine = engine()): string {
+  let text = config;
+  const additions: string[] = [];
+  if (target.qjs && text.includes(target.modulePath)) {
+    const files: { [name: string]: string } = {};
+    text = text.replace(PRELOAD_OBJECT, (whole, before: string, indent: string, first: string, second: string | undefined, at: number, all: string) => {
+      // `js_preload_object NAME from PATH;` or `js_preload_object PATH;` (the name is the file's, without .json).
+      const file = second ?? first;
+      const name = second ? first : path.basename(first).replace(/\.json$/, '');
+      files[name] = path.resolve(prefix, file);
+      // Alone on its line, it leaves a trace; within a line it just goes.
+      const rest = all.slice(at + whole.length, (all.indexOf('\n', at) + 1 || all.length + 1) - 1);
+      return before + (before === '' && rest.trim() === '' ? indent + '# js_preload_object ' + name + ': none on QuickJS, the settings name ' + files[name] : '');
+    });
+    text = text.replace(AUTH_JWT_DOCUMENTS, (whole, head: string, name: string, tail: string) => (files[name] ? head + files[name] + tail : whole));
+    if (!/^\s*js_engine\s/m.test(text)) additions.push('js_engine qjs;');
+  }
+  for (const [directive, folder] of TEMP_PATHS) {
+    if (!new RegExp('^\\s*' + directive + '\\s', 'm').test(text)) additions.push(directive + ' ' + path.join(prefix, 'temp', folder) + ';');
+  }
+  if (additions.length) {
+    const http = /^\s*http\s*\{[^\n]*\n/m.exec(text);
+    if (http) text = text.slice(0, http.index + http[0].length) + additions.map((line) => '    ' + line + '\n').join('') + text.slice(http.index + http[0].length);
+  }
+  return text;
 }
 
 /**
@@ -83,10 +160,9 @@ export function cachedStyleHttp(options: { cache?: string; verifierLog?: string 
   ].join('\n');
 }
 
+/** The engine's ngx_http_js_module.so. */
 export function njsModulePath(): string {
-  const found = MODULE_CANDIDATES.find((candidate) => existsSync(candidate));
-  if (!found) throw new Error('ngx_http_js_module.so not found; install it: apt-get install nginx-light libnginx-mod-http-js');
-  return found;
+  return engine().modulePath;
 }
 
 /** A port nobody listens on: the one asked for (an error names it when it is taken), or any. */
@@ -153,7 +229,11 @@ export interface WorkerProcess {
   shuttingDown: boolean;
 }
 
-/** A master's worker processes, from /proc (children titled "nginx: worker process..."). */
+/**
+ * A master's worker processes, from /proc (children titled "nginx: worker process...").
+ * Started through a loader, the title follows the loader's own arguments
+ * ("/.../ld-linux-x86-64.so.2 --library-path ... nginx: worker process").
+ */
 export function workerProcesses(master: number): WorkerProcess[] {
   const out: WorkerProcess[] = [];
   for (const name of readdirSync('/proc')) {
@@ -167,7 +247,8 @@ export function workerProcesses(master: number): WorkerProcess[] {
     } catch {
       continue;
     }
-    if (title.startsWith('nginx: worker process')) out.push({ pid, shuttingDown: title.includes('shutting down') });
+    const at = title.indexOf('nginx: worker process');
+    if (at === 0 || (at > 0 && title[at - 1] === ' ' && title.startsWith(path.sep))) out.push({ pid, shuttingDown: title.includes('shutting down', at) });
   }
   return out;
 }
@@ -201,9 +282,10 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   };
   for (const name of Object.keys(ports)) values[name] = String(ports[name]);
   writeFiles(prefix, options.files ?? {});
-  writeFileSync(path.join(prefix, 'nginx.conf'), render(options.config, values));
+  writeFileSync(path.join(prefix, 'nginx.conf'), configForEngine(render(options.config, values), prefix));
   const errorLogPath = path.join(prefix, 'logs', 'error.log');
-  const child = spawn('nginx', ['-p', prefix, '-e', errorLogPath, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
+  const command = engine().nginx;
+  const child = spawn(command[0], [...command.slice(1), '-p', prefix, '-e', errorLogPath, '-c', path.join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...options.env },
   });
@@ -211,7 +293,8 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    for (const name of Object.keys(ports)) await waitForPort(ports[name], child, errorLogPath, 5000);
+    const deadline = Date.now() + (options.startTimeoutMs ?? 5000);
+    for (const name of Object.keys(ports)) await waitForPort(ports[name], child, errorLogPath, Math.max(0, deadline - Date.now()));
   } catch (e) {
     child.kill('SIGKILL');
     await exited;
@@ -232,7 +315,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
       const oldWorkers = workerProcesses(child.pid!).map((worker) => worker.pid);
       child.kill('SIGHUP');
       // Done when new workers log that they started; a config nginx refuses starts none (the old workers keep serving).
-      const deadline = Date.now() + 3000;
+      const deadline = Date.now() + (options.reloadTimeoutMs ?? 3000);
       const pause = () => new Promise((resolve) => setTimeout(resolve, 25));
       while (started() === before && Date.now() < deadline) await pause();
       if (started() === before) return false;

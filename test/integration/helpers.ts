@@ -11,6 +11,14 @@ import { base64url } from 'jose';
 import { JACK } from '../../build/lib/demo-consumers';
 import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
 
+/**
+ * The engine the tests run on ($JWT_GATEWAY_ENGINE, default the installed
+ * nginx/njs): name, versions, `qjs` and feature flags, for the tests whose
+ * expectations really differ per engine. Configs need no branching for
+ * QuickJS: startNginx translates js_preload_object names into file paths.
+ */
+export { engine } from '../../build/lib/nginx';
+
 /** The demo's jack: the token printed in the APISIX docs, for the credential in build/lib/demo-consumers.ts. */
 export const SEED_TOKEN = JACK.seedToken;
 
@@ -112,6 +120,8 @@ function block(text: string | undefined, spaces: number): string[] {
  * ports): one worker, the error log at info and every temp path in the
  * prefix, the gateway bundle and its variables, the echo upstream, and the
  * main server on ${PORT}. Options add what a file needs beyond that.
+ * On QuickJS, startNginx's configForEngine adds `js_engine qjs;` and turns
+ * each js_preload_object into the file path it names, in every config.
  */
 export function gatewayConfig(options: GatewayConfigOptions): string {
   const echo = options.echo === false ? undefined : options.echo ?? {};
@@ -321,9 +331,10 @@ export function unique(label: string): string {
  */
 export function gatewayPerFile(options: () => NginxOptions, timeoutMs = 15000): { it: (name: string, body: () => Promise<void>) => void; g: () => Gateway } {
   let gw: Gateway | undefined;
+  // startNginx bounds the start (options().startTimeoutMs, 5 s by default); the hook only must not cut it short.
   beforeAll(async () => {
     gw = await startGateway(options());
-  });
+  }, 300000);
   afterAll(() => finish(gw));
   return {
     it: (name, body) => test(name, withLogs(() => gw, body), timeoutMs),
