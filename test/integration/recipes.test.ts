@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { rateLimitConfig } from '../../build/cli/rate-limits';
-import { Nginx, startNginx } from '../../build/lib/nginx';
+import { engine, Nginx, startNginx } from '../../build/lib/nginx';
 import { composeConfig, getRecipe, locationsOf, parseRecipes, Place, readmeRecipes, runnable } from './readme-recipes';
 
 /** The recipes this suite runs: exactly those the README has. */
@@ -85,6 +85,24 @@ const RUNTIME_REVOKE_LOCATION = [
   '    js_content jwt.revoke;',
   '}',
 ].join('\n');
+
+/**
+ * Where the engine has js_shared_dict_zone (njs >= 0.8.0), the README's
+ * run-time revocation block: the zone, and a location that checks it.
+ */
+const SHARED_DICT = engine().features.sharedDict;
+const REVOCATION_ZONE = 'js_shared_dict_zone zone=jwt_revoked:1m timeout=1d;';
+const ZONE_LOCATION = [
+  'location /revocable-zone/ {',
+  '    set $auth_jwt_consumers consumers;',
+  '    set $auth_jwt_revocation_zone jwt_revoked;',
+  '    include /etc/nginx/jwt/jwt-auth.conf;',
+  '    include /etc/nginx/jwt/jwt-proxy-headers.conf;',
+  '    proxy_pass http://backend;',
+  '}',
+].join('\n');
+/** From njs 0.8.8 a worker sees only the variables `env` names: the test's own variable is named like the README's. */
+const ENV_LINES = engine().features.envDirectiveOnly ? ['env JWT_TEST_SECRET;'] : [];
 
 const FAILED = { message: 'failed to verify jwt' };
 const FORBIDDEN = { message: 'JWT claims do not permit this request' };
@@ -236,7 +254,11 @@ beforeAll(async () => {
   const limits = rateLimitConfig(CONSUMERS, 'consumers.json');
   if (limits.problems.length) throw new Error('rate-limits: ' + limits.problems.join('; '));
   nginx = await startNginx({
-    config: composeConfig(recipes, { server: [RUNTIME_REVOKE_LOCATION] }),
+    config: composeConfig(recipes, {
+      main: ENV_LINES,
+      http: SHARED_DICT ? [REVOCATION_ZONE] : [],
+      server: SHARED_DICT ? [RUNTIME_REVOKE_LOCATION, ZONE_LOCATION] : [RUNTIME_REVOKE_LOCATION],
+    }),
     env: { JWT_TEST_SECRET: ENV_SECRET, SVC_JWT_SECRET: SVC_SECRET },
     ports: ['PORT', 'ECHO_PORT'],
     files: {
@@ -557,12 +579,45 @@ describe('revocation (/revocable/)', () => {
     await expectRejected('/revocable/x', bearer(await jack({ jti: 'jti-revoked' })), 401, FAILED);
   });
 
-  it('jwt.revoke (run-time revocation) answers 501 with a reason where there is no shared zone', async () => {
-    expected5xx.add('/test/revoke');
-    const reply = await request('/test/revoke', { 'Content-Type': 'application/json' }, 'POST', '{"jti":"abc","ttl":60}');
-    expect(reply.status).toBe(501);
-    expect(reply.json().message).toMatch(/njs >= 0\.8\.0.*js_shared_dict_zone/);
-  });
+  if (!SHARED_DICT) {
+    it('jwt.revoke (run-time revocation) answers 501 with a reason where there is no shared zone', async () => {
+      expected5xx.add('/test/revoke');
+      const reply = await request('/test/revoke', { 'Content-Type': 'application/json' }, 'POST', '{"jti":"abc","ttl":60}');
+      expect(reply.status).toBe(501);
+      expect(reply.json().message).toMatch(/njs >= 0\.8\.0.*js_shared_dict_zone/);
+    });
+  } else {
+    const revoke = (body: string) => request('/test/revoke', { 'Content-Type': 'application/json' }, 'POST', body);
+
+    it('jwt.revoke (run-time revocation) into the shared zone: a revoked jti, sub or kid is refused at once, without a reload', async () => {
+      const jti = unique('jti-zone');
+      const sub = unique('sub-zone');
+      const kid = unique('kid-zone');
+      const tokens = { jti: await jack({ jti }), sub: await jack({ sub }), kid: await jack({}, { kid }) };
+      for (const token of Object.values(tokens)) expectJack((await echo('/revocable-zone/x', bearer(token))).headers);
+      const workers = (gw().errorLog().match(/start worker process/g) || []).length;
+      for (const body of [{ jti, ttl: 60 }, { sub }, { kid, ttl: 60 }]) {
+        const reply = await revoke(JSON.stringify(body));
+        expect({ status: reply.status, body: reply.json() }).toEqual({ status: 200, body: { message: 'revoked' } });
+      }
+      for (const token of Object.values(tokens)) await expectRejected('/revocable-zone/x', bearer(token), 401, FAILED);
+      await logLine('logs/error.log', new RegExp('rejected 401 TOKEN_REVOKED: jti "' + jti + '" is revoked in zone jwt_revoked'));
+      await logLine('logs/error.log', new RegExp('rejected 401 TOKEN_REVOKED: kid "' + kid + '" is revoked in zone jwt_revoked'));
+      // No reload happened, other tokens pass, and the zone applies only where a location names it.
+      expect((gw().errorLog().match(/start worker process/g) || []).length).toBe(workers);
+      expectJack((await echo('/revocable-zone/x', bearer(await jack({ jti: unique('jti-other') })))).headers);
+      expectJack((await echo('/hidden/x', bearer(tokens.jti))).headers);
+    });
+
+    it('jwt.revoke refuses a body that names nothing to revoke, or is not JSON', async () => {
+      for (const body of ['{}', '{"jti":""}', '{"jti":5,"sub":["x"]}']) {
+        const reply = await revoke(body);
+        expect({ body, status: reply.status, reply: reply.json() }).toEqual({ body, status: 400, reply: { message: 'nothing to revoke: give jti, sub or kid' } });
+      }
+      const reply = await revoke('not json');
+      expect({ status: reply.status, body: reply.json() }).toEqual({ status: 400, body: { message: 'body must be JSON like {"jti":"..."}' } });
+    });
+  }
 });
 
 describe('consumer-rate-limits (/anything, the seed scenario)', () => {
