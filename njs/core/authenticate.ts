@@ -28,6 +28,8 @@ export interface Verified {
   payload: JsonObject;
   payloadText: string;
   identity?: Identity;
+  /** The kid of the key that verified (its JWK's, or the one its credential was found by), whatever the header says: revocation by kid checks it. */
+  kid?: string;
   /** Broken config entries met on the way; for the log. */
   skipped: string[];
 }
@@ -42,10 +44,11 @@ function checkHeader(header: JsonObject): Failure | null {
   return null;
 }
 
-function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, capabilities?: Capabilities): Maybe<boolean> {
-  if (index >= keys.length) return false;
+/** The position of the first key the signature verifies with, or -1. */
+function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, capabilities?: Capabilities): Maybe<number> {
+  if (index >= keys.length) return -1;
   return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities), (valid) =>
-    valid || firstValid(algorithm, keys, index + 1, token, capabilities),
+    valid ? index : firstValid(algorithm, keys, index + 1, token, capabilities),
   );
 }
 
@@ -71,8 +74,13 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
     if (match.skipped.length) failure.configProblems = match.skipped;
     return failure;
   }
-  return andThen(firstValid(algorithm, keys, 0, token, capabilities), (valid): AuthResult => {
-    if (!valid) return fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
+  return andThen(firstValid(algorithm, keys, 0, token, capabilities), (verifiedBy): AuthResult => {
+    if (verifiedBy < 0) {
+      const invalid = fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
+      // Entries passed over (a broken key, a duplicate kid) may be the key the token was meant for: the log says so.
+      if (match.skipped.length) invalid.configProblems = match.skipped;
+      return invalid;
+    }
     const claimPolicy = {
       leeway: policy.leeway + match.graceSeconds,
       required: policy.requiredClaims,
@@ -82,6 +90,7 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
     };
     const claimProblem = checkClaims(token.payload, claimPolicy, now);
     if (claimProblem) return claimProblem;
-    return { ok: true, header: token.header, payload: token.payload, payloadText: token.payloadText, identity: match.identity, skipped: match.skipped };
+    const kid = keys[verifiedBy].kid !== undefined ? keys[verifiedBy].kid : match.kid;
+    return { ok: true, header: token.header, payload: token.payload, payloadText: token.payloadText, identity: match.identity, kid, skipped: match.skipped };
   });
 }

@@ -3,6 +3,11 @@
  *   {"jti": ["4f1g23a12aa"], "sub": ["mallory"], "kid": ["2019-leaked"]}
  * Each list may also be an object whose names are the values, which is
  * faster to look up in a long list ({"sub": {"mallory": "left 2026-10"}}).
+ *
+ * A revoked kid revokes the key: a token is refused when its header names
+ * the kid, and also when the key that verified it has that kid, so leaving
+ * the kid out of the header (a JWK Set then tries its keys by alg) or naming
+ * the credential by a `kid` claim in the payload changes nothing.
  */
 import { quote } from './errors';
 import { JsonObject } from './strict-json';
@@ -16,12 +21,23 @@ function listed(list: unknown, value: unknown): boolean {
   return Object.prototype.hasOwnProperty.call(list, value);
 }
 
+/** What a verified token is known by, for revocation. */
+export interface RevocationSubject {
+  header: JsonObject;
+  payload: JsonObject;
+  /** The kid of the key that verified it (authenticate's Verified.kid). */
+  kid?: string;
+}
+
 /** Which listed value revokes this verified token, or null. */
-export function revokedBy(denyList: unknown, header: JsonObject, payload: JsonObject): string | null {
+export function revokedBy(denyList: unknown, verified: RevocationSubject): string | null {
   if (denyList === null || typeof denyList !== 'object') return null;
   const lists = denyList as JsonObject;
+  const payload = verified.payload;
   if (listed(lists.jti, payload.jti)) return 'jti ' + quote(payload.jti);
   if (listed(lists.sub, payload.sub)) return 'sub ' + quote(payload.sub);
-  if (listed(lists.kid, header.kid)) return 'kid ' + quote(header.kid);
+  const kid = verified.header.kid;
+  if (listed(lists.kid, kid)) return 'kid ' + quote(kid);
+  if (verified.kid !== undefined && verified.kid !== kid && listed(lists.kid, verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
   return null;
 }

@@ -80,7 +80,20 @@ function openings(text: string): number {
   return count;
 }
 
-/** Strict UTF-8 decoding, or null. */
+/**
+ * A UTF-8 byte order mark (EF BB BF) at the start. TextDecoder drops it
+ * silently, while JSON.parse, njs's js_preload_object (nginx -t fails) and
+ * JOSE libraries refuse it: JSON text must not start with one (RFC 8259 8.1),
+ * so it is refused here too, tokens and config files alike, and every
+ * parser in the chain agrees on what the bytes mean.
+ */
+export function startsWithByteOrderMark(bytes: Uint8Array): boolean {
+  return bytes[0] === 0xef && bytes.length >= 3 && bytes[1] === 0xbb && bytes[2] === 0xbf;
+}
+
+export const BYTE_ORDER_MARK_PROBLEM = 'starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)';
+
+/** Strict UTF-8 decoding, or null. It drops a leading byte order mark: JSON callers refuse one first (startsWithByteOrderMark). */
 export function decodeUtf8(bytes: Uint8Array): string | null {
   try {
     if (utf8 === null) utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -113,6 +126,7 @@ export function parseJsonObjectText(text: string): JsonObject | string {
 
 /** Parses a JSON object from UTF-8 bytes; returns a string describing the problem otherwise. */
 export function parseJsonObject(bytes: Uint8Array): JsonObject | string {
+  if (startsWithByteOrderMark(bytes)) return BYTE_ORDER_MARK_PROBLEM;
   const text = decodeUtf8(bytes);
   return text === null ? 'not valid UTF-8' : parseJsonObjectText(text);
 }

@@ -4,7 +4,7 @@
  */
 import { decodeBase64url } from './base64url';
 import { fail, Failure, isFailure } from './errors';
-import { decodeUtf8, JsonObject, parseJsonObjectText } from './strict-json';
+import { BYTE_ORDER_MARK_PROBLEM, decodeUtf8, JsonObject, parseJsonObjectText, startsWithByteOrderMark } from './strict-json';
 
 export const DEFAULT_MAX_TOKEN_BYTES = 16384;
 
@@ -21,6 +21,7 @@ export interface ParsedToken {
 function decodeObject(segment: string, part: string): { object: JsonObject; text: string } | Failure {
   const bytes = decodeBase64url(segment);
   if (!bytes) return fail('TOKEN_MALFORMED', part + ' is not canonical base64url');
+  if (startsWithByteOrderMark(bytes)) return fail('TOKEN_MALFORMED', part + ': ' + BYTE_ORDER_MARK_PROBLEM);
   const text = decodeUtf8(bytes);
   if (text === null) return fail('TOKEN_MALFORMED', part + ': not valid UTF-8');
   const object = parseJsonObjectText(text);

@@ -1,7 +1,9 @@
 /**
  * Revocation from two places: a deny-list file (changes need `nginx -s reload`)
  * and, where the engine has ngx.shared (njs >= 0.8.0), a js_shared_dict_zone
- * that the `jwt.revoke` handler fills at run time without a reload.
+ * that the `jwt.revoke` handler fills at run time without a reload. Both
+ * revoke a kid as a key: the kid of the key that verified counts, not only
+ * the one the header names (core/revocation.ts).
  */
 import { Verified } from '../core/authenticate';
 import { quote } from '../core/errors';
@@ -20,23 +22,34 @@ export function sharedZone(name: string): SharedZone | null {
   return shared && shared[name] ? shared[name] : null;
 }
 
+function inZone(zone: SharedZone, kind: string, value: unknown): boolean {
+  return typeof value === 'string' && zone.get(kind + ':' + value) !== undefined;
+}
+
+/** What the zone revokes of this token, or ''. */
+function revokedInZone(zone: SharedZone, verified: Verified): string {
+  const payload = verified.payload;
+  const kid = verified.header.kid;
+  if (inZone(zone, 'jti', payload.jti)) return 'jti ' + quote(payload.jti);
+  if (inZone(zone, 'sub', payload.sub)) return 'sub ' + quote(payload.sub);
+  if (inZone(zone, 'kid', kid)) return 'kid ' + quote(kid);
+  if (verified.kid !== undefined && verified.kid !== kid && inZone(zone, 'kid', verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
+  return '';
+}
+
 /** What revokes this token ('' if nothing), or a config error as { error }. */
 export function revocation(settings: Settings, verified: Verified): { revoked: string } | { error: string } {
   if (settings.revocationList) {
     const list = configDocument(settings.revocationList);
     if (typeof list === 'string') return { error: list };
-    const listed = revokedBy(list.document, verified.header, verified.payload);
+    const listed = revokedBy(list.document, verified);
     if (listed) return { revoked: listed + ' is on the deny list ' + list.origin };
   }
   if (settings.revocationZone) {
     const zone = sharedZone(settings.revocationZone);
     if (!zone) return { error: '$auth_jwt_revocation_zone: no js_shared_dict_zone "' + settings.revocationZone + '" (needs njs >= 0.8.0)' };
-    const checks: [string, unknown][] = [['jti', verified.payload.jti], ['sub', verified.payload.sub], ['kid', verified.header.kid]];
-    for (let i = 0; i < checks.length; i++) {
-      if (typeof checks[i][1] === 'string' && zone.get(checks[i][0] + ':' + checks[i][1]) !== undefined) {
-        return { revoked: checks[i][0] + ' ' + quote(checks[i][1]) + ' is revoked in zone ' + settings.revocationZone };
-      }
-    }
+    const revoked = revokedInZone(zone, verified);
+    if (revoked) return { revoked: revoked + ' is revoked in zone ' + settings.revocationZone };
   }
   return { revoked: '' };
 }

@@ -12,6 +12,7 @@
 import { engineCapabilities } from '../../njs/nginx/engine';
 import { engineChecks } from './engine';
 import { describeError, fail, failedCount, group, report, summary } from './harness';
+import { keysHardening } from './keys-hardening';
 import { rfc7515Examples } from './rfc7515';
 import { wycheproofVectors } from './wycheproof';
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
   console.log('njs ' + njs.version + ', capabilities ' + JSON.stringify(engineCapabilities()));
   guardedSync('engine checks', engineChecks);
   await rfc7515Examples();
+  await keysHardening(repositoryRoot());
   await wycheproofVectors(vectorDirectory(), engineCapabilities());
   console.log('(' + (Date.now() - started) + ' ms)');
 }

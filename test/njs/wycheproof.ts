@@ -8,7 +8,7 @@
 import fs from 'fs';
 import { Algorithm, findAlgorithm } from '../../njs/core/algorithms';
 import { describeSpki } from '../../njs/core/der';
-import { keyFromJwk, keyFromPem, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
+import { keyFromJwk, keyFromPem, MIN_RSA_BITS, minimumHmacBytes, secretKey } from '../../njs/core/keys/prepare';
 import { Capabilities, FieldProblem, isProblem, VerificationKey } from '../../njs/core/keys/types';
 import { verifySignature } from '../../njs/core/signature';
 import { JsonObject } from '../../njs/core/strict-json';
@@ -194,9 +194,21 @@ async function runKeyGroup(g: Group, vg: VectorGroup, alg: Algorithm, index: num
  * (where it has the hash) and through WebCrypto.
  */
 async function runMacGroup(g: Group, vg: VectorGroup, alg: Algorithm, capabilities: Capabilities): Promise<void> {
+  const minimum = minimumHmacBytes(alg.name);
+  if (typeof vg.keySize === 'number' && vg.keySize < 8 * minimum) {
+    // Policy, RFC 7518 3.2: a key shorter than the hash output is refused. Each key must be refused, for that reason.
+    let refused = 0;
+    for (let i = 0; i < vg.tests.length; i++) {
+      const key = secretKey(fromHex(vg.tests[i].key || ''), alg.name, 'alg', 'k');
+      check(g, label(vg.tests[i]) + ': a ' + vg.keySize + '-bit key is refused', isProblem(key) && key.field === 'k' && key.message.indexOf('needs at least ' + minimum) >= 0, isProblem(key) ? key.message : 'accepted');
+      if (isProblem(key)) refused++;
+    }
+    note(g, refused + ' keys of ' + vg.keySize + ' bits refused by policy (RFC 7518 3.2: at least ' + 8 * minimum + ' for ' + alg.name + '); their ' + countResults(vg.tests, 'valid') + ' valid vectors not run');
+    return;
+  }
   for (let i = 0; i < vg.tests.length; i++) {
     const t = vg.tests[i];
-    const key = secretKey(fromHex(t.key || ''), alg.name, 'alg');
+    const key = secretKey(fromHex(t.key || ''), alg.name, 'alg', 'k');
     if (isProblem(key)) {
       if (t.result === 'valid') fail(g, label(t) + ': secret refused (' + key.field + ': ' + key.message + ')');
       else pass(g);

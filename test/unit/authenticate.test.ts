@@ -1,5 +1,5 @@
-import { generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
+import { jwtVerify, SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate, AuthResult } from '../../njs/core/authenticate';
 import { FailureCode } from '../../njs/core/errors';
@@ -439,6 +439,41 @@ describe('malformed tokens', () => {
     const payload = b64uJson({ sub: 'admin' });
     const token = header + '.' + payload + '.' + segments(signRaw('HS256', secrets.HS256, {}, {}))[2];
     await expectCode(token, 'TOKEN_MALFORMED');
+  });
+
+  describe('a UTF-8 byte order mark before the JSON (finding F11)', () => {
+    const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+    /** A correctly HMAC-signed token whose header or payload JSON starts with a BOM. */
+    function withBom(part: 'header' | 'payload' | 'both'): string {
+      const header = Buffer.from(JSON.stringify({ alg: 'HS256', kid: 'HS256' }));
+      const payload = Buffer.from(JSON.stringify({ sub: 'alice', exp: NOW + 60 }));
+      const h = b64u(part === 'payload' ? header : Buffer.concat([BOM, header]));
+      const p = b64u(part === 'header' ? payload : Buffer.concat([BOM, payload]));
+      return h + '.' + p + '.' + createHmac('sha256', secrets.HS256).update(h + '.' + p).digest('base64url');
+    }
+
+    test.each([['header'], ['payload'], ['both']] as const)('in the %s: TOKEN_MALFORMED ("JWT token invalid"), though the signature is good', async (part) => {
+      const failure = await expectCode(withBom(part), 'TOKEN_MALFORMED');
+      expect(failure.message).toBe('JWT token invalid');
+      expect(failure.detail).toBe((part === 'payload' ? 'payload' : 'header') + ': starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)');
+    });
+
+    test('JSON.parse refuses the decoded segment too (jose 6 does not: its TextDecoder drops the BOM), and without the BOM the token verifies', async () => {
+      for (const part of ['header', 'payload'] as const) {
+        const segment = withBom(part).split('.')[part === 'header' ? 0 : 1];
+        expect(() => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))).toThrow(SyntaxError);
+      }
+      const plain = await mint('HS256');
+      expect((await jwtVerify(plain, secrets.HS256, { currentDate: new Date(NOW * 1000) })).payload.sub).toBe('alice');
+      expectOk(await run(plain));
+    });
+
+    test('a BOM inside the JSON (U+FEFF is not JSON white space) is refused too', async () => {
+      const header = b64u(Buffer.from('{"alg":"HS256",\ufeff"kid":"HS256"}'));
+      const p = b64uJson({ sub: 'alice' });
+      const token = header + '.' + p + '.' + createHmac('sha256', secrets.HS256).update(header + '.' + p).digest('base64url');
+      expect((await expectCode(token, 'TOKEN_MALFORMED')).detail).toMatch(/^header: not valid JSON/);
+    });
   });
 
   test('deeply nested payloads are TOKEN_MALFORMED, not a crash', async () => {

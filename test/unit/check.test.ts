@@ -27,7 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function check(name: string, content: string | object, extraArgs: string[] = []): { status: number | null; stdout: string; stderr: string } {
   const file = path.join(dir, name);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], { encoding: 'utf8', env: { ...process.env, CHECK_TEST_SET: 'a-secret-value' } });
+  const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], { encoding: 'utf8', env: { ...process.env, CHECK_TEST_SET: 'a-secret-value-of-at-least-32-bytes' } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -77,6 +77,7 @@ test('a resolvable $env:// reference passes, and the secret never appears in the
   const result = check('env.json', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: '$env://CHECK_TEST_SET' }] }] });
   expect(result.status).toBe(0);
   expect(result.stdout + result.stderr).not.toContain('a-secret-value');
+  expect(result.stdout).toMatch(/env\.json: ok/);
 });
 
 test('Ed25519 keys are an error for njs before 0.9.7 and fine after', () => {
@@ -100,7 +101,7 @@ test('several files: each is reported, the exit status covers them all', () => {
 test('index writes the file with its index, check passes it, and refuses it once the consumers change', () => {
   const source = path.join(dir, 'to-index.json');
   const indexed = path.join(dir, 'indexed.json');
-  writeFileSync(source, JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789' }] }] }));
+  writeFileSync(source, JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] }] }));
   const made = spawnSync(process.execPath, [cli, 'index', source, '--out', indexed], { encoding: 'utf8' });
   expect(made).toMatchObject({ status: 0, stdout: '' });
   expect(made.stderr).toMatch(/2 credential keys and 2 usernames indexed, written to .*indexed\.json/);

@@ -27,6 +27,8 @@ function jackToken(payload: JsonObject = { key: JACK.key }, alg = 'HS256', heade
   return sign(alg, bytes(JACK.secret), payload, header);
 }
 
+const NO_USABLE_CREDENTIAL = 'no usable credential (every credential is refused, see above), so every token is refused';
+
 const JACK_IDENTITY = { consumer: 'jack', credential: 'cred-jack-jwt-auth', customId: '495aec6a' };
 
 function source(consumers: unknown[], capabilities: Capabilities = CAPS) {
@@ -161,7 +163,7 @@ describe('consumersSource: asymmetric credentials with PEM public keys', () => {
 });
 
 describe('consumersSource: base64_secret', () => {
-  const raw = new Uint8Array(randomBytes(48));
+  const raw = new Uint8Array(randomBytes(64));
   const encoded = Buffer.from(raw).toString('base64');
   const map = source([{ username: 'u', credentials: [{ key: 'u-key', secret: encoded, base64_secret: true, algorithm: 'HS512' }] }]);
 
@@ -209,7 +211,10 @@ describe('consumersSource: lifetime_grace_period', () => {
 
   test.each([[-1], [1.5], ['10'], [null], [Number.NaN]])('%j is a problem on "lifetime_grace_period"', async (grace) => {
     const map = withGrace(grace);
-    expect(map.problems()).toEqual([{ origin: ORIGIN, entry: expect.any(String), field: 'lifetime_grace_period', message: expect.any(String) }]);
+    expect(map.problems()).toEqual([
+      { origin: ORIGIN, entry: expect.any(String), field: 'lifetime_grace_period', message: expect.any(String) },
+      { origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: NO_USABLE_CREDENTIAL },
+    ]);
     expectFailure(await authenticate(await jackToken({ key: 'g-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
   });
 });
@@ -233,7 +238,7 @@ describe('consumersSource: configuration problems', () => {
   });
 
   test('a duplicate username is reported', () => {
-    const map = source([jackConsumer(), { username: 'jack', credentials: [{ key: 'jack-key-2', secret: 'another-secret-another-secret' }] }]);
+    const map = source([jackConsumer(), { username: 'jack', credentials: [{ key: 'jack-key-2', secret: 'another-secret-another-secret-0123' }] }]);
     const problems = byField(map.problems(), 'username');
     expect(problems).toHaveLength(1);
     expect(problems[0].entry).toContain('consumers[1]');
@@ -293,7 +298,10 @@ describe('consumersSource: $env:// secrets', () => {
   test('an unset or empty variable is a problem on "secret" that does not fall back to the reference text', async () => {
     for (const ref of ['$env://MISSING', '$env://EMPTY']) {
       const map = source([{ username: 'jack', credentials: [{ key: JACK.key, secret: ref }] }], caps);
-      expect(map.problems()).toEqual([{ origin: ORIGIN, entry: expect.any(String), field: 'secret', message: expect.stringContaining(ref) }]);
+      expect(map.problems()).toEqual([
+        { origin: ORIGIN, entry: expect.any(String), field: 'secret', message: expect.stringContaining(ref) },
+        { origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: NO_USABLE_CREDENTIAL },
+      ]);
       expectFailure(await authenticate(await sign('HS256', bytes(ref), { key: JACK.key }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     }
   });
@@ -323,13 +331,13 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
   const doc = {
     consumers: [
       jackConsumer(),
-      { username: 'kim', credentials: [{ id: 'cred-kim', key: 'kim-key', secret: 'kim-secret-0123456789' }] },
-      { username: 'lee', credentials: [{ key: '__proto__', secret: 'lee-secret-0123456789' }, { key: 'kim-key', secret: 'not-kim' }] },
+      { username: 'kim', credentials: [{ id: 'cred-kim', key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] },
+      { username: 'lee', credentials: [{ key: '__proto__', secret: 'lee-secret-0123456789-0123456789' }, { key: 'kim-key', secret: 'not-kim-not-kim-not-kim-not-kim-0123' }] },
     ],
   };
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
-  const kimToken = () => sign('HS256', bytes('kim-secret-0123456789'), { key: 'kim-key' });
+  const kimToken = () => sign('HS256', bytes('kim-secret-0123456789-0123456789'), { key: 'kim-key' });
   const indexProblems = (document: unknown) => indexProblemsOf(consumersSource(document, ORIGIN, CAPS));
   const stale = (lost: string) => 'consumer map: does not match the consumers (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
   const NOT_AN_INDEX = 'consumer map: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again';
@@ -344,7 +352,7 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
       const source = consumersSource(document, ORIGIN, CAPS);
       expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
       expect(expectOk(await authenticate(await kimToken(), source, policy(), NOW)).identity).toEqual({ consumer: 'kim', credential: 'cred-kim' });
-      const leeToken = await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' });
+      const leeToken = await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' });
       expect(expectOk(await authenticate(leeToken, source, policy(), NOW)).identity).toEqual({ consumer: 'lee' });
       expect(source.consumer!('kim')).toEqual({ consumer: 'kim' });
       expect(source.consumer!('jack')).toEqual({ consumer: 'jack', customId: '495aec6a' });
@@ -358,12 +366,12 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
   });
 
   test('with an index, building the source and a lookup read a consumer or two, whatever the size of the map', async () => {
-    const consumers = Array.from({ length: 20000 }, (_, i) => ({ username: 'user-' + i, labels: { custom_id: 'c' + i }, credentials: [{ key: 'key-' + i, secret: 'secret-' + i }] }));
+    const consumers = Array.from({ length: 20000 }, (_, i) => ({ username: 'user-' + i, labels: { custom_id: 'c' + i }, credentials: [{ key: 'key-' + i, secret: 'secret-' + i + '-of-at-least-32-bytes-0123456789' }] }));
     const big = indexDocument({ consumers }) as JsonObject;
     const { document, reads } = counted(big, 'consumers');
     const source = consumersSource(document, ORIGIN, CAPS);
     expect(reads()).toBe(0);
-    const token = await sign('HS256', bytes('secret-19999'), { key: 'key-19999' });
+    const token = await sign('HS256', bytes('secret-19999-of-at-least-32-bytes-0123456789'), { key: 'key-19999' });
     expect(expectOk(await authenticate(token, source, policy(), NOW)).identity).toEqual({ consumer: 'user-19999', customId: 'c19999' });
     expect(source.consumer!('user-12345')).toEqual({ consumer: 'user-12345', customId: 'c12345' });
     const found = reads();
@@ -381,20 +389,20 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     const edited = withIndex(repointed(indexed.index, 'keys', [1, 0], [2, 0]));
     const source = consumersSource(edited, ORIGIN, CAPS);
     expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    const asLee = await sign('HS256', bytes('lee-secret-0123456789'), { key: 'kim-key' });
+    const asLee = await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: 'kim-key' });
     expectFailure(await authenticate(asLee, source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
   });
 
   test('after the map changes, a stale index refuses moved and new credentials and never lends one consumer\'s identity to another', async () => {
     // kim removed, a new consumer "max" appended; the index is the old one
-    const changed = { consumers: [jackConsumer(), doc.consumers[2], { username: 'max', credentials: [{ key: 'max-key', secret: 'max-secret-0123456789' }] }], index: indexed.index };
+    const changed = { consumers: [jackConsumer(), doc.consumers[2], { username: 'max', credentials: [{ key: 'max-key', secret: 'max-secret-0123456789-0123456789' }] }], index: indexed.index };
     const source = consumersSource(changed, ORIGIN, CAPS);
     expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
     expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    expectFailure(await authenticate(await sign('HS256', bytes('max-secret-0123456789'), { key: 'max-key' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(await authenticate(await sign('HS256', bytes('max-secret-0123456789-0123456789'), { key: 'max-key' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     // lee moved from 2 to 1: the index still points at 2, which is max's; kim-key is now lee's second credential
-    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     expect(source.consumer!('lee')).toBeNull();
     expect(source.consumer!('max')).toBeNull();
     expect(indexProblems(changed)).toEqual([stale('3 credential keys and 2 usernames')]);
@@ -434,7 +442,7 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     const partial = withIndex(consumerIndexOf({ consumers: doc.consumers.slice(0, 2) }));
     const source = consumersSource(partial, ORIGIN, CAPS);
     expectOk(await authenticate(JACK.seedToken, source, policy(), NOW));
-    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     expect(source.consumer!('lee')).toBeNull();
     expect(indexProblems(partial)).toEqual([stale('1 credential key and 1 username')]);
   });
@@ -449,11 +457,11 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
 
   test('keys and usernames named like Object.prototype members, or outside the BMP, work with and without an index', async () => {
     const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', '#x', 'k\u{1F600}\uFFFD', '\u00e9t\u00e9'];
-    const odd = { consumers: names.map((name, i) => ({ username: name, credentials: [{ id: 'c' + i, key: name, secret: 'secret-' + i + '-0123456789' }] })) };
+    const odd = { consumers: names.map((name, i) => ({ username: name, credentials: [{ id: 'c' + i, key: name, secret: 'secret-' + i + '-0123456789-0123456789-0123456789' }] })) };
     for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
       const source = consumersSource(document, ORIGIN, CAPS);
       for (let i = 0; i < names.length; i++) {
-        const token = await sign('HS256', bytes('secret-' + i + '-0123456789'), { key: names[i] });
+        const token = await sign('HS256', bytes('secret-' + i + '-0123456789-0123456789-0123456789'), { key: names[i] });
         expect(expectOk(await authenticate(token, source, policy(), NOW)).identity).toEqual({ consumer: names[i], credential: 'c' + i });
         expect(source.consumer!(names[i])).toEqual({ consumer: names[i] });
       }

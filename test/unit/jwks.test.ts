@@ -20,6 +20,11 @@ const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const ed25519 = generateKeyPairSync('ed25519');
 
+/** A secret long enough for HS256 (RFC 7518 3.2: at least 32 bytes), named for the test. */
+const S = (name: string) => name + '-a-shared-secret-of-at-least-32-bytes';
+/** 64 bytes: long enough for HS512 too. */
+const HMAC64 = 'an-hmac-secret-an-hmac-secret-an-hmac-secret-an-hmac-secret-1234';
+
 function octJwk(secret: string, extra: JsonObject = {}): JsonObject {
   return { kty: 'oct', k: b64u(secret), ...extra };
 }
@@ -67,11 +72,43 @@ describe('jwksSource: lookup by kid', () => {
     expect(match(lookup(document, { kid: 'a' }, 'HS256')).keys).toEqual([]);
   });
 
-  test('several keys under one kid are all candidates (key rotation)', async () => {
+  test('two keys of one type under one kid: only the first is used, the other is passed over and logged', async () => {
     const doc = { keys: [octJwk('old-secret-old-secret-old-secret', { kid: 'k' }), octJwk('new-secret-new-secret-new-secret', { kid: 'k' })] };
-    expect(materials(lookup(doc, { kid: 'k' }, 'HS256'))).toHaveLength(2);
-    const token = await hs256('new-secret-new-secret-new-secret', { kid: 'k' });
-    expectOk(await authenticate(token, jwksSource(doc, ORIGIN, CAPS), policy(), NOW));
+    const found = match(lookup(doc, { kid: 'k' }, 'HS256'));
+    expect(found.keys.map((k) => Buffer.from(k.material).toString())).toEqual(['old-secret-old-secret-old-secret']);
+    expect(found.skipped).toEqual([
+      ORIGIN + ': keys[1] (kid "k"): field "kid": duplicate kid: keys[0] has it too and also fits HS256, so a token with this kid and alg is checked against keys[0] only (keys may share a kid only when their kty, crv or alg tells them apart)',
+    ]);
+    const source = jwksSource(doc, ORIGIN, CAPS);
+    expectOk(await authenticate(await hs256('old-secret-old-secret-old-secret', { kid: 'k' }), source, policy(), NOW));
+    const refused = expectFailure(await authenticate(await hs256('new-secret-new-secret-new-secret', { kid: 'k' }), source, policy(), NOW), 'SIGNATURE_INVALID');
+    expect(refused.detail).toMatch(/does not verify with HS256/);
+    // check says the same, naming the later key and every alg both fit
+    expect(source.problems()).toEqual([
+      { origin: ORIGIN, entry: 'keys[1] (kid "k")', field: 'kid', message: expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits HS256, HS384, HS512, so/) },
+    ]);
+  });
+
+  test('keys of different types may share a kid (RFC 7517 4.5): the token\'s alg picks one, check and lookups agree', () => {
+    const doc = { keys: [publicJwk(p256.publicKey, { kid: 'shared' }), publicJwk(rsaA.publicKey, { kid: 'shared' }), publicJwk(p384.publicKey, { kid: 'shared' }), octJwk(HMAC64, { kid: 'shared' })] };
+    expect(jwksSource(doc, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(materials(lookup(doc, { kid: 'shared' }, 'ES256'))).toEqual([spkiHex(p256.publicKey)]);
+    expect(materials(lookup(doc, { kid: 'shared' }, 'ES384'))).toEqual([spkiHex(p384.publicKey)]);
+    expect(materials(lookup(doc, { kid: 'shared' }, 'PS256'))).toEqual([spkiHex(rsaA.publicKey)]);
+    expect(materials(lookup(doc, { kid: 'shared' }, 'HS512'))).toEqual([Buffer.from(HMAC64).toString('hex')]);
+    for (const alg of ['ES256', 'ES384', 'PS256', 'HS512']) expect(match(lookup(doc, { kid: 'shared' }, alg)).skipped).toEqual([]);
+  });
+
+  test('keys of one type that an alg tells apart may share a kid; an RSA key without alg and one with PS256 share PS256', () => {
+    const apart = { keys: [publicJwk(rsaA.publicKey, { kid: 'r', alg: 'RS256' }), publicJwk(rsaB.publicKey, { kid: 'r', alg: 'PS256' })] };
+    expect(jwksSource(apart, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(materials(lookup(apart, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaB.publicKey)]);
+    const overlapping = { keys: [publicJwk(rsaA.publicKey, { kid: 'r' }), publicJwk(rsaB.publicKey, { kid: 'r', alg: 'PS256' })] };
+    expect(jwksSource(overlapping, ORIGIN, CAPS).problems()).toEqual([
+      { origin: ORIGIN, entry: 'keys[1] (kid "r")', field: 'kid', message: expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits PS256, so/) },
+    ]);
+    expect(materials(lookup(overlapping, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaA.publicKey)]);
+    expect(materials(lookup(overlapping, { kid: 'r' }, 'RS256'))).toEqual([spkiHex(rsaA.publicKey)]);
   });
 
   test('end to end: the kid picks the key, another kid\'s key does not verify', async () => {
@@ -86,7 +123,7 @@ describe('jwksSource: lookup by kid', () => {
 describe('jwksSource: tokens without kid', () => {
   const document = {
     keys: [
-      octJwk('an-hmac-secret-an-hmac-secret-123'),
+      octJwk(HMAC64),
       publicJwk(p384.publicKey),
       publicJwk(rsaA.publicKey),
       publicJwk(p256.publicKey),
@@ -101,7 +138,7 @@ describe('jwksSource: tokens without kid', () => {
     expect(materials(lookup(document, {}, 'ES256'))).toEqual([spkiHex(p256.publicKey)]);
     expect(materials(lookup(document, {}, 'ES384'))).toEqual([spkiHex(p384.publicKey)]);
     expect(materials(lookup(document, {}, 'ES512'))).toEqual([]);
-    expect(materials(lookup(document, {}, 'HS512'))).toEqual([Buffer.from('an-hmac-secret-an-hmac-secret-123').toString('hex')]);
+    expect(materials(lookup(document, {}, 'HS512'))).toEqual([Buffer.from(HMAC64).toString('hex')]);
     expect(materials(lookup(document, {}, 'EdDSA'))).toEqual([spkiHex(ed25519.publicKey)]);
   });
 
@@ -210,7 +247,7 @@ describe('jwksSource: broken entries', () => {
   });
 
   test('a set of good keys reports no problems', () => {
-    expect(jwksSource({ keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk('x', { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(jwksSource({ keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk(S('x'), { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
   });
 });
 
@@ -231,15 +268,28 @@ describe('jwksSource: documents without keys', () => {
     expect(failure.configProblems).toEqual([expect.stringContaining('field "keys"')]);
   });
 
-  test('an empty key set has no problems but finds no key', async () => {
+  test('an empty key set is a problem for check, and each token it refuses logs why', async () => {
     const source = jwksSource({ keys: [] }, ORIGIN, CAPS);
-    expect(source.problems()).toEqual([]);
-    expectFailure(await authenticate(await hs256('secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
+    const EMPTY = { origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: 'empty: no key can verify a token, so every token is refused' };
+    expect(source.problems()).toEqual([EMPTY]);
+    const withoutKid = expectFailure(await authenticate(await hs256(S('secret')), source, policy(), NOW), 'KEY_NOT_FOUND');
+    expect(withoutKid.configProblems).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
+    const withKid = expectFailure(await authenticate(await hs256(S('secret'), { kid: 'a' }), source, policy(), NOW), 'KEY_NOT_FOUND');
+    expect(withKid.configProblems).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
+  });
+
+  test('a set whose every key is refused is a problem for check beside the keys\' own', () => {
+    const problems = jwksSource({ keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, publicJwk(rsaA.publicKey, { use: 'enc' })] }, ORIGIN, CAPS).problems();
+    expect(problems).toEqual([
+      { origin: ORIGIN, entry: 'keys[0] (kid "short")', field: 'k', message: expect.stringMatching(/^HMAC key has 1 byte; at least 32 are required/) },
+      { origin: ORIGIN, entry: 'keys[1]', field: 'use', message: expect.any(String) },
+      { origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: 'no usable key (every entry is refused, see above), so every token is refused' },
+    ]);
   });
 });
 
 describe('jwksSource: a stored index (jwt-gateway index)', () => {
-  const doc = { keys: [octJwk('secret-a', { kid: 'a' }), octJwk('secret-b', { kid: 'b' }), octJwk('secret-b2', { kid: 'b' }), octJwk('no-kid')] };
+  const doc = { keys: [octJwk(S('secret-a'), { kid: 'a' }), octJwk(S('secret-b'), { kid: 'b' }), octJwk(S('secret-b2'), { kid: 'b' }), octJwk(S('no-kid'))] };
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
   const indexProblems = (document: unknown) => indexProblemsOf(jwksSource(document, ORIGIN, CAPS));
@@ -255,16 +305,16 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
     expect(indexed.keys).toEqual(doc.keys);
     for (const document of [indexed, preloaded(indexed)]) {
       expect(materials(lookup(document, { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
-      expect(materials(lookup(document, { kid: 'b' }, 'HS256'))).toEqual([b64uHex('secret-b'), b64uHex('secret-b2')]);
+      expect(materials(lookup(document, { kid: 'b' }, 'HS256'))).toEqual([b64uHex(S('secret-b'))]);
       expect(materials(lookup(document, {}, 'HS256'))).toEqual(materials(lookup(doc, {}, 'HS256')));
     }
     expect(materials(lookup(indexed, {}, 'HS256'))).toHaveLength(4);
-    expect(jwksSource(indexed, ORIGIN, CAPS).problems().map((p) => p.entry + ': ' + p.message)).toEqual(['keys[2] (kid "b"): duplicate kid']);
+    expect(jwksSource(indexed, ORIGIN, CAPS).problems().map((p) => p.entry + ': ' + p.message.slice(0, 42))).toEqual(['keys[2] (kid "b"): duplicate kid: keys[1] has it too and also']);
   });
 
   test('tokens without a kid try the same keys as without the index (kty, curve, alg, cap)', () => {
-    const mixed: JsonObject[] = [publicJwk(p256.publicKey), octJwk('hmac-0')];
-    for (let i = 1; i < MAX_KEYS_TRIED + 3; i++) mixed.push(octJwk('hmac-' + i, { kid: 'h' + i }));
+    const mixed: JsonObject[] = [publicJwk(p256.publicKey), octJwk(S('hmac-0'))];
+    for (let i = 1; i < MAX_KEYS_TRIED + 3; i++) mixed.push(octJwk(S('hmac-' + i), { kid: 'h' + i }));
     mixed.push(publicJwk(rsaA.publicKey), publicJwk(rsaB.publicKey, { alg: 'RS384' }), publicJwk(p384.publicKey), 'not a key' as unknown as JsonObject);
     const set = { keys: mixed };
     const withIndexed = indexDocument(set);
@@ -274,7 +324,7 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
   });
 
   test('with an index, a lookup reads only the keys it tries, whatever the size of the set', () => {
-    const keys = Array.from({ length: 5000 }, (_, i) => octJwk('secret-' + i, { kid: 'kid-' + i, alg: 'HS256' }));
+    const keys = Array.from({ length: 5000 }, (_, i) => octJwk(S('secret-' + i), { kid: 'kid-' + i, alg: 'HS256' }));
     const big = indexDocument({ keys }) as JsonObject;
     const longestPath = ((big.index as JsonObject).kids as JsonObject).probes as number;
     expect(longestPath).toBeLessThan(64);
@@ -305,7 +355,7 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
   });
 
   test('after the set changes, a stale index finds only keys still where it says, with their kid', () => {
-    const changed = { keys: [octJwk('secret-b', { kid: 'b' }), octJwk('secret-c', { kid: 'c' })], index: indexed.index };
+    const changed = { keys: [octJwk(S('secret-b'), { kid: 'b' }), octJwk(S('secret-c'), { kid: 'c' })], index: indexed.index };
     expectFailure(lookup(changed, { kid: 'a' }, 'HS256'), 'KEY_NOT_FOUND');
     expectFailure(lookup(changed, { kid: 'c' }, 'HS256'), 'KEY_NOT_FOUND');
     // b moved from 1 to 0; 1 now holds c
@@ -338,9 +388,9 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
 
   test('kids like __proto__ and constructor, or outside the BMP, are plain names, indexed or not', () => {
     const names = ['__proto__', 'constructor', 'hasOwnProperty', '\u{1F511}-1', '\uFFFD'];
-    const odd = { keys: names.map((kid, i) => octJwk('s' + i, { kid })) };
+    const odd = { keys: names.map((kid, i) => octJwk(S('s' + i), { kid })) };
     for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
-      for (let i = 0; i < names.length; i++) expect(materials(lookup(document, { kid: names[i] }, 'HS256'))).toEqual([b64uHex('s' + i)]);
+      for (let i = 0; i < names.length; i++) expect(materials(lookup(document, { kid: names[i] }, 'HS256'))).toEqual([b64uHex(S('s' + i))]);
       expectFailure(lookup(document, { kid: 'toString' }, 'HS256'), 'KEY_NOT_FOUND');
       expectFailure(lookup(document, { kid: 'valueOf' }, 'HS256'), 'KEY_NOT_FOUND');
     }

@@ -26,7 +26,8 @@ function expectProblem(result: VerificationKey | FieldProblem, field: string, me
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 
 describe('keyFromJwk: oct', () => {
-  const secret = bytes('a-shared-secret-of-32-bytes-long');
+  /** 64 bytes: long enough for every HS algorithm (RFC 7518 3.2). */
+  const secret = bytes('a-shared-secret-of-64-bytes-long-enough-for-hs512-too-0123456789');
 
   test('binds an oct key to the HS family and keeps the raw secret', () => {
     const k = key(keyFromJwk({ kty: 'oct', k: b64u(secret) }, CAPS));
@@ -54,6 +55,13 @@ describe('keyFromJwk: oct', () => {
     expectProblem(keyFromJwk({ kty: 'oct', k: 'c2VjcmV0==' }, CAPS), 'k', /base64url/);
     expectProblem(keyFromJwk({ kty: 'oct', k: 'a+b/' }, CAPS), 'k', /base64url/);
     expectProblem(keyFromJwk({ kty: 'oct', k: 42 }, CAPS), 'k');
+  });
+
+  test('a k shorter than the hash output is a problem on "k" (a 1-byte key, 31 bytes for HS256, 47 for HS384)', () => {
+    expectProblem(keyFromJwk({ kty: 'oct', k: 'YQ' }, CAPS), 'k', /HMAC key has 1 byte; at least 32 are required/);
+    expectProblem(keyFromJwk({ kty: 'oct', k: b64u(secret.subarray(0, 31)), alg: 'HS256' }, CAPS), 'k', /31 bytes; HS256 needs at least 32/);
+    expectProblem(keyFromJwk({ kty: 'oct', k: b64u(secret.subarray(0, 47)), alg: 'HS384' }, CAPS), 'k', /47 bytes; HS384 needs at least 48/);
+    expect(key(keyFromJwk({ kty: 'oct', k: b64u(secret.subarray(0, 47)) }, CAPS)).algorithms).toEqual(['HS256']);
   });
 });
 
@@ -213,9 +221,36 @@ describe('keyFromJwk: use, key_ops, private material, kty', () => {
 });
 
 describe('secretKey', () => {
+  const ofLength = (n: number) => new Uint8Array(n).fill(0x61);
+
   test('binds raw bytes to the HS family', () => {
-    expect(key(secretKey(bytes('s'), undefined, 'alg')).algorithms.sort()).toEqual(['HS256', 'HS384', 'HS512']);
-    expectProblem(secretKey(bytes('s'), 'RS256', 'my_field'), 'my_field');
+    expect(key(secretKey(ofLength(64), undefined, 'alg', 'k')).algorithms.sort()).toEqual(['HS256', 'HS384', 'HS512']);
+    expectProblem(secretKey(ofLength(64), 'RS256', 'my_field', 'k'), 'my_field');
+  });
+
+  // RFC 7518 3.2: "A key of the same size as the hash output ... or larger MUST be used with this algorithm."
+  test.each([
+    [32, ['HS256']],
+    [47, ['HS256']],
+    [48, ['HS256', 'HS384']],
+    [63, ['HS256', 'HS384']],
+    [64, ['HS256', 'HS384', 'HS512']],
+  ])('without an alg, %i bytes verify only the HS algorithms whose hash they cover', (length, algorithms) => {
+    expect(key(secretKey(ofLength(length), undefined, 'alg', 'k')).algorithms).toEqual(algorithms);
+  });
+
+  test.each([
+    [undefined, 31, /HMAC key has 31 bytes; at least 32 are required \(HS256; 48 for HS384, 64 for HS512\) \(RFC 7518 3\.2/],
+    [undefined, 1, /HMAC key has 1 byte; at least 32/],
+    ['HS256', 31, /HMAC key has 31 bytes; HS256 needs at least 32 \(RFC 7518 3\.2/],
+    ['HS384', 47, /HMAC key has 47 bytes; HS384 needs at least 48/],
+    ['HS512', 63, /HMAC key has 63 bytes; HS512 needs at least 64/],
+  ])('alg %j with %i bytes is refused on the key field, naming the sizes', (alg, length, message) => {
+    expectProblem(secretKey(ofLength(length), alg, 'alg', 'my_key'), 'my_key', message);
+  });
+
+  test.each([['HS256', 32], ['HS384', 48], ['HS512', 64]])('%s accepts a key of exactly %i bytes', (alg, length) => {
+    expect(key(secretKey(ofLength(length), alg, 'alg', 'k')).algorithms).toEqual([alg]);
   });
 });
 
@@ -228,7 +263,7 @@ describe('keyFromSecret (consumer credential secret)', () => {
   });
 
   test('a base64 secret is decoded', () => {
-    const raw = Buffer.from('00ff10203040506070', 'hex');
+    const raw = Buffer.from('00ff10203040506070'.repeat(8), 'hex');
     const k = key(keyFromSecret(raw.toString('base64'), true, 'HS512'));
     expect(Buffer.from(k.material).toString('hex')).toBe(raw.toString('hex'));
     expect(k.algorithms).toEqual(['HS512']);
@@ -243,6 +278,21 @@ describe('keyFromSecret (consumer credential secret)', () => {
   test('an invalid base64 secret is a problem on "secret" that does not echo it', () => {
     const problem = expectProblem(keyFromSecret('not*base64*secret', true, 'HS256'), 'secret', /base64/);
     expect(problem.message).not.toContain('not*base64*secret');
+  });
+
+  test('a secret shorter than the hash is a problem on "secret" that does not echo it: "a", base64 "AA==", 31 bytes', () => {
+    const short = expectProblem(keyFromSecret('a', false, 'HS256'), 'secret', /HMAC key has 1 byte; HS256 needs at least 32/);
+    expect(short.message).not.toMatch(/"a"/);
+    expectProblem(keyFromSecret('AA==', true, 'HS256'), 'secret', /HMAC key has 1 byte; HS256 needs at least 32/);
+    expectProblem(keyFromSecret('x'.repeat(31), false, 'HS256'), 'secret', /31 bytes/);
+    // The seed secret is 35 bytes: enough for HS256, not for HS384.
+    expect(key(keyFromSecret('jack-hs256-secret-that-is-very-long', false, 'HS256')).algorithms).toEqual(['HS256']);
+    expectProblem(keyFromSecret('jack-hs256-secret-that-is-very-long', false, 'HS384'), 'secret', /35 bytes; HS384 needs at least 48/);
+  });
+
+  test('a multi-byte secret counts its UTF-8 bytes', () => {
+    expect(key(keyFromSecret('\u00e9'.repeat(16), false, 'HS256')).algorithms).toEqual(['HS256']);
+    expectProblem(keyFromSecret('\u00e9'.repeat(15) + 'a', false, 'HS256'), 'secret', /31 bytes/);
   });
 
   test('a non-HMAC algorithm is a problem on "algorithm"', () => {

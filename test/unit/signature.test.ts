@@ -10,7 +10,8 @@ import { Capabilities, isProblem, SyncHmac, VerificationKey } from '../../njs/co
 import { isPromise } from '../../njs/core/maybe';
 import { verifySignature } from '../../njs/core/signature';
 
-const SECRET = Buffer.from('jack-hs256-secret-that-is-very-long');
+/** 64 bytes: long enough for HS512 too (RFC 7518 3.2). */
+const SECRET = Buffer.from('jack-hs512-secret-that-is-very-long-at-least-sixty-four-bytes-ok');
 const INPUT = Buffer.from('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYWNrIn0');
 const calls: string[] = [];
 const nodeHmac: SyncHmac = (hash, key, data) => {
@@ -21,7 +22,7 @@ const onlySha256: SyncHmac = (hash, key, data) => (hash === 'sha256' ? nodeHmac(
 const withHmac = (hmac: SyncHmac): Capabilities => ({ ed25519: true, hmac });
 
 function key(alg: string): VerificationKey {
-  const prepared = secretKey(SECRET, alg, 'alg');
+  const prepared = secretKey(SECRET, alg, 'alg', 'k');
   if (isProblem(prepared)) throw new Error(prepared.message);
   return prepared;
 }

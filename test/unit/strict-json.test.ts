@@ -47,6 +47,31 @@ describe('parseJsonObject: accepted documents', () => {
   });
 });
 
+describe('parseJsonObject: a UTF-8 byte order mark', () => {
+  const withBom = (text: string) => new Uint8Array(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]));
+
+  test('at the start is refused, as JSON.parse and njs js_preload_object refuse it', () => {
+    expect(parseJsonObject(withBom('{"keys":[]}'))).toBe('starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)');
+    expect(() => JSON.parse(Buffer.from(withBom('{"keys":[]}')).toString('utf8'))).toThrow();
+    expect(parseJsonObject(withBom(''))).toMatch(/byte order mark/);
+  });
+
+  test('twice, or after white space, is not valid JSON', () => {
+    expect(parseJsonObject(withBom('\ufeff{}'))).toMatch(/byte order mark/);
+    expect(parse(' \ufeff{}')).toBe('not valid JSON');
+    expect(parse('{"a":1}\ufeff')).toBe('not valid JSON');
+  });
+
+  test('as a character inside a string it is just text', () => {
+    expect(parse('{"a":"\ufeffx"}')).toEqual({ a: '\ufeffx' });
+  });
+
+  test('a lone EF byte or a short prefix is invalid UTF-8, not a BOM', () => {
+    expect(parseJsonObject(new Uint8Array([0xef, 0xbb]))).toBe('not valid UTF-8');
+    expect(parseJsonObject(new Uint8Array([0xef]))).toBe('not valid UTF-8');
+  });
+});
+
 describe('parseJsonObject: duplicate member names', () => {
   test.each([
     ['plain', '{"alg":"HS256","alg":"none"}'],

@@ -247,6 +247,12 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     return credentialEntry(consumers, credential.consumerIndex, credential.credentialIndex);
   }
 
+  /** Why no token can verify: no consumer map (its problem), or no credential in it. */
+  function noCredentials(): ConfigProblem {
+    if (!Array.isArray(listed)) return index().problems[0];
+    return { origin, entry: 'consumer map', field: 'consumers', message: 'no credentials: no token can verify, so every token is refused' };
+  }
+
   return {
     origin,
     lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure {
@@ -256,9 +262,17 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const value = own.call(token.payload, claim) ? token.payload[claim] : own.call(token.header, claim) ? token.header[claim] : undefined;
       if (value === undefined || value === null || value === '') return fail('KEY_CLAIM_MISSING', 'no ' + quote(options.keyClaim) + ' claim in the token');
       const credential = typeof value !== 'string' ? undefined : stored ? storedCredential(value) : index().byKey['#' + value];
-      if (!credential) return fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
+      if (!credential) {
+        const unknown = fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
+        // A map without any credential refuses every token: say so in the log (cheap checks only, this is a failure path anyone can reach).
+        if (consumers.length === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [describeProblem(noCredentials())];
+        return unknown;
+      }
       const ready = prepare(credential);
-      if (!isProblem(ready)) return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [] };
+      if (!isProblem(ready)) {
+        // Tokens that name their credential by kid: revoking that kid revokes the credential, whether the kid came in the header or the payload.
+        return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [], kid: claim === 'kid' ? (value as string) : undefined };
+      }
       const problem = describeProblem({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
       const failure = fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error');
       failure.configProblems = [problem];
@@ -277,10 +291,12 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const ids: { [id: string]: boolean } = {};
       const credentialFields = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
       const credentials = index().credentials;
+      let working = 0;
       for (let i = 0; i < credentials.length; i++) {
         const credential = credentials[i];
         const ready = prepare(credential);
         if (isProblem(ready)) all.push({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
+        else working++;
         unknownFields(credential.fields, credentialFields, origin, entryOf(credential), all);
         const id = credential.identity.credential;
         if (id !== undefined && ids['#' + id]) all.push({ origin, entry: entryOf(credential), field: 'id', message: 'duplicate credential id' });
@@ -289,6 +305,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       for (let i = 0; i < consumers.length; i++) {
         const consumer = consumers[i];
         if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
+      }
+      if (Array.isArray(listed) && working === 0) {
+        all.push(credentials.length === 0 ? noCredentials() : { origin, entry: 'consumer map', field: 'consumers', message: 'no usable credential (every credential is refused, see above), so every token is refused' });
       }
       return all;
     },

@@ -24,6 +24,27 @@ function fitsAlgorithm(jwk: JsonObject, algorithm: Algorithm): boolean {
   return jwk.kty === algorithm.kty && (algorithm.crv === undefined || jwk.crv === algorithm.crv);
 }
 
+/** The algorithms a token could name that both keys fit: a token with their shared kid cannot tell them apart for these. */
+function sharedAlgorithms(a: JsonObject, b: JsonObject): string[] {
+  const shared: string[] = [];
+  const names = algorithmNames();
+  for (let i = 0; i < names.length; i++) {
+    const algorithm = findAlgorithm(names[i])!;
+    if (fitsAlgorithm(a, algorithm) && fitsAlgorithm(b, algorithm)) shared.push(names[i]);
+  }
+  return shared;
+}
+
+/**
+ * RFC 7517 4.5 lets keys share a kid when they differ in type (RFC 7520's
+ * RSA and EC keys do): a token's alg then picks one. Keys the alg cannot tell
+ * apart are ambiguous; only the first with the kid is used, here as in `check`.
+ */
+function duplicateKid(first: number, algorithms: string[]): string {
+  return 'duplicate kid: keys[' + first + '] has it too and also fits ' + algorithms.join(', ') + ', so a token with this kid and alg is checked against keys[' + first +
+    '] only (keys may share a kid only when their kty, crv or alg tells them apart)';
+}
+
 /**
  * What `jwt-gateway index` stores: kid -> position in "keys" (a hash table,
  * hash-index.ts; one slot per key, so a duplicate kid has several), and for
@@ -114,8 +135,19 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
   }
 
   function prepare(position: number): VerificationKey | FieldProblem {
-    if (prepared[position] === undefined) prepared[position] = keyFromJwk(keys[position] as JsonObject, capabilities);
+    if (prepared[position] === undefined) {
+      const jwk = keys[position] as JsonObject;
+      const key = keyFromJwk(jwk, capabilities);
+      if (!isProblem(key) && typeof jwk.kid === 'string') key.kid = jwk.kid;
+      prepared[position] = key;
+    }
     return prepared[position];
+  }
+
+  /** Why no token can verify when the set has no keys at all (a `keys` member that is missing or empty), for the log and `check`. */
+  function noKeys(): ConfigProblem {
+    if (!Array.isArray(listed)) return index().problems[0];
+    return { origin, entry: 'JWK Set', field: 'keys', message: 'empty: no key can verify a token, so every token is refused' };
   }
 
   /** Positions the stored index lists that still hold a key (with this kid, when one is given). */
@@ -149,19 +181,34 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
       if (kid !== undefined) {
         if (typeof kid !== 'string') return fail('KEY_NOT_FOUND', 'kid is not a string');
         candidates = withKid(kid);
-        if (candidates.length === 0) return fail('KEY_NOT_FOUND', 'no key with kid ' + quote(kid) + ' in ' + origin);
+        if (candidates.length === 0) {
+          const failure = fail('KEY_NOT_FOUND', 'no key with kid ' + quote(kid) + ' in ' + origin);
+          if (keys.length === 0) failure.configProblems = [describeProblem(noKeys())];
+          return failure;
+        }
       }
       const match: KeyMatch = { keys: [], graceSeconds: 0, skipped: [] };
       const documentProblems = stored ? [] : index().problems;
       for (let i = 0; i < documentProblems.length; i++) match.skipped.push(describeProblem(documentProblems[i]));
+      if (keys.length === 0 && Array.isArray(listed)) match.skipped.push(describeProblem(noKeys()));
       const count = candidates ? candidates.length : keys.length;
+      let firstWithKid = -1;
       for (let i = 0; i < count && match.keys.length < MAX_KEYS_TRIED; i++) {
         const position = candidates ? candidates[i] : i;
         const jwk = keys[position];
         if (!isJwk(jwk) || !fitsAlgorithm(jwk, algorithm)) continue;
+        if (kid !== undefined) {
+          // Keys this alg cannot tell apart under one kid: the first is used, the others are passed over (and `check` reports them).
+          if (firstWithKid >= 0) {
+            match.skipped.push(describeProblem({ origin, entry: entryName(position), field: 'kid', message: duplicateKid(firstWithKid, [algorithm.name]) }));
+            continue;
+          }
+          firstWithKid = position;
+        }
         const key = prepare(position);
         if (isProblem(key)) match.skipped.push(describeProblem({ origin, entry: entryName(position), field: key.field, message: key.message }));
-        else match.keys.push(key);
+        // An oct key without alg verifies only the HS algorithms it is long enough for (RFC 7518 3.2).
+        else if (key.algorithms.indexOf(algorithm.name) >= 0) match.keys.push(key);
       }
       return match;
     },
@@ -176,16 +223,24 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
           all.push(indexProblem(origin, 'JWK Set', 'keys', stored ? counted(missed, 'kid') : null));
         }
       }
-      const seen: { [kid: string]: boolean } = {};
       const usable = index().usable;
+      let working = 0;
       for (let i = 0; i < usable.length; i++) {
         const key = prepare(usable[i]);
         if (isProblem(key)) all.push({ origin, entry: entryName(usable[i]), field: key.field, message: key.message });
-        const kid = (keys[usable[i]] as JsonObject).kid;
-        if (typeof kid === 'string') {
-          if (seen['#' + kid]) all.push({ origin, entry: entryName(usable[i]), field: 'kid', message: 'duplicate kid' });
-          seen['#' + kid] = true;
+        else working++;
+        const jwk = keys[usable[i]] as JsonObject;
+        const sameKid = typeof jwk.kid === 'string' ? index().byKid['#' + jwk.kid] : [];
+        for (let j = 0; j < sameKid.length && sameKid[j] < usable[i]; j++) {
+          const shared = sharedAlgorithms(keys[sameKid[j]] as JsonObject, jwk);
+          if (shared.length) {
+            all.push({ origin, entry: entryName(usable[i]), field: 'kid', message: duplicateKid(sameKid[j], shared) });
+            break;
+          }
         }
+      }
+      if (Array.isArray(listed) && working === 0) {
+        all.push(keys.length === 0 ? noKeys() : { origin, entry: 'JWK Set', field: 'keys', message: 'no usable key (every entry is refused, see above), so every token is refused' });
       }
       return all;
     },

@@ -71,7 +71,7 @@ export function keyFromJwk(jwk: JsonObject, capabilities: Capabilities): Verific
     const secret = base64urlField(jwk, 'k');
     if (isProblem(secret)) return secret;
     if (secret.length === 0) return problem('k', 'empty secret');
-    return secretKey(secret, jwk.alg, 'alg');
+    return secretKey(secret, jwk.alg, 'alg', 'k');
   }
   if (kty === 'RSA') {
     const modulus = base64urlField(jwk, 'n');
@@ -101,10 +101,27 @@ export function keyFromJwk(jwk: JsonObject, capabilities: Capabilities): Verific
   return problem('kty', 'unsupported key type ' + JSON.stringify(kty) + ' (oct, RSA, EC, OKP)');
 }
 
-/** An HMAC secret, usable only with HS* algorithms. */
-export function secretKey(secret: Uint8Array, alg: unknown, algField: string): VerificationKey | FieldProblem {
-  const algorithms = bind('oct', undefined, alg, algField);
-  if (!Array.isArray(algorithms)) return algorithms;
+/** RFC 7518 3.2: an HMAC key must be at least as long as the hash output: 32, 48 and 64 bytes for HS256, HS384 and HS512. */
+export function minimumHmacBytes(alg: string): number {
+  return Number(alg.slice(2)) / 8;
+}
+
+/**
+ * An HMAC secret, usable only with HS* algorithms, and only with those whose
+ * hash it is long enough for (RFC 7518 3.2): a secret of 40 bytes without a
+ * configured alg verifies HS256 only. Too short for all of them, it is
+ * refused (`keyField` names the field; the message never shows the secret).
+ */
+export function secretKey(secret: Uint8Array, alg: unknown, algField: string, keyField: string): VerificationKey | FieldProblem {
+  const bound = bind('oct', undefined, alg, algField);
+  if (!Array.isArray(bound)) return bound;
+  const algorithms: string[] = [];
+  for (let i = 0; i < bound.length; i++) if (secret.length >= minimumHmacBytes(bound[i])) algorithms.push(bound[i]);
+  if (algorithms.length === 0) {
+    const size = secret.length + (secret.length === 1 ? ' byte' : ' bytes');
+    const needed = alg === undefined ? 'at least 32 are required (HS256; 48 for HS384, 64 for HS512)' : bound[0] + ' needs at least ' + minimumHmacBytes(bound[0]);
+    return problem(keyField, 'HMAC key has ' + size + '; ' + needed + ' (RFC 7518 3.2: no shorter than the hash output)');
+  }
   return { kty: 'oct', algorithms, format: 'raw', material: secret };
 }
 
@@ -113,7 +130,7 @@ export function keyFromSecret(secret: unknown, isBase64: boolean, alg: string): 
   if (typeof secret !== 'string' || secret === '') return problem('secret', 'missing (required for ' + alg + ')');
   const bytes = isBase64 ? decodeBase64(secret) : Buffer.from(secret);
   if (!bytes || bytes.length === 0) return problem('secret', 'not valid base64 (base64_secret is true)');
-  return secretKey(bytes, alg, 'algorithm');
+  return secretKey(bytes, alg, 'algorithm', 'secret');
 }
 
 /** A consumer credential's PEM `public_key`. */

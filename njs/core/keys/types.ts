@@ -14,6 +14,8 @@ export interface VerificationKey {
   /** WebCrypto import format of `material`. */
   format: 'raw' | 'spki';
   material: Uint8Array;
+  /** The JWK's `kid` (JWK Sets): revoking it revokes this key, whatever a token's header says. */
+  kid?: string;
 }
 
 /** The consumer a credential belongs to, as the upstream learns it. */
@@ -30,6 +32,8 @@ export interface KeyMatch {
   graceSeconds: number;
   /** Config entries passed over because they are broken; for the log. */
   skipped: string[];
+  /** The kid the source found the key by when the key has none of its own (a credential named by a `kid` claim). */
+  kid?: string;
 }
 
 export interface DecodedToken {
