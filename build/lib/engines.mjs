@@ -114,8 +114,11 @@ export function describeEngine(id) {
       preloadObject: !spec.qjs,
       /** js_shared_dict_zone and ngx.shared (run-time revocation): njs >= 0.8.0. */
       sharedDict: v >= 800,
-      /** Ed25519 in WebCrypto (EdDSA): njs >= 0.9.7. */
-      ed25519: v >= 907,
+      /**
+       * Ed25519 in the nginx module's WebCrypto (EdDSA): njs >= 0.9.7, and a build that has it
+       * (its algorithm table names it). Debian sid's module of njs 1.0.2 has none; its njs CLI has.
+       */
+      ed25519: v >= 907 && readFileSync(modulePath).includes('Ed25519'),
       /**
        * js_preload_object of a large document is slow (quadratic, in njs_object_make_shared):
        * a 17.6 MB map of 100,000 consumers took 32 s to load on 0.8.9 and 40 s on 1.0.2 (0.6 s on 0.7.9),

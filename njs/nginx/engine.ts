@@ -14,11 +14,36 @@ function versionNumber(): number {
   return Number(parts[0]) * 10000 + Number(parts[1] || 0) * 100 + Number(parts[2] || 0);
 }
 
+/** An Ed25519 public key (RFC 8410 SubjectPublicKeyInfo), only to ask WebCrypto whether it knows the algorithm. */
+const ED25519_PROBE = 'MCowBQYDK2VwAyEAvAVi0sKWJneKfrKaXqbhnba0iAEAhOePKTMD6dO9QAA=';
+
+function ignore(): void {
+  // the probe's outcome is known before its promise settles
+}
+
+/**
+ * Ed25519 in WebCrypto: njs 0.9.7 or later, and a build that has it. Debian's
+ * nginx module of njs 1.0.2 has none although its njs CLI has ("unknown
+ * algorithm name"). QuickJS throws at once on an unknown algorithm, so there
+ * the answer is exact; the classic engine only rejects the promise, so there
+ * the version decides.
+ */
+function hasEd25519(): boolean {
+  if (versionNumber() < 907) return false;
+  if (typeof njs !== 'object' || (njs as unknown as { engine?: string }).engine !== 'QuickJS') return true;
+  try {
+    crypto.subtle.importKey('spki', Buffer.from(ED25519_PROBE, 'base64'), { name: 'Ed25519' } as never, false, ['verify']).then(ignore, ignore);
+    return true;
+  } catch (e) {
+    return false;
+  }
+}
+
 export function engineCapabilities(): Capabilities {
   if (detected) return detected;
   const missingHashes: { [hash: string]: boolean } = {};
   detected = {
-    ed25519: versionNumber() >= 907,
+    ed25519: hasEd25519(),
     env: (name) => (typeof process === 'object' && process.env ? process.env[name] : undefined),
     hmac: (hash, key, data) => {
       if (missingHashes[hash]) return null;

@@ -3,10 +3,12 @@
  * Set and a consumer map, each both as a js_preload_object and as a file
  * path: valid tokens pass; the classic forgeries (another key, RS->HS
  * confusion, alg none, kid tricks, an embedded attacker jwk) are all 401.
+ * EdDSA needs Ed25519 in WebCrypto (njs >= 0.9.7): on older engines its key
+ * is skipped with a log line saying so, and its valid tokens are refused.
  */
 import { randomBytes } from 'node:crypto';
 import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, SignJWT } from 'jose';
-import { authLocation, b64, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, segment, startGateway, withLogs } from './helpers';
+import { authLocation, b64, engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, segment, startGateway, withLogs } from './helpers';
 
 /** What the upstream is told of the verified token, on top of jwt-proxy-headers.conf. */
 const SUB_ALG = ['proxy_set_header X-Jwt-Sub $jwt_claim_sub;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;'];
@@ -25,8 +27,10 @@ const CONFIG = gatewayConfig({
   ],
 });
 
-type Alg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'HS384' | 'HS512';
-const ALGS: Alg[] = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'HS384', 'HS512'];
+type Alg = 'RS256' | 'PS256' | 'ES256' | 'ES384' | 'ES512' | 'HS384' | 'HS512' | 'EdDSA';
+const ALGS: Alg[] = ['RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'HS384', 'HS512', 'EdDSA'];
+/** Whether this engine verifies the algorithm: all of them, but EdDSA only with Ed25519 (njs >= 0.9.7). */
+const verifiable = (alg: Alg) => alg !== 'EdDSA' || engine().features.ed25519;
 type SigningKey = CryptoKey | Uint8Array;
 
 interface Asymmetric {
@@ -141,8 +145,21 @@ for (const location of LOCATIONS) {
     for (const alg of ALGS) {
       const c = () => cases.find((x) => x.alg === alg)!;
       const it = (name: string, body: () => Promise<void>) => test(alg + ': ' + name, withLogs(() => gw, body), 15000);
+      // A token naming a credential this engine had to disable (EdDSA without Ed25519) is refused as an unknown key.
+      const refusal = !verifiable(alg) && location.kind === 'consumers' ? MESSAGES.unknownKey : MESSAGES.verifyFailed;
 
-      it('a valid token passes with its identity', async () => {
+      if (!verifiable(alg)) {
+        it('a valid token is refused: this engine has no Ed25519, the key is skipped with a log line saying so', async () => {
+          const { claims, header } = intent(c(), location.kind);
+          const body = location.kind === 'jwks' ? MESSAGES.verifyFailed : MESSAGES.unknownKey;
+          await rejected(location.path, await sign(claims, header, c().signingKey), 'valid EdDSA token', body);
+          if (location.kind === 'jwks') await rejected(location.path, await sign(claims, { alg }, c().signingKey), 'valid EdDSA token without kid');
+          const field = location.kind === 'jwks' ? '(kid "' + c().kid + '"): field "x"' : '("' + c().credentialId + '"): field "public_key"';
+          await g().logLine('error.log', new RegExp('\\[warn\\].*config entry skipped: .*' + field.replace(/[()]/g, '\\$&') + ': Ed25519 \\(EdDSA\\) keys need njs 0\\.9\\.7 or later'));
+        });
+      }
+
+      if (verifiable(alg)) it('a valid token passes with its identity', async () => {
         const { claims, header } = intent(c(), location.kind);
         const echo = await g().echo(location.path + 'anything', { Authorization: 'Bearer ' + (await sign(claims, header, c().signingKey)) });
         expect(echo.headers['X-Jwt-Sub']).toBe('sub-' + alg);
@@ -159,7 +176,7 @@ for (const location of LOCATIONS) {
         }
       });
 
-      if (location.kind === 'jwks') {
+      if (location.kind === 'jwks' && verifiable(alg)) {
         it('a valid token without kid passes (the key is found by alg)', async () => {
           const { claims } = intent(c(), location.kind);
           const echo = await g().echo(location.path + 'anything', { Authorization: 'Bearer ' + (await sign(claims, { alg }, c().signingKey)) });
@@ -170,14 +187,14 @@ for (const location of LOCATIONS) {
 
       it('the same claims signed by another key of the same type: 401', async () => {
         const { claims, header } = intent(c(), location.kind);
-        await rejected(location.path, await sign(claims, header, c().otherKey), 'other key');
+        await rejected(location.path, await sign(claims, header, c().otherKey), 'other key', refusal);
         if (location.kind === 'jwks') await rejected(location.path, await sign(claims, { alg }, c().otherKey), 'other key, no kid');
       });
 
       it('expired, and not yet valid: 401', async () => {
         const { claims, header } = intent(c(), location.kind);
-        await rejected(location.path, await sign({ ...claims, exp: now() - 30 }, header, c().signingKey), 'expired');
-        await rejected(location.path, await sign({ ...claims, nbf: now() + 300 }, header, c().signingKey), 'nbf in the future');
+        await rejected(location.path, await sign({ ...claims, exp: now() - 30 }, header, c().signingKey), 'expired', refusal);
+        await rejected(location.path, await sign({ ...claims, nbf: now() + 300 }, header, c().signingKey), 'nbf in the future', refusal);
       });
 
       if (alg.startsWith('HS')) {
@@ -199,7 +216,7 @@ for (const location of LOCATIONS) {
           ];
           for (const [label, secret] of secrets) {
             for (const hmac of ['HS256', 'HS384', 'HS512']) {
-              await rejected(location.path, await sign(claims, { ...header, alg: hmac }, secret), hmac + ' with ' + label);
+              await rejected(location.path, await sign(claims, { ...header, alg: hmac }, secret), hmac + ' with ' + label, refusal);
               if (location.kind === 'jwks') await rejected(location.path, await sign(claims, { alg: hmac }, secret), hmac + ' with ' + label + ', no kid');
             }
           }
@@ -215,7 +232,7 @@ for (const location of LOCATIONS) {
             ['jku', { ...header, jku: 'http://127.0.0.1:1/attacker-jwks.json' }],
             ['x5u', { ...header, x5u: 'http://127.0.0.1:1/attacker.pem' }],
           ];
-          for (const [label, forgedHeader] of forged) await rejected(location.path, await sign(claims, forgedHeader, attacker.privateKey), label);
+          for (const [label, forgedHeader] of forged) await rejected(location.path, await sign(claims, forgedHeader, attacker.privateKey), label, refusal);
         });
       }
 
