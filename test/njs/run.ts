@@ -2,7 +2,10 @@
  * Tests that run inside the real njs engine (`npm run test:njs`): the core
  * verifier against RFC 7515 Appendix A and Project Wycheproof vectors, plus
  * core behaviour that depends on engine details. Bundled by build.mjs with
- * the gateway's syntax gate (format iife) and run with the `njs` CLI.
+ * the gateway's syntax gate and run with the `njs` CLI: as a script (format
+ * iife, build/dist/njs-tests.js) on the classic engine, as an ES module
+ * (build/dist/njs-tests.mjs, `njs -n QuickJS -m`) on QuickJS, whose CLI has
+ * no global require.
  *
  * The njs 0.7.9 CLI has no process.exit and no top-level await: the work is
  * one promise chain, the closing line is printed when it settles, and a
@@ -47,7 +50,8 @@ function guardedSync(name: string, run: () => void): void {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  console.log('njs ' + njs.version + ', capabilities ' + JSON.stringify(engineCapabilities()));
+  const engine = (njs as unknown as { engine?: string }).engine;
+  console.log('njs ' + njs.version + (engine ? ' (' + engine + ')' : '') + ', capabilities ' + JSON.stringify(engineCapabilities()));
   guardedSync('engine checks', engineChecks);
   await rfc7515Examples();
   await keysHardening(repositoryRoot());
