@@ -29,6 +29,26 @@ export interface RevocationSubject {
   kid?: string;
 }
 
+/** Run-time revocations (a js_shared_dict_zone): "jti:<value>", "sub:<value>", "kid:<value>" keys, present when revoked. */
+export interface RevocationStore {
+  get(key: string): unknown;
+}
+
+function stored(store: RevocationStore, kind: string, value: unknown): boolean {
+  return typeof value === 'string' && store.get(kind + ':' + value) !== undefined;
+}
+
+/** Which stored value revokes this verified token, or null; the same order and kid rule as the deny list. */
+export function revokedInStore(store: RevocationStore, verified: RevocationSubject): string | null {
+  const payload = verified.payload;
+  const kid = verified.header.kid;
+  if (stored(store, 'jti', payload.jti)) return 'jti ' + quote(payload.jti);
+  if (stored(store, 'sub', payload.sub)) return 'sub ' + quote(payload.sub);
+  if (stored(store, 'kid', kid)) return 'kid ' + quote(kid);
+  if (verified.kid !== undefined && verified.kid !== kid && stored(store, 'kid', verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
+  return null;
+}
+
 /** Which listed value revokes this verified token, or null. */
 export function revokedBy(denyList: unknown, verified: RevocationSubject): string | null {
   if (denyList === null || typeof denyList !== 'object') return null;

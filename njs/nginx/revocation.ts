@@ -6,13 +6,11 @@
  * the one the header names (core/revocation.ts).
  */
 import { Verified } from '../core/authenticate';
-import { quote } from '../core/errors';
-import { revokedBy } from '../core/revocation';
+import { revokedBy, revokedInStore, RevocationStore } from '../core/revocation';
 import { configDocument } from './key-sources';
 import { Settings } from './settings';
 
-interface SharedZone {
-  get(key: string): unknown;
+interface SharedZone extends RevocationStore {
   set(key: string, value: string, timeout?: number): unknown;
 }
 
@@ -20,21 +18,6 @@ interface SharedZone {
 export function sharedZone(name: string): SharedZone | null {
   const shared = typeof ngx === 'object' ? (ngx as unknown as { shared?: { [zone: string]: SharedZone } }).shared : undefined;
   return shared && shared[name] ? shared[name] : null;
-}
-
-function inZone(zone: SharedZone, kind: string, value: unknown): boolean {
-  return typeof value === 'string' && zone.get(kind + ':' + value) !== undefined;
-}
-
-/** What the zone revokes of this token, or ''. */
-function revokedInZone(zone: SharedZone, verified: Verified): string {
-  const payload = verified.payload;
-  const kid = verified.header.kid;
-  if (inZone(zone, 'jti', payload.jti)) return 'jti ' + quote(payload.jti);
-  if (inZone(zone, 'sub', payload.sub)) return 'sub ' + quote(payload.sub);
-  if (inZone(zone, 'kid', kid)) return 'kid ' + quote(kid);
-  if (verified.kid !== undefined && verified.kid !== kid && inZone(zone, 'kid', verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
-  return '';
 }
 
 /** What revokes this token ('' if nothing), or a config error as { error }. */
@@ -48,7 +31,7 @@ export function revocation(settings: Settings, verified: Verified): { revoked: s
   if (settings.revocationZone) {
     const zone = sharedZone(settings.revocationZone);
     if (!zone) return { error: '$auth_jwt_revocation_zone: no js_shared_dict_zone "' + settings.revocationZone + '" (needs njs >= 0.8.0)' };
-    const revoked = revokedInZone(zone, verified);
+    const revoked = revokedInStore(zone, verified);
     if (revoked) return { revoked: revoked + ' is revoked in zone ' + settings.revocationZone };
   }
   return { revoked: '' };

@@ -13,7 +13,8 @@ import { authLocation, engine, expectRejected, gatewayConfig, gatewayPerFile, ME
 
 const CONSUMERS = 100000;
 const KEYS = 1000;
-const secretOf = (i: number) => 'secret-' + i + '-' + randomBytes(4).toString('hex');
+/** At least 32 bytes, as HS256 requires (RFC 7518 3.2). */
+const secretOf = (i: number) => 'secret-' + i + '-' + randomBytes(12).toString('hex');
 
 const consumerSecrets: string[] = [];
 const consumers = {
@@ -124,7 +125,7 @@ describe('a JWK Set of 1,000 keys with an index', () => {
 
 describe('changing the large map', () => {
   it('after index and reload, a changed credential works and its old key is refused', async () => {
-    const rotated = 'rotated-' + randomBytes(8).toString('hex');
+    const rotated = 'rotated-' + randomBytes(16).toString('hex');
     const changed = { consumers: consumers.consumers.map((c, i) => (i === 50000 ? { ...c, credentials: [{ id: 'cred-50000b', key: 'key-50000b', secret: rotated }] } : c)) };
     expect(await g().nginx.reload({ 'consumers.json': JSON.stringify(indexDocument(changed)) })).toBe(true);
     const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000b' }, rotated)) });

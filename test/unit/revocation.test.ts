@@ -10,10 +10,8 @@ import { authenticate, Verified } from '../../njs/core/authenticate';
 import { consumersSource } from '../../njs/core/keys/consumers';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
-import { revokedBy } from '../../njs/core/revocation';
+import { revokedBy, revokedInStore } from '../../njs/core/revocation';
 import { JsonObject } from '../../njs/core/strict-json';
-import { revocation } from '../../njs/nginx/revocation';
-import { Settings } from '../../njs/nginx/settings';
 import { b64u, bytes, CAPS, expectOk, JACK, jackConsumer, NOW, policy } from './helpers';
 
 const ORIGIN = '/etc/nginx/keys.json';
@@ -81,47 +79,36 @@ describe('revokedBy (deny list)', () => {
   });
 });
 
-/** A js_shared_dict_zone as njs >= 0.8.0 exposes it in ngx.shared. */
+/** A js_shared_dict_zone as njs >= 0.8.0 exposes it in ngx.shared (the adapter hands it to the core as is). */
 function fakeZone(entries: { [key: string]: string }) {
-  return { get: (key: string) => entries[key], set: (key: string, value: string) => (entries[key] = value) };
+  return { get: (key: string) => entries[key] };
 }
 
-describe('revocation() in the nginx adapter: deny list and run-time zone', () => {
-  const globals = globalThis as unknown as { [name: string]: unknown };
-  const settings = (fields: Partial<Settings>) => ({ revocationList: '', revocationZone: '', ...fields }) as Settings;
+describe('revokedInStore (the run-time zone)', () => {
   let withoutKid: Verified;
   let viaPayloadKid: Verified;
 
   beforeAll(async () => {
     withoutKid = await verify(await hs256(K1), jwksSource(JWKS, ORIGIN, CAPS));
     viaPayloadKid = await verify(await hs256(JACK.secret, {}, { kid: JACK.key }), consumersSource({ consumers: [jackConsumer()] }, ORIGIN, CAPS), 'kid');
-    globals.revoked_keys = { kid: ['k1', JACK.key] };
-    globals.ngx = { shared: { jwt_revoked: fakeZone({ 'kid:k1': 'revoked', ['kid:' + JACK.key]: 'revoked' }), empty: fakeZone({}) } };
   });
 
-  afterAll(() => {
-    delete globals.revoked_keys;
-    delete globals.ngx;
+  test('a kid in the zone revokes the key of a token without a kid header', () => {
+    const zone = fakeZone({ 'kid:k1': 'revoked', ['kid:' + JACK.key]: 'revoked' });
+    expect(revokedInStore(zone, withoutKid)).toBe('kid "k1" (of the key that verified the token)');
+    expect(revokedInStore(zone, viaPayloadKid)).toBe('kid "jack-key" (of the key that verified the token)');
+    expect(revokedInStore(fakeZone({ 'kid:k2': 'revoked' }), withoutKid)).toBeNull();
   });
 
-  test('a deny list (js_preload_object) revokes the key of a token without a kid header', () => {
-    expect(revocation(settings({ revocationList: 'revoked_keys' }), withoutKid)).toEqual({
-      revoked: 'kid "k1" (of the key that verified the token) is on the deny list js_preload_object revoked_keys',
-    });
-    expect(revocation(settings({ revocationList: 'revoked_keys' }), viaPayloadKid)).toEqual({
-      revoked: 'kid "jack-key" (of the key that verified the token) is on the deny list js_preload_object revoked_keys',
-    });
+  test('the deny list agrees on the same tokens', () => {
+    expect(revokedBy({ kid: ['k1'] }, withoutKid)).toBe('kid "k1" (of the key that verified the token)');
+    expect(revokedBy({ kid: [JACK.key] }, viaPayloadKid)).toBe('kid "jack-key" (of the key that verified the token)');
   });
 
-  test('the run-time zone revokes it too', () => {
-    expect(revocation(settings({ revocationZone: 'jwt_revoked' }), withoutKid)).toEqual({ revoked: 'kid "k1" (of the key that verified the token) is revoked in zone jwt_revoked' });
-    expect(revocation(settings({ revocationZone: 'jwt_revoked' }), viaPayloadKid)).toEqual({ revoked: 'kid "jack-key" (of the key that verified the token) is revoked in zone jwt_revoked' });
-    expect(revocation(settings({ revocationZone: 'empty' }), withoutKid)).toEqual({ revoked: '' });
-  });
-
-  test('jti and sub in the zone, and a missing zone is a config error', () => {
-    globals.ngx = { shared: { z: fakeZone({ 'jti:j-1': 'revoked' }) } };
-    expect(revocation(settings({ revocationZone: 'z' }), withoutKid)).toEqual({ revoked: 'jti "j-1" is revoked in zone z' });
-    expect(revocation(settings({ revocationZone: 'nope' }), withoutKid)).toEqual({ error: expect.stringMatching(/no js_shared_dict_zone "nope"/) });
+  test('jti, sub and the header kid in the zone, in that order', () => {
+    expect(revokedInStore(fakeZone({ 'jti:j-1': 'r', 'kid:k1': 'r' }), withoutKid)).toBe('jti "j-1"');
+    expect(revokedInStore(fakeZone({ 'sub:alice': 'r', 'kid:k1': 'r' }), withoutKid)).toBe('sub "alice"');
+    expect(revokedInStore(fakeZone({ 'kid:k1': 'r' }), { header: { kid: 'k1' }, payload: {} })).toBe('kid "k1"');
+    expect(revokedInStore(fakeZone({}), withoutKid)).toBeNull();
   });
 });
