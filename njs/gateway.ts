@@ -34,8 +34,18 @@ function give(r: NginxHTTPRequest, value: string): string {
  */
 function answer(r: NginxHTTPRequest, value: (outcome: Outcome) => string): Answer {
   const known = knownOutcome(r);
-  if (known) return give(r, value(known));
-  return withOutcome(r, false, (outcome) => give(r, value(outcome)));
+  if (known) return give(r, valueOf(r, known, value));
+  return withOutcome(r, false, (outcome) => give(r, valueOf(r, outcome, value)));
+}
+
+/** An exception while computing a value is logged and leaves it empty: $jwt_auth_status then denies. */
+function valueOf(r: NginxHTTPRequest, outcome: Outcome, value: (outcome: Outcome) => string): string {
+  try {
+    return value(outcome);
+  } catch (e) {
+    r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
+    return '';
+  }
 }
 
 function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknown): Answer {

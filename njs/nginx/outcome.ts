@@ -140,7 +140,11 @@ export function withOutcome<T>(r: NginxHTTPRequest, isSubrequest: boolean, use: 
   const entry: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } = { request: r, outcome: null, pending: null };
   memo = entry;
   const ready = (outcome: Outcome): Outcome => {
-    entry.outcome = writeClaimVariables(r, outcome);
+    try {
+      entry.outcome = writeClaimVariables(r, outcome);
+    } catch (e) {
+      entry.outcome = unexpected(r, e);
+    }
     return entry.outcome;
   };
   let evaluated: Maybe<Outcome>;
