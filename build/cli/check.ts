@@ -1,13 +1,16 @@
 /**
  * `jwt-gateway check FILE...`: validates consumer maps, JWK Sets and
  * revocation lists before `nginx -s reload`, with the same strict JSON and
- * key preparation the gateway uses at run time. Every problem names the
- * file, the entry and the field.
+ * key preparation the gateway uses at run time, and nginx configuration for
+ * the mistakes nginx accepts (nginx-check.ts). Every problem names the
+ * file, the entry (or line) and the field.
  */
+import path from 'node:path';
 import { consumersSource } from '../../njs/core/keys/consumers';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { Capabilities, describeProblem } from '../../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../../njs/core/strict-json';
+import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
 
 function revocationProblems(document: JsonObject, file: string): string[] {
@@ -33,4 +36,24 @@ export function checkDocument(file: string, bytes: Uint8Array, capabilities: Cap
   if ('keys' in document) return jwksSource(document, file, capabilities).problems().map(describeProblem);
   if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);
   return [`${file}: not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})`];
+}
+
+/** Whether a file given to `check` is a JSON document (else it is read as nginx configuration): a .json name, or text that starts like JSON. */
+export function isJsonFile(file: string, bytes: Uint8Array): boolean {
+  if (/\.json$/i.test(file)) return true;
+  if (/\.conf$/i.test(file)) return false;
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++;
+  return bytes[i] === 0x7b || bytes[i] === 0x5b;
+}
+
+/**
+ * Problems in one file given to `check`: a consumer map, JWK Set or
+ * revocation list (JSON), or nginx configuration (with what it includes;
+ * relative includes resolve against `confDir`, nginx's configuration prefix,
+ * by default the file's own directory).
+ */
+export function checkFile(file: string, bytes: Uint8Array, capabilities: Capabilities, confDir?: string): string[] {
+  if (isJsonFile(file, bytes)) return checkDocument(file, bytes, capabilities);
+  return checkNginxConfig(file, confDir ?? path.dirname(path.resolve(file)));
 }

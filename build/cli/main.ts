@@ -1,7 +1,9 @@
 /**
  * jwt-gateway: the command line next to the njs bundle.
- *   jwt-gateway check [--njs VERSION] FILE...
- *     validates consumer maps, JWK Sets and revocation lists; exit 1 on problems.
+ *   jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...
+ *     validates consumer maps, JWK Sets and revocation lists, and nginx
+ *     configuration files (with their includes; relative ones against DIR,
+ *     nginx's configuration directory, by default each file's own); exit 1 on problems.
  *   jwt-gateway rate-limits CONSUMERS.json [--out DIR]
  *     writes DIR/jwt-rate-limit-zones.conf (http level) and
  *     DIR/jwt-rate-limits.conf (location level) from the consumers' `limit`.
@@ -11,12 +13,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { checkDocument } from './check';
+import { checkFile } from './check';
 import { indexDocument, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
 
 const USAGE =
-  'usage: jwt-gateway check [--njs VERSION] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]';
+  'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]';
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -81,8 +83,10 @@ function targetNjsVersion(flag: string | undefined): string {
 function check(args: string[]): void {
   const files: string[] = [];
   let njsVersion: string | undefined;
+  let confDir: string | undefined;
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--njs') njsVersion = args[++i] || fail(USAGE);
+    else if (args[i] === '--conf-dir') confDir = args[++i] || fail(USAGE);
     else files.push(args[i]);
   }
   if (files.length === 0) fail(USAGE);
@@ -98,7 +102,7 @@ function check(args: string[]): void {
       problems++;
       continue;
     }
-    const found = checkDocument(file, bytes, capabilities);
+    const found = checkFile(file, bytes, capabilities, confDir);
     for (const problem of found) process.stderr.write(problem + '\n');
     problems += found.length;
     if (found.length === 0) process.stdout.write(file + ': ok\n');

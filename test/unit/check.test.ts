@@ -65,12 +65,31 @@ test.each([
   ['duplicate kid', { keys: [{ ...ecJwk(), kid: 'same' }, { ...ecJwk(), kid: 'same' }] }, /keys\[1\] \(kid "same"\): field "kid": duplicate kid/],
   ['a private key in a JWK Set', { keys: [{ kty: 'oct', kid: 'o', k: 'c2VjcmV0', d: 'x' }] }, /field "d": private key material must not be configured/],
   ['bad revocation list', { jti: 'not-a-list', color: [] }, /revocation list: field "jti"[\s\S]*field "color": unknown field/],
+  // RFC 7518 3.2: an HMAC key no shorter than the hash output
+  ['a secret of 1 byte', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'a' }] }] }, /\("c"\): field "secret": HMAC key has 1 byte; HS256 needs at least 32 \(RFC 7518 3\.2/],
+  ['a base64 secret of 1 byte', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'AA==', base64_secret: true }] }] }, /field "secret": HMAC key has 1 byte; HS256 needs at least 32/],
+  ['a secret of 35 bytes for HS384', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'HS384', secret: 'jack-hs256-secret-that-is-very-long' }] }] }, /field "secret": HMAC key has 35 bytes; HS384 needs at least 48/],
+  ['a 1-byte oct JWK', { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] }, /keys\[0\] \(kid "o"\): field "k": HMAC key has 1 byte; at least 32 are required \(HS256; 48 for HS384, 64 for HS512\)/],
+  ['an empty JWK Set', { keys: [] }, /bad\.json: JWK Set: field "keys": empty: no key can verify a token, so every token is refused/],
+  ['a JWK Set whose only key is refused', { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] }, /JWK Set: field "keys": no usable key \(every entry is refused, see above\)/],
+  ['a consumer map without credentials', { consumers: [{ username: 'a', credentials: [] }] }, /bad\.json: consumer map: field "consumers": no credentials: no token can verify, so every token is refused/],
+  ['a consumer map without a usable credential', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'short' }] }] }, /consumer map: field "consumers": no usable credential \(every credential is refused, see above\)/],
+  ['a JSON text with a byte order mark', '\ufeff{"keys": []}', /bad\.json: starts with a UTF-8 byte order mark, which JSON does not allow \(RFC 8259 8\.1\)/],
+  ['two keys of one type under one kid', { keys: [{ ...ecJwk(), kid: 'same', alg: 'ES256' }, { ...ecJwk(), kid: 'same' }] }, /keys\[1\] \(kid "same"\): field "kid": duplicate kid: keys\[0\] has it too and also fits ES256, so a token with this kid and alg is checked against keys\[0\] only/],
 ])('refuses %s, naming file, entry and field', (_name, content, expected) => {
   const result = check('bad.json', content);
   expect(result.status).toBe(1);
   expect(result.stderr).toMatch(new RegExp(path.join(dir, 'bad.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
   expect(result.stderr).toMatch(expected);
   expect(result.stderr).toMatch(/\d+ problem\(s\) found/);
+});
+
+test("RFC 7520's JWK Set passes: its RSA and EC keys share a kid, which RFC 7517 4.5 allows for keys of different types", () => {
+  const fixture = path.join(root, 'test', 'fixtures', 'rfc7520-jwks.json');
+  const document = JSON.parse(readFileSync(fixture, 'utf8'));
+  expect(document.keys.map((key: { kty: string; kid: string }) => key.kty + ' ' + key.kid)).toEqual(['EC bilbo.baggins@hobbiton.example', 'RSA bilbo.baggins@hobbiton.example']);
+  const result = spawnSync(process.execPath, [cli, 'check', fixture], { encoding: 'utf8' });
+  expect(result).toMatchObject({ status: 0, stdout: fixture + ': ok\n', stderr: '' });
 });
 
 test('a resolvable $env:// reference passes, and the secret never appears in the output', () => {
