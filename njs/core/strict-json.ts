@@ -82,10 +82,10 @@ function openings(text: string): number {
 
 /**
  * A UTF-8 byte order mark (EF BB BF) at the start. TextDecoder drops it
- * silently, while JSON.parse, njs's js_preload_object (nginx -t fails) and
- * JOSE libraries refuse it: JSON text must not start with one (RFC 8259 8.1),
- * so it is refused here too, tokens and config files alike, and every
- * parser in the chain agrees on what the bytes mean.
+ * silently (so jose 6, which decodes with it, accepts such tokens), while
+ * JSON.parse of the text and njs's js_preload_object (nginx -t fails) refuse
+ * it; RFC 8259 8.1 forbids adding one. Refused here, tokens and config files
+ * alike: one byte string, one meaning, whichever parser reads it.
  */
 export function startsWithByteOrderMark(bytes: Uint8Array): boolean {
   return bytes[0] === 0xef && bytes.length >= 3 && bytes[1] === 0xbb && bytes[2] === 0xbf;
