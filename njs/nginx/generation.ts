@@ -4,12 +4,12 @@
  * and its start time (pids repeat across container restarts, start times do
  * not). Entries outlive nginx on disk, so the pid alone is not enough.
  */
-import fs from 'fs';
+import { readFile } from './files';
 
 /** `pid.starttime`, or '' when /proc cannot tell, which switches the cache off (jwt-variables.conf). */
 export function workerGeneration(): string {
   try {
-    const stat = String(fs.readFileSync('/proc/self/stat'));
+    const stat = String(readFile('/proc/self/stat'));
     // After "pid (comm) ", field 3 (state) comes first: starttime, field 22, is the 20th.
     const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
     return started ? stat.slice(0, stat.indexOf(' ')) + '.' + started : '';

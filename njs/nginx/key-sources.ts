@@ -5,7 +5,7 @@
  * QuickJS). Documents and the key sources built from them are kept for as
  * long as the VM lives.
  */
-import fs from 'fs';
+import { readFile } from './files';
 import { consumersSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
 import { KeySource } from '../core/keys/types';
@@ -26,7 +26,7 @@ function read(reference: string): ConfigDocument | string {
   if (reference.indexOf('/') >= 0) {
     let bytes: Uint8Array;
     try {
-      bytes = fs.readFileSync(reference);
+      bytes = readFile(reference);
     } catch (e) {
       return reference + ': cannot be read: ' + (e as { message?: string }).message;
     }
