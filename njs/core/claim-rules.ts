@@ -4,10 +4,14 @@
  *   roles contains admin; iss eq https://idp.example; org.tier in gold,silver; age ge 18; email suffix @example.com
  * Operators: eq, ne, in (one of a comma list), contains (an array claim holds
  * the value, or a space-separated string claim like `scope` has the word),
- * prefix, suffix, gt, ge, lt, le (numbers), match (regular expression; nginx
- * reads `$` in a value as a variable, so anchor the end with suffix instead).
+ * prefix, suffix, gt, ge, lt, le (numbers), match (a regular expression of
+ * the linear-time subset of safe-regex.ts, compiled here once per settings
+ * parse; a claim text over MAX_MATCH_BYTES bytes of UTF-8 does not match;
+ * nginx reads `$` in a value as a variable, so anchor the end with suffix
+ * instead).
  */
 import { claimAt } from './claim-path';
+import { compilePattern, patternMatches, SafePattern } from './safe-regex';
 import { JsonObject } from './strict-json';
 
 export interface ClaimRule {
@@ -15,7 +19,7 @@ export interface ClaimRule {
   path: string;
   operator: string;
   value: string;
-  pattern?: RegExp;
+  pattern?: SafePattern;
 }
 
 
@@ -33,11 +37,10 @@ export function parseClaimRules(text: string): ClaimRule[] | string {
     }
     const rule: ClaimRule = { text: ruleText, path: match[1], operator: match[2], value: match[3].trim() };
     if (rule.operator === 'match') {
-      try {
-        rule.pattern = new RegExp(rule.value);
-      } catch (e) {
-        return 'rule "' + ruleText + '": not a valid regular expression';
-      }
+      // Never the engine's RegExp: claim text is the token holder's, and PCRE throws or QuickJS hangs on a catastrophic pattern.
+      const pattern = compilePattern(rule.value);
+      if (typeof pattern === 'string') return 'rule "' + ruleText + '": not a regular expression of the supported subset (see the claim rules recipe): ' + pattern;
+      rule.pattern = pattern;
     }
     if (['gt', 'ge', 'lt', 'le'].indexOf(rule.operator) >= 0 && !isFinite(Number(rule.value))) {
       return 'rule "' + ruleText + '": ' + rule.operator + ' needs a number';
@@ -74,7 +77,7 @@ function holds(rule: ClaimRule, claim: unknown): boolean {
     case 'suffix':
       return text !== null && text.length >= rule.value.length && text.slice(text.length - rule.value.length) === rule.value;
     case 'match':
-      return text !== null && rule.pattern!.test(text);
+      return text !== null && patternMatches(rule.pattern!, text);
     default: {
       if (typeof claim !== 'number') return false;
       const limit = Number(rule.value);
@@ -86,8 +89,16 @@ function holds(rule: ClaimRule, claim: unknown): boolean {
   }
 }
 
-/** The first rule the claims break, or null when all hold. */
+/** The first rule the claims break, or null when all hold. A rule that throws is broken: an exception never lets a request pass. */
 export function brokenRule(rules: ClaimRule[], payload: JsonObject): ClaimRule | null {
-  for (let i = 0; i < rules.length; i++) if (!holds(rules[i], claimAt(payload, rules[i].path))) return rules[i];
+  for (let i = 0; i < rules.length; i++) {
+    let ok = false;
+    try {
+      ok = holds(rules[i], claimAt(payload, rules[i].path));
+    } catch (e) {
+      ok = false;
+    }
+    if (!ok) return rules[i];
+  }
   return null;
 }

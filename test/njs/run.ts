@@ -17,6 +17,7 @@ import { engineChecks } from './engine';
 import { describeError, fail, failedCount, group, report, summary } from './harness';
 import { keysHardening } from './keys-hardening';
 import { rfc7515Examples } from './rfc7515';
+import { safeRegexChecks } from './safe-regex';
 import { wycheproofVectors } from './wycheproof';
 
 /**
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   const engine = (njs as unknown as { engine?: string }).engine;
   console.log('njs ' + njs.version + (engine ? ' (' + engine + ')' : '') + ', capabilities ' + JSON.stringify(engineCapabilities()));
   guardedSync('engine checks', engineChecks);
+  guardedSync('match rules', safeRegexChecks);
   await rfc7515Examples();
   await keysHardening(repositoryRoot());
   await wycheproofVectors(vectorDirectory(), engineCapabilities());
