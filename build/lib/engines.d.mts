@@ -4,6 +4,7 @@ export interface EngineFeatures {
   sharedDict: boolean;
   ed25519: boolean;
   slowPreload: boolean;
+  preloadFailureLogged: boolean;
   envDirectiveOnly: boolean;
 }
 

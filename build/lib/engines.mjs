@@ -125,6 +125,11 @@ export function describeEngine(id) {
        * at start and at every reload.
        */
       slowPreload: !spec.qjs && v >= 800,
+      /**
+       * A reload whose js_preload_object file does not parse logs "[emerg] failed to initialize
+       * preload objects" (seen on 0.8.9 and 1.0.2); 0.7.9 logs nothing and just keeps the old workers.
+       */
+      preloadFailureLogged: !spec.qjs && v >= 800,
       /** Workers see only the variables named by `env` (njs >= 0.8.8); before, all of the master's. */
       envDirectiveOnly: v >= 808,
     },
