@@ -5,8 +5,8 @@
 // Then, for each engine of build/lib/engines.mjs (the installed nginx/njs and
 // Debian's newer builds that build/fetch-engines.sh extracts into .engines/),
 // the core inside that engine's njs CLI and the integration tests against
-// that engine's nginx (JWT_GATEWAY_ENGINE=id); soak and fuzz on the installed
-// engine and on QuickJS. One line per engine gives its counts. An engine that
+// that engine's nginx (JWT_GATEWAY_ENGINE=id), then the soak and the fuzzer
+// through it. One line per engine gives its counts. An engine that
 // cannot run (e.g. its fetch failed) is reported as skipped with the reason;
 // under CI (CI=true) that is a failure, since every engine is required there.
 import { spawnSync } from 'node:child_process';
@@ -68,8 +68,6 @@ run('type check (tests, scripts)', 'npx', ['tsc', '--noEmit', '-p', 'test/tsconf
 run('type check (tests inside njs)', 'npx', ['tsc', '--noEmit', '-p', 'test/njs/tsconfig.json']);
 jest('unit', 'unit tests', shared);
 
-/** Engines that also run the soak and the fuzzer (the others run the njs and integration suites). */
-const LOAD_ENGINES = ['system', 'sid-qjs'];
 const lines = [];
 for (const id of ENGINE_IDS) {
   let engine;
@@ -101,13 +99,11 @@ for (const id of ENGINE_IDS) {
     broken.push('core inside njs' + tag + ' (no summary line)');
   }
   jest('integration', 'integration tests' + tag, counts, env);
-  if (LOAD_ENGINES.includes(id)) {
-    // Under load (build/soak.ts): a short soak, then reloads under load; each run counts as one test.
-    oneTest('soak (10 s)' + tag, 'npx', ['tsx', 'build/soak.ts', '--duration', '10'], counts, env);
-    oneTest('reload under load (4 reloads: add, rotate, remove)' + tag, 'npx', ['tsx', 'build/soak.ts', '--reload', '--reloads', '4', '--duration', '10'], counts, env);
-    // Fuzz through nginx (build/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
-    oneTest('fuzz (100000 tokens)' + tag, 'npx', ['tsx', 'build/fuzz.ts', '--count', '100000'], counts, env);
-  }
+  // Under load (build/soak.ts): a short soak, then reloads under load; each run counts as one test.
+  oneTest('soak (10 s)' + tag, 'npx', ['tsx', 'build/soak.ts', '--duration', '10'], counts, env);
+  oneTest('reload under load (4 reloads: add, rotate, remove)' + tag, 'npx', ['tsx', 'build/soak.ts', '--reload', '--reloads', '4', '--duration', '10'], counts, env);
+  // Fuzz through nginx (build/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
+  oneTest('fuzz (100000 tokens)' + tag, 'npx', ['tsx', 'build/fuzz.ts', '--count', '100000'], counts, env);
   passed += counts.passed;
   failed += counts.failed;
   lines.push(`engine ${engine.name}: ${counts.passed} passed, ${counts.failed} failed (${seconds(Date.now() - engineStarted)})`);
