@@ -8,7 +8,7 @@ import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
 import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
-import { argsWithoutToken, cookiesWithoutToken } from './nginx/request-token';
+import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
 import { sharedZone } from './nginx/revocation';
@@ -236,23 +236,22 @@ function consumer_custom_id(r: NginxHTTPRequest): Answer {
 function anonymous(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => (outcome.anonymous ? 'true' : ''));
 }
-function hide_credentials(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.settings.hideCredentials ? '1' : ''));
+/*
+ * What reaches the upstream (hide_credentials): from the settings and the
+ * request alone, never running verification, so the auth_request styles can
+ * read them in the main request (whose verification is a subrequest's).
+ */
+function hide_credentials(r: NginxHTTPRequest): string {
+  return give(r, upstreamValue(r, hideValue, '1'));
 }
-function upstream_authorization(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => {
-    const sent = r.headersIn.Authorization || '';
-    return outcome.settings.hideCredentials && outcome.settings.header.toLowerCase() === 'authorization' ? '' : String(sent);
-  });
+function upstream_authorization(r: NginxHTTPRequest): string {
+  return give(r, upstreamValue(r, upstreamAuthorization, ''));
 }
-function upstream_args(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => argsWithoutToken(r.variables.args || '', outcome.settings.query));
+function upstream_args(r: NginxHTTPRequest): string {
+  return give(r, upstreamValue(r, upstreamArgs, ''));
 }
-function upstream_cookie(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => {
-    const cookies = r.variables.http_cookie || '';
-    return outcome.settings.hideCredentials ? cookiesWithoutToken(cookies, outcome.settings.cookie) : cookies;
-  });
+function upstream_cookie(r: NginxHTTPRequest): string {
+  return give(r, upstreamValue(r, upstreamCookie, ''));
 }
 
 export default {
