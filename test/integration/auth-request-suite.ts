@@ -7,8 +7,9 @@
  * auth_request_set, and a named location turns a denial into the JSON 401
  * users know. The config includes the shipped nginx/jwt-auth-*.conf snippets.
  */
+import net from 'node:net';
 import { SignJWT } from 'jose';
-import { AuthRequestStyle, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from './helpers';
+import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from './helpers';
 
 export function authRequestSuite(style: AuthRequestStyle): void {
   /** What a user would put in the server block (the shippable part is marked). */
@@ -54,6 +55,25 @@ export function authRequestSuite(style: AuthRequestStyle): void {
 
       location /realm/ {
           set $auth_jwt_realm "my api";
+          include \${ROOT}/nginx/jwt-auth-request.conf;
+          proxy_pass http://echo_upstream;
+      }
+
+      # hide_credentials: no form of the token reaches the upstream (F6).
+      location /hidden/ {
+          set $auth_jwt_hide_credentials on;
+          include \${ROOT}/nginx/jwt-auth-request.conf;
+          proxy_pass http://echo_upstream;
+      }
+
+      # A match rule that makes backtracking engines explode (F2), and ordinary ones.
+      location /rules/ {
+          set $auth_jwt_claim_rules "email match ^([a-zA-Z0-9]+[._-]?)+@example[.]com";
+          include \${ROOT}/nginx/jwt-auth-request.conf;
+          proxy_pass http://echo_upstream;
+      }
+      location /normal-rules/ {
+          set $auth_jwt_claim_rules "sub match ^user-[0-9]{1,6}; email match @example[.](com|org)";
           include \${ROOT}/nginx/jwt-auth-request.conf;
           proxy_pass http://echo_upstream;
       }
@@ -229,6 +249,154 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       await g().get('/api/x?probe=' + probe, { Authorization: 'abc.def' });
       await g().logLine('access.log', probe);
       expect(count() - before).toBe(1);
+    });
+  });
+
+  /**
+   * A request written byte for byte on a socket (node:http would join two
+   * Cookie headers into one): status and body.
+   */
+  function raw(path: string, headerLines: string[]): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(Number(new URL(g().nginx.url('/')).port), '127.0.0.1');
+      const chunks: Buffer[] = [];
+      socket.on('connect', () => socket.write(['GET ' + path + ' HTTP/1.1', 'Host: localhost', 'Connection: close', ...headerLines, '', ''].join('\r\n')));
+      socket.on('data', (chunk) => chunks.push(chunk));
+      socket.on('error', reject);
+      socket.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+        g().seen.push({ method: 'GET', path, status });
+        resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+      });
+    });
+  }
+
+  /** Two different valid tokens, for dave and erin. */
+  async function twoTokens(): Promise<[string, string]> {
+    return [await token({ sub: 'first' }), await token({ key: 'erin-key', sub: 'second' }, SECRET + '-erin')];
+  }
+
+  describe('F5: two different tokens, however they are spelled, are "Multiple tokens provided"', () => {
+    const variants: [string, (a: string, b: string) => { path: string; headers: { [name: string]: string } }][] = [
+      ['Cookie: jwt=A; jwt=B', (a, b) => ({ path: '/api/x', headers: { Cookie: 'jwt=' + a + '; jwt=' + b } })],
+      ['Cookie: JWT=A; jwt=B', (a, b) => ({ path: '/api/x', headers: { Cookie: 'JWT=' + a + '; jwt=' + b } })],
+      ['Cookie: a=1, jwt=A; jwt=B', (a, b) => ({ path: '/api/x', headers: { Cookie: 'a=1, jwt=' + a + '; jwt=' + b } })],
+      ['?j%77t=A&jwt=B (the subrequest parses $request_uri)', (a, b) => ({ path: '/api/x?j%77t=' + a + '&jwt=' + b, headers: {} })],
+      ['?JWT=A&jwt=B', (a, b) => ({ path: '/api/x?JWT=' + a + '&jwt=' + b, headers: {} })],
+      ['Authorization: A and Cookie: a=1, Jwt=B', (a, b) => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + a, Cookie: 'a=1, Jwt=' + b } })],
+      ['with hiding on (/hidden/)', (a, b) => ({ path: '/hidden/x?J%57T=' + a, headers: { Cookie: 'jwt=' + b } })],
+    ];
+    for (const [name, make] of variants) {
+      it(name + ': 401, never proxied', async () => {
+        const [a, b] = await twoTokens();
+        const probe = unique('multiple');
+        const { path, headers } = make(a, b);
+        expectRejected(await g().get(path + (path.includes('?') ? '&' : '?') + 'probe=' + probe, headers), MESSAGES.multiple);
+        expect(upstreamSaw(probe)).toEqual([]);
+      });
+    }
+
+    it('two Cookie headers, one token in each: 401', async () => {
+      const [a, b] = await twoTokens();
+      const reply = await raw('/api/x', ['Cookie: jwt=' + a, 'Cookie: jwt=' + b]);
+      expect({ status: reply.status, body: JSON.parse(reply.body) }).toEqual({ status: 401, body: MESSAGES.multiple });
+    });
+
+    it('the same token repeated in every spelling passes', async () => {
+      const a = await token({});
+      expectDave((await g().echo('/api/x?jwt=' + a + '&j%77t=' + a, { Authorization: 'Bearer ' + a, Cookie: 'jwt=' + a + '; JWT=' + a })).headers);
+      expect((await raw('/api/x', ['Cookie: jwt=' + a, 'Cookie: Jwt=' + a])).status).toBe(200);
+    });
+  });
+
+  describe('F6: with hide_credentials on the upstream gets no token in any form, and the rest as sent', () => {
+    function expectNoToken(echo: Echo, t: string): void {
+      expect(JSON.stringify(echo)).not.toContain(t.slice(t.lastIndexOf('.') + 1));
+      expect(echo.headers.Authorization).toBeUndefined();
+    }
+
+    const cookies: [string, (t: string) => string, string | undefined][] = [
+      ['JWT=T', (t) => 'JWT=' + t, undefined],
+      ['Jwt=T', (t) => 'Jwt=' + t, undefined],
+      ['a=1, jwt=T', (t) => 'a=1, jwt=' + t, 'a=1'],
+      ['a=1; JWT=T; b=2', (t) => 'a=1; JWT=' + t + '; b=2', 'a=1; b=2'],
+    ];
+    for (const [name, cookie, kept] of cookies) {
+      it('Cookie: ' + name + ' -> the upstream gets ' + JSON.stringify(kept ?? 'no Cookie'), async () => {
+        const t = await token({});
+        const echo = await g().echo('/hidden/c', { Cookie: cookie(t) });
+        expectDave(echo.headers);
+        expectNoToken(echo, t);
+        expect(echo.headers.Cookie).toBe(kept);
+      });
+    }
+
+    it('?j%77t=T and ?x=1&JWT=T&y=%20z: the argument goes, the others stay as sent', async () => {
+      const t = await token({});
+      const first = await g().echo('/hidden/q?j%77t=' + t);
+      expectDave(first.headers);
+      expectNoToken(first, t);
+      expect(first.url).toBe('/hidden/q');
+      const second = await g().echo('/hidden/q?x=1&JWT=' + t + '&y=%20z');
+      expectNoToken(second, t);
+      expect(second.url).toBe('/hidden/q?x=1&y=%20z');
+    });
+
+    it('the Authorization header goes, other headers and cookies stay', async () => {
+      const t = await token({});
+      const echo = await g().echo('/hidden/h?keep=1', { Authorization: 'Bearer ' + t, 'X-Other': 'kept', Cookie: 'session=abc' });
+      expectDave(echo.headers);
+      expectNoToken(echo, t);
+      expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({ other: 'kept', cookie: 'session=abc', url: '/hidden/h?keep=1' });
+    });
+
+    it('two Cookie headers: the token goes, the others arrive as one Cookie header', async () => {
+      const t = await token({});
+      const reply = await raw('/hidden/c', ['Cookie: a=1', 'Cookie: JWT=' + t + ', b=2']);
+      expect(reply.status).toBe(200);
+      const echo = JSON.parse(reply.body) as Echo;
+      expectDave(echo.headers);
+      expectNoToken(echo, t);
+      expect(echo.headers.Cookie).toBe('a=1; b=2');
+    });
+
+    it('control: without hiding (/api/) the upstream does see those forms', async () => {
+      const t = await token({});
+      expect((await g().echo('/api/c', { Cookie: 'a=1, Jwt=' + t })).headers.Cookie).toBe('a=1, Jwt=' + t);
+      expect((await g().echo('/api/q?j%77t=' + t)).url).toBe('/api/q?j%77t=' + t);
+    });
+  });
+
+  describe('F2: match claim rules never stall a worker', () => {
+    function expectForbidden(reply: Reply): void {
+      expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({
+        status: 403,
+        body: { message: 'JWT claims do not permit this request' },
+        challenge: 'Bearer realm="jwt", error="insufficient_scope"',
+      });
+    }
+
+    function within<T>(ms: number, work: Promise<T>): Promise<T> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within ' + ms + ' ms')), ms);
+      });
+      return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+    }
+
+    it('the catastrophic rule on 40 letters and a "!" answers 403 at once; a matching claim passes', async () => {
+      const started = Date.now();
+      expectForbidden(await within(5000, g().get('/rules/x', { Authorization: await token({ email: 'a'.repeat(40) + '!@example.com' }) })));
+      expect(Date.now() - started).toBeLessThan(1000);
+      expectDave((await within(5000, g().echo('/rules/x', { Authorization: await token({ email: 'a'.repeat(40) + '@example.com' }) }))).headers);
+    });
+
+    it('a normal match rule still decides', async () => {
+      const good = { sub: 'user-42', email: 'ops@example.org' };
+      expectDave((await g().echo('/normal-rules/x', { Authorization: await token(good) })).headers);
+      expectForbidden(await g().get('/normal-rules/x', { Authorization: await token({ ...good, sub: 'admin-42' }) }));
+      expectForbidden(await g().get('/normal-rules/x', { Authorization: await token({ ...good, email: 'ops@example.net' }) }));
     });
   });
 }
