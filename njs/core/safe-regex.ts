@@ -317,13 +317,14 @@ function parseSequence(): number {
   let last = -1;
   /** The literal node being extended, if the last part is one. */
   let run = -1;
+  let quantifier: number;
   while (at < srcLength) {
     let b = src[at];
     if ((b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7a)) {
       // Letters and digits not followed by a quantifier, the bulk of most patterns, without calls.
       do {
-        const q = src[at + 1];
-        if (q === 0x2a || q === 0x2b || q === 0x3f || q === 0x7b) break;
+        quantifier = src[at + 1];
+        if (quantifier === 0x2a || quantifier === 0x2b || quantifier === 0x3f || quantifier === 0x7b) break;
         if (run < 0) {
           run = newNode(Kind.Literal, litCount, litCount, 0);
           if (last < 0) nodes[cat + 1] = run;
@@ -426,10 +427,18 @@ function tooLarge(): never {
   return refuse('the pattern is too large: over ' + MAX_PATTERN_PROGRAM + ' instructions once counts are expanded');
 }
 
+/** Makes room for `more` numbers after pc: a larger program array (within MAX_PATTERN_PROGRAM), or refuses. */
+function room(more: number): void {
+  if (pc + more > MAX_PATTERN_PROGRAM * 4) tooLarge();
+  const larger = new Int32Array(Math.min(MAX_PATTERN_PROGRAM * 4, Math.max(code.length * 2, pc + more)));
+  larger.set(code.subarray(0, pc));
+  code = larger;
+}
+
 /** Appends an instruction; returns its offset. */
 function op(o: Op, arg: number, x: number, y: number): number {
   const here = pc;
-  if (here >= MAX_PATTERN_PROGRAM * 4) tooLarge();
+  if (here >= code.length) room(4);
   code[here] = o;
   code[here + 1] = arg;
   code[here + 2] = x;
@@ -443,7 +452,7 @@ function emit(n: number): void {
   switch (kind) {
     case Kind.Literal: {
       const end = nodes[n + 2];
-      if (pc + (end - nodes[n + 1]) * 4 > MAX_PATTERN_PROGRAM * 4) tooLarge();
+      if (pc + (end - nodes[n + 1]) * 4 > code.length) room((end - nodes[n + 1]) * 4);
       for (let i = nodes[n + 1]; i < end; i++) {
         code[pc] = Op.Char;
         code[pc + 1] = lits[i];
@@ -557,7 +566,8 @@ function compileNow(source: string): SafePattern | string {
     ranges = [];
     const tree = parseAlternation();
     if (at < srcLength) refuse('a ) has no opening (');
-    code = new Int32Array(MAX_PATTERN_PROGRAM * 4);
+    // Most programs take about one instruction per byte of pattern; room() grows it for counts.
+    code = new Int32Array(Math.min(MAX_PATTERN_PROGRAM, srcLength + 8) * 4);
     pc = 0;
     emit(tree);
     op(Op.Match, 0, 0, 0);
@@ -593,18 +603,30 @@ export function patternMatches(p: SafePattern, text: string): boolean {
   /** The instructions that read a character, at the current position and the next. */
   let current = new Int32Array(size >> 2);
   let next = new Int32Array(size >> 2);
+  let swap = current;
   let count = 0;
   let top = 0;
   let gen = 1;
   let i = 0;
+  // Declared once here, not in the loops: a let or const inside a loop body costs njs a new binding each time round.
+  let at: number;
+  let o: number;
+  let c: number;
+  let width: number;
+  let dot: boolean;
+  let added: number;
+  let t: number;
+  let k: number;
+  let end: number;
+  let inside: number;
   for (;;) {
     // Everything reachable from the stacked instructions (and from the start) without reading.
     if (i === 0 || !anchored) stack[top++] = 0;
     while (top > 0) {
-      const at = stack[--top];
+      at = stack[--top];
       if (mark[at] === gen) continue;
       mark[at] = gen;
-      const o = code[at];
+      o = code[at];
       if (o <= Op.Class) current[count++] = at;
       else if (o === Op.Split) {
         stack[top++] = code[at + 3];
@@ -614,26 +636,26 @@ export function patternMatches(p: SafePattern, text: string): boolean {
       else if (o === Op.Bol ? i === 0 : i === length) stack[top++] = at + 4;
     }
     if (i >= length || (count === 0 && anchored)) return false;
-    let c = bytes[i];
-    let width = 1;
+    c = bytes[i];
+    width = 1;
     if (c >= 0x80) {
-      const d = decode(bytes, i, length);
-      c = d >> 3;
-      width = d & 7;
+      c = decode(bytes, i, length);
+      width = c & 7;
+      c = c >> 3;
     }
     gen++;
-    const dot = c !== 0x0a && c !== 0x0d && c !== 0x2028 && c !== 0x2029;
-    let added = 0;
-    for (let t = 0; t < count; t++) {
-      const at = current[t];
-      const o = code[at];
+    dot = c !== 0x0a && c !== 0x0d && c !== 0x2028 && c !== 0x2029;
+    added = 0;
+    for (t = 0; t < count; t++) {
+      at = current[t];
+      o = code[at];
       if (o === Op.Char) {
         if (code[at + 1] !== c) continue;
       } else if (o === Op.Any) {
         if (!dot) continue;
       } else {
-        let inside = 0;
-        for (let k = code[at + 1], end = code[at + 3]; k < end; k += 2) {
+        inside = 0;
+        for (k = code[at + 1], end = code[at + 3]; k < end; k += 2) {
           if (c >= classes[k] && c <= classes[k + 1]) {
             inside = 1;
             break;
@@ -641,16 +663,16 @@ export function patternMatches(p: SafePattern, text: string): boolean {
         }
         if (inside === code[at + 2]) continue;
       }
-      const following = at + 4;
-      if (code[following] <= Op.Class) {
+      at += 4;
+      if (code[at] <= Op.Class) {
         // The common case: the next instruction reads a character too.
-        if (mark[following] !== gen) {
-          mark[following] = gen;
-          next[added++] = following;
+        if (mark[at] !== gen) {
+          mark[at] = gen;
+          next[added++] = at;
         }
-      } else stack[top++] = following;
+      } else stack[top++] = at;
     }
-    const swap = current;
+    swap = current;
     current = next;
     next = swap;
     count = added;

@@ -137,6 +137,19 @@ describe('catastrophic patterns answer promptly (never run through RegExp here)'
   });
 });
 
+describe('large programs give the right answers (where RegExp would take exponential time)', () => {
+  it('^(a?){40}a{40}$ matches 40 to 80 letters', () => {
+    const pattern = compiled('^(a?){40}a{40}$');
+    for (let k = 0; k <= 90; k++) expect([k, patternMatches(pattern, 'a'.repeat(k))]).toEqual([k, k >= 40 && k <= 80]);
+  });
+
+  it('(x+x+)+y finds the y after many x, and an unanchored search starts anywhere', () => {
+    expect(matches('(x+x+)+y', 'x'.repeat(200) + 'y')).toBe(true);
+    expect(matches('(x+x+)+y', 'y' + 'x'.repeat(200))).toBe(false);
+    expect(matches('b(a|ab)*c', 'a'.repeat(100) + 'b' + 'ab'.repeat(50) + 'c')).toBe(true);
+  });
+});
+
 describe('the length cap', () => {
   it(`texts up to ${MAX_MATCH_BYTES} bytes of UTF-8 are examined, longer ones never match`, () => {
     expect(matches('^a+$', 'a'.repeat(MAX_MATCH_BYTES))).toBe(true);
