@@ -38,9 +38,9 @@ function cacheKey(): string {
   const parts = [
     'generation=$jwt_cache_generation',
     ...SETTINGS.filter((setting) => setting.decides).map((setting) => setting.name + '=' + kept(setting)),
-    'args=$jwt_request_args',
-    'token_header=$jwt_token_header_value',
-    'cookie=$http_cookie',
+    'request_args=$jwt_request_args',
+    'request_token_header=$jwt_token_header_value',
+    'request_cookie=$http_cookie',
   ];
   return 'proxy_cache_key "' + parts.join('\\n') + '";';
 }
