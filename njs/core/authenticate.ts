@@ -45,10 +45,10 @@ function checkHeader(header: JsonObject): Failure | null {
 }
 
 /** The position of the first key the signature verifies with, or -1. */
-function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, capabilities?: Capabilities): Maybe<number> {
+function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, problems: string[], capabilities?: Capabilities): Maybe<number> {
   if (index >= keys.length) return -1;
-  return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities), (valid) =>
-    valid ? index : firstValid(algorithm, keys, index + 1, token, capabilities),
+  return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities, problems), (valid) =>
+    valid ? index : firstValid(algorithm, keys, index + 1, token, problems, capabilities),
   );
 }
 
@@ -74,11 +74,17 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
     if (match.skipped.length) failure.configProblems = match.skipped;
     return failure;
   }
-  return andThen(firstValid(algorithm, keys, 0, token, capabilities), (verifiedBy): AuthResult => {
+  /** Keys the engine could not import: the log says so, as for entries skipped at load. */
+  const unusable: string[] = [];
+  return andThen(firstValid(algorithm, keys, 0, token, unusable, capabilities), (verifiedBy): AuthResult => {
     if (verifiedBy < 0) {
-      const invalid = fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
+      const invalid =
+        unusable.length === keys.length
+          ? fail('KEY_NOT_FOUND', 'no key for alg ' + algorithm.name + ' this engine can use in ' + source.origin)
+          : fail('SIGNATURE_INVALID', 'signature does not verify with ' + algorithm.name);
       // Entries passed over (a broken key, a duplicate kid) may be the key the token was meant for: the log says so.
-      if (match.skipped.length) invalid.configProblems = match.skipped;
+      const problems = match.skipped.concat(unusable);
+      if (problems.length) invalid.configProblems = problems;
       return invalid;
     }
     const claimPolicy = {

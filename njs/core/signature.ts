@@ -1,7 +1,9 @@
 /**
  * One signature check. Never throws: malformed input, an engine that rejects
  * a parameter, or a wrong-length ECDSA signature (which makes verify() throw
- * on njs) all end as `false`. HMAC uses the engine's synchronous primitive
+ * on njs) all end as `false`. A key the engine cannot import at all (an njs
+ * whose WebCrypto lacks the algorithm, as Debian's nginx module of njs 1.0.2
+ * lacks Ed25519) is also reported in `problems`, for the log. HMAC uses the engine's synchronous primitive
  * when it has one for the hash; everything else goes through WebCrypto.
  */
 import { Algorithm } from './algorithms';
@@ -28,14 +30,22 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array): Promise<boolean> {
+function importProblem(algorithm: Algorithm, key: VerificationKey, e: unknown, problems?: string[]): boolean {
+  if (problems) {
+    const which = key.kid !== undefined ? 'key with kid ' + JSON.stringify(key.kid) : 'an ' + key.kty + ' key';
+    problems.push(which + ': this engine cannot use ' + algorithm.name + ' keys (' + String((e as { message?: string }).message || e) + ')');
+  }
+  return false;
+}
+
+function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array, problems?: string[]): Promise<boolean> {
   try {
-    return crypto.subtle
-      .importKey(key.format, key.material, algorithm.importParams as never, false, ['verify'])
-      .then((cryptoKey) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey, signature, signingInput))
-      .then((valid) => valid === true, () => false);
+    return crypto.subtle.importKey(key.format, key.material, algorithm.importParams as never, false, ['verify']).then(
+      (cryptoKey) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey, signature, signingInput).then((valid) => valid === true, () => false),
+      (e) => importProblem(algorithm, key, e, problems),
+    );
   } catch (e) {
-    return Promise.resolve(false);
+    return Promise.resolve(importProblem(algorithm, key, e, problems));
   }
 }
 
@@ -45,6 +55,7 @@ export function verifySignature(
   signingInput: Uint8Array,
   signature: Uint8Array,
   capabilities?: Capabilities,
+  problems?: string[],
 ): Maybe<boolean> {
   if (key.algorithms.indexOf(algorithm.name) < 0) return false;
   if (algorithm.signatureLength !== undefined && signature.length !== algorithm.signatureLength) return false;
@@ -53,5 +64,5 @@ export function verifySignature(
     const mac = capabilities.hmac(algorithm.hmacHash, key.material, signingInput);
     if (mac) return constantTimeEqual(mac, signature);
   }
-  return webCryptoVerify(algorithm, key, signingInput, signature);
+  return webCryptoVerify(algorithm, key, signingInput, signature, problems);
 }

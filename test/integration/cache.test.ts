@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from './helpers';
+import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, tampered, unique } from './helpers';
 
 const SECRET = 'cache-test-secret-0123456789abcdefghijklmnop';
 const consumers = (withDave: boolean) =>
@@ -113,7 +113,7 @@ describe('what is cached', () => {
 
   it('denials are not stored: a bad token is verified and refused each time', async () => {
     const probe = unique('bad');
-    const jwt = (await token({})).slice(0, -2) + 'AA';
+    const jwt = tampered(await token({}));
     expect(await send('/api/x', jwt, probe, 3)).toEqual([401, 401, 401]);
     expect(verifications(probe)).toBe(3);
   });
@@ -129,7 +129,7 @@ describe('what is cached', () => {
     const jwt = await token({});
     expect(await send('/xtoken/x', jwt, probe, 3, 'X-Token')).toEqual([200, 200, 200]);
     expect(verifications(probe)).toBe(1);
-    const forged = jwt.slice(0, -2) + 'AA';
+    const forged = tampered(jwt);
     expectRejected(await g().get(probed('/xtoken/x', probe), { 'X-Token': forged }), MESSAGES.verifyFailed);
     expect(verifications(probe)).toBe(2);
     // The same token in Authorization does not count for this location, cached or not.
@@ -139,7 +139,7 @@ describe('what is cached', () => {
   it('the query and the cookie are part of the key: another token there is verified, not served from the cache', async () => {
     const probe = unique('places');
     const good = await token({});
-    const forged = good.slice(0, -2) + 'AA';
+    const forged = tampered(good);
     expect(await send('/api/x?jwt=' + good, good, probe, 2)).toEqual([200, 200]);
     expect(verifications(probe)).toBe(1);
     expectRejected(await g().get('/api/x?jwt=' + forged, { Authorization: 'Bearer ' + good }), MESSAGES.multiple);

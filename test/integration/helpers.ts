@@ -312,6 +312,16 @@ export function b64(input: string | Uint8Array): string {
   return base64url.encode(input);
 }
 
+/**
+ * The token with its signature's first character changed: always a different
+ * signature that still decodes (changing the last characters may change
+ * nothing, or only the bits past the end).
+ */
+export function tampered(token: string): string {
+  const at = token.lastIndexOf('.') + 1;
+  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
+}
+
 /** A JSON text -> base64url segment. */
 export function segment(value: unknown): string {
   return b64(JSON.stringify(value));
