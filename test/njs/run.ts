@@ -33,10 +33,10 @@ function repositoryRoot(): string {
   return parts.length > 3 ? '/' : '.';
 }
 
-/** Wycheproof vectors live in shared/ beside the repository (see shared/vectors/README.md). */
+/** Wycheproof vectors, vendored unchanged with their LICENSE (test/fixtures/wycheproof/README.md). */
 function vectorDirectory(): string {
   const override = process.env.WYCHEPROOF_DIR;
-  return typeof override === 'string' && override !== '' ? override : repositoryRoot() + '/../shared/vectors/wycheproof';
+  return typeof override === 'string' && override !== '' ? override : repositoryRoot() + '/test/fixtures/wycheproof';
 }
 
 function guardedSync(name: string, run: () => void): void {

@@ -48,7 +48,7 @@ interface VectorFile {
   testGroups: VectorGroup[];
 }
 
-/** The files of ../shared/vectors/README.md and the JWS algorithm each exercises. */
+/** The files of test/fixtures/wycheproof/README.md and the JWS algorithm each exercises. */
 const FILES: { file: string; alg: string }[] = [
   { file: 'hmac_sha256_test.json', alg: 'HS256' },
   { file: 'hmac_sha384_test.json', alg: 'HS384' },
@@ -289,7 +289,7 @@ export async function wycheproofVectors(dir: string, capabilities: Capabilities)
   }
   if (!present) {
     const g = group('wycheproof');
-    fail(g, 'vectors not found at ' + dir + ' (expected the shared/ directory next to the repository; see shared/vectors/README.md)');
+    fail(g, 'vectors not found at ' + dir + ' (expected test/fixtures/wycheproof in the repository)');
     report(g);
     return;
   }
