@@ -7,7 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS, SettingSpec } from './lib/settings-table';
+import { Equivalent, SETTINGS, SettingSpec } from './lib/settings-table';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,8 +45,56 @@ function cacheKey(): string {
   return 'proxy_cache_key "' + parts.join('\\n') + '";';
 }
 
-function readmeRow(setting: SettingSpec): string {
-  return '| `' + variable(setting) + '` | ' + setting.default + ' | ' + setting.summary + ' |';
+/** Settings are `set` variables: nginx takes `set` in server and location (and `if`) blocks. */
+const CONTEXT = 'server, location';
+
+/** A summary as a sentence: capital first letter, closing full stop. */
+function sentence(text: string): string {
+  const capital = /^[a-z]/.test(text) ? text[0].toUpperCase() + text.slice(1) : text;
+  return /[.!?]$/.test(capital) ? capital : capital + '.';
+}
+
+/** `label` names the product and plugin in the mapping table, `short` in a setting's entry. */
+const PRODUCTS: { label: string; short: string; of: (setting: SettingSpec) => Equivalent | undefined }[] = [
+  { label: 'NGINX Plus', short: 'NGINX Plus', of: (setting) => setting.nginxPlus },
+  { label: 'Kong `jwt`', short: 'Kong', of: (setting) => setting.kong },
+  { label: 'APISIX `jwt-auth`', short: 'APISIX', of: (setting) => setting.apisix },
+];
+
+/** GitHub tables split cells at every `|`, inside code spans too. */
+const tableCell = (text: string) => text.split('|').join('\\|');
+
+const equivalentText = (equivalent: Equivalent) => '`' + equivalent.name + '`' + (equivalent.note ? ' (' + equivalent.note + ')' : '');
+
+/** One setting in nginx.org's form: heading, Syntax / Default / Context, the description, then what other products call it. */
+function readmeEntry(setting: SettingSpec): string[] {
+  const equivalents = PRODUCTS.filter((product) => product.of(setting)).map((product) => product.short + ' ' + equivalentText(product.of(setting)!));
+  return [
+    '#### `' + variable(setting) + '`',
+    '',
+    '**Syntax:** `set ' + variable(setting) + ' ' + setting.syntax + ';`\\',
+    '**Default:** ' + setting.default + '\\',
+    '**Context:** ' + CONTEXT,
+    '',
+    sentence(setting.summary),
+    ...(equivalents.length ? ['', '**Equivalents:** ' + equivalents.join('; ') + '.'] : []),
+    '',
+  ];
+}
+
+/** Other products' names -> this gateway's setting, for every setting that has one; the README lists what is not a setting below it. */
+function equivalentRows(): string[] {
+  const rows: string[] = [];
+  for (const product of PRODUCTS) {
+    for (const setting of SETTINGS) {
+      const equivalent = product.of(setting);
+      if (!equivalent) continue;
+      const anchor = '#' + variable(setting).slice(1);
+      const cells = [product.label, '`' + equivalent.name + '`', '[`' + variable(setting) + '`](' + anchor + ')' + (equivalent.note ? ': ' + equivalent.note : '')];
+      rows.push('| ' + cells.map(tableCell).join(' | ') + ' |');
+    }
+  }
+  return ['| product | directive or field | here |', '|---|---|---|', ...rows];
 }
 
 interface Region {
@@ -76,7 +124,8 @@ export function regions(): Region[] {
       name: 'handover',
       lines: handedOver.map((setting) => 'set ' + variable(setting) + ' $http_' + headerName(setting).toLowerCase().split('-').join('_') + ';'),
     },
-    { file: 'README.md', name: 'settings', lines: ['| setting | default | meaning |', '|---|---|---|', ...SETTINGS.map(readmeRow)] },
+    { file: 'README.md', name: 'settings', lines: ['', ...SETTINGS.flatMap(readmeEntry)] },
+    { file: 'README.md', name: 'equivalents', lines: equivalentRows() },
   ];
 }
 

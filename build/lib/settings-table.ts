@@ -2,18 +2,35 @@
  * Every setting of the gateway, in one place: a location or server sets it
  * with `set $auth_jwt_<name> value;`. The nginx snippets (the js_var
  * declarations, the auth_request hand-over and the cache key) and the README
- * table are generated from it (`npm run snippets`; a unit test fails when
+ * reference (one nginx.org-style entry per setting, and the map from NGINX
+ * Plus, Kong and APISIX names) are generated from it (`npm run snippets`; a unit test fails when
  * they are out of date), and njs/nginx/settings.ts parses each one (a unit
  * test checks that it reads exactly these names). Node-side only: the njs
  * bundle reads its settings by literal names, never through this table.
  */
+/** The same thing in another product, as /work/shared/REFERENCE.md names it. */
+export interface Equivalent {
+  /** The directive or field as that product spells it, e.g. `auth_jwt_leeway`. */
+  name: string;
+  /** How this gateway differs, in a few words; omitted when it does not. */
+  note?: string;
+}
+
 export interface SettingSpec {
   /** After `$auth_jwt_`. */
   name: string;
+  /** The value in nginx.org's Syntax line: `set $auth_jwt_<name> <syntax>;`, e.g. `seconds`, `on | off`. */
+  syntax: string;
   /** As the README shows it; an em dash when unset means "none". */
   default: string;
   /** The README text. */
   summary: string;
+  /** NGINX Plus `auth_jwt*` directive; absent where none exists. */
+  nginxPlus?: Equivalent;
+  /** Kong `jwt` plugin field; absent where none exists. */
+  kong?: Equivalent;
+  /** APISIX `jwt-auth` plugin field; absent where none exists. */
+  apisix?: Equivalent;
   /**
    * Whether it changes what the gateway answers: handed to the auth_request
    * verifier, kept across the auth subrequest, and part of the cache key.
@@ -24,144 +41,193 @@ export interface SettingSpec {
 export const SETTINGS: SettingSpec[] = [
   {
     name: 'consumers',
+    syntax: 'name | path',
     default: '—',
     summary: 'consumer map: a `js_preload_object` name, or a file path (contains `/`; read once per VM, i.e. per request on the classic engine, so prefer preloading)',
     decides: true,
   },
   {
     name: 'key_file',
+    syntax: 'name | path',
     default: '—',
     summary: 'JWK Set (RFC 7517), same two forms. Set exactly one of the two',
+    nginxPlus: { name: 'auth_jwt_key_file', note: 'one JWK Set here; repeatable there' },
     decides: true,
   },
   {
     name: 'realm',
+    syntax: 'realm',
     default: '`jwt`',
     summary: 'realm in `WWW-Authenticate: Bearer realm="..."`',
+    nginxPlus: { name: 'auth_jwt "realm"' },
+    kong: { name: 'realm' },
+    apisix: { name: 'realm' },
     decides: true,
   },
   {
     name: 'header',
+    syntax: 'name',
     default: '`authorization`',
     summary: 'request header with the token; `Bearer ` prefix optional, any case',
+    nginxPlus: { name: 'auth_jwt ... token=$http_NAME', note: 'query and cookie are tried too here' },
+    kong: { name: 'header_names', note: 'one name here' },
+    apisix: { name: 'header' },
     decides: true,
   },
   {
     name: 'query',
+    syntax: 'name',
     default: '`jwt`',
     summary: 'query argument with the token (used when the header is absent)',
+    nginxPlus: { name: 'auth_jwt ... token=$arg_NAME', note: 'header and cookie are tried too here' },
+    kong: { name: 'uri_param_names', note: 'one name here' },
+    apisix: { name: 'query' },
     decides: true,
   },
   {
     name: 'cookie',
+    syntax: 'name',
     default: '`jwt`',
     summary: 'cookie with the token (used when header and query argument are absent)',
+    nginxPlus: { name: 'auth_jwt ... token=$cookie_NAME', note: 'header and query are tried too here' },
+    kong: { name: 'cookie_names', note: 'one name here' },
+    apisix: { name: 'cookie' },
     decides: true,
   },
   {
     name: 'reject_multiple_tokens',
+    syntax: 'on | off',
     default: '`on`',
     summary: 'different tokens in header, query and cookie: 401 `Multiple tokens provided`',
     decides: true,
   },
   {
     name: 'hide_credentials',
+    syntax: 'on | off',
     default: '`off`',
     summary: '`on`: the upstream gets no token (header, query argument or cookie removed, the rest kept)',
+    apisix: { name: 'hide_credentials' },
     decides: true,
   },
   {
     name: 'key_claim_name',
+    syntax: 'claim',
     default: '`key`',
     summary: 'claim naming the consumer\'s credential: looked up in the payload, then in the header (so `kid` works)',
+    kong: { name: 'key_claim_name', note: 'Kong\'s default is `iss`' },
+    apisix: { name: 'key_claim_name' },
     decides: true,
   },
   {
     name: 'anonymous_consumer',
+    syntax: 'username',
     default: '—',
     summary: 'consumer a request without a valid token runs as, instead of a 401',
+    kong: { name: 'anonymous' },
+    apisix: { name: 'anonymous_consumer' },
     decides: true,
   },
   {
     name: 'leeway',
+    syntax: 'seconds',
     default: '`0`',
     summary: 'seconds of clock skew allowed for `exp` and `nbf`',
+    nginxPlus: { name: 'auth_jwt_leeway' },
     decides: true,
   },
   {
     name: 'claims_to_verify',
+    syntax: '"claim ..."',
     default: '—',
     summary: 'claims that must be present, e.g. `"exp nbf"` (`exp`/`nbf` are always checked when present)',
+    kong: { name: 'claims_to_verify' },
+    apisix: { name: 'claims_to_verify' },
     decides: true,
   },
   {
     name: 'maximum_expiration',
+    syntax: 'seconds',
     default: '`0` (off)',
     summary: 'seconds: `exp` is required and may lie at most this far after now and after `iat` (Kong `maximum_expiration`)',
+    kong: { name: 'maximum_expiration' },
     decides: true,
   },
   {
     name: 'issuers',
+    syntax: '"issuer ..."',
     default: '—',
     summary: 'allowed `iss` values, space-separated',
     decides: true,
   },
   {
     name: 'audience',
+    syntax: '"audience ..."',
     default: '—',
     summary: 'accepted audiences, space-separated; the token\'s `aud` (string or array) must name one',
     decides: true,
   },
   {
     name: 'claim_rules',
+    syntax: '"claim operator value; ..."',
     default: '—',
     summary: 'authorization rules on claims, answered with 403 (see the recipe)',
     decides: true,
   },
   {
     name: 'require',
+    syntax: '"variable ..."',
     default: '—',
     summary: 'names of variables (without `$`) that must all be non-empty and not `0` (NGINX Plus `auth_jwt_require`)',
+    nginxPlus: { name: 'auth_jwt_require $v ...', note: 'names without `$` here' },
     decides: true,
   },
   {
     name: 'require_error',
+    syntax: '401 | 403',
     default: '`401`',
     summary: 'status when a `$auth_jwt_require` variable fails: `401` or `403`',
+    nginxPlus: { name: 'auth_jwt_require ... error=401|403' },
     decides: true,
   },
   {
     name: 'claim_set',
+    syntax: '"variable=claim.path ..."',
     default: '—',
     summary: '`variable=claim.path` pairs: nested claims into your own `js_var` variables (NGINX Plus `auth_jwt_claim_set`)',
+    nginxPlus: { name: 'auth_jwt_claim_set $v name...', note: 'declare the variable with `js_var`' },
     decides: true,
   },
   {
     name: 'revocation_list',
+    syntax: 'name | path',
     default: '—',
     summary: 'deny list of `jti`/`sub`/`kid` values: a `js_preload_object` name or a file path',
     decides: true,
   },
   {
     name: 'revocation_zone',
+    syntax: 'zone',
     default: '—',
     summary: 'a `js_shared_dict_zone` with run-time revocations (njs >= 0.8.0)',
     decides: true,
   },
   {
     name: 'cache',
+    syntax: 'on | off',
     default: '`on`',
     summary: 'cached auth_request style only: `off` verifies every request of the location',
     decides: false,
   },
   {
     name: 'cache_max_age',
+    syntax: 'seconds',
     default: '`60`',
     summary: 'cached auth_request style only: seconds an "allowed" may be reused at most (never past the token\'s `exp`); `0` stores nothing',
     decides: true,
   },
   {
     name: 'max_token_size',
+    syntax: 'bytes',
     default: '`16384`',
     summary: 'longer tokens are rejected as invalid. nginx itself answers 400 to request headers over `large_client_header_buffers` (default `4 8k`): raise it (e.g. `4 32k`) to accept tokens over about 8 KB',
     decides: true,
