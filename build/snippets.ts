@@ -36,7 +36,7 @@ const handedOver = SETTINGS.filter((setting) => setting.decides && setting.name 
  */
 function cacheKey(): string {
   const parts = [
-    'generation=$jwt_cache_generation',
+    'generation=$jwt_generation',
     ...SETTINGS.filter((setting) => setting.decides).map((setting) => setting.name + '=' + kept(setting)),
     'request_args=$jwt_request_args',
     'request_token_header=$jwt_token_header_value',

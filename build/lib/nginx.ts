@@ -138,13 +138,15 @@ export function configForEngine(config: string, prefix: string, target: Engine =
 
 /**
  * The http-level part of the cached auth_request style as the README gives it
- * (for startNginx templates): the cache (zone jwt_cache; `cache` sets its
- * size parameters), the verifier upstream and the verifier server on a unix
- * socket in the prefix, logging to logs/verifier.log when `verifierLog`
- * names a log_format.
+ * (for startNginx templates): the generation (nginx/jwt-boot-id.conf as
+ * shipped, or `bootId`, a file jwt-boot-id.sh wrote), the cache (zone
+ * jwt_cache; `cache` sets its size parameters), the verifier upstream and the
+ * verifier server on a unix socket in the prefix, logging to
+ * logs/verifier.log when `verifierLog` names a log_format.
  */
-export function cachedStyleHttp(options: { cache?: string; verifierLog?: string } = {}): string {
+export function cachedStyleHttp(options: { cache?: string; verifierLog?: string; bootId?: string } = {}): string {
   return [
+    'include ' + (options.bootId ?? '${ROOT}/nginx/jwt-boot-id.conf') + ';',
     'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + (options.cache ?? 'keys_zone=jwt_cache:1m max_size=64m inactive=10m') + ' use_temp_path=off;',
     'upstream jwt_verifier {',
     '    server unix:${PREFIX}/verifier.sock;',

@@ -4,8 +4,11 @@
  * change on every start even when pids repeat: here nginx runs in a fresh pid
  * namespace each time (its worker is pid 2 both times), a token is allowed
  * and cached, put on the deny list, and after the restart it is refused.
+ * Both ways of making the generation: nginx/jwt-boot-id.conf as shipped (the
+ * worker's start time, read by JavaScript), and nginx/jwt-boot-id.sh run
+ * before each start (a random id, no JavaScript on a cache hit).
  */
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -17,10 +20,10 @@ import { gatewayConfig, now, unique } from './helpers';
 const SECRET = 'cache-restart-secret-0123456789abcdefghijklmn';
 const CONSUMERS = JSON.stringify({ consumers: [{ username: 'dave', credentials: [{ key: 'dave-key', secret: SECRET }] }] });
 
-const CONFIG = gatewayConfig({
+const config = (bootId?: string) => gatewayConfig({
   http: `
     log_format verifier '$pid $status';
-    ${cachedStyleHttp({ verifierLog: 'verifier' })}
+    ${cachedStyleHttp({ verifierLog: 'verifier', bootId })}
     js_preload_object restart_consumers from \${PREFIX}/consumers.json;
     js_preload_object restart_revoked from \${PREFIX}/revoked.json;
   `,
@@ -35,24 +38,26 @@ const CONFIG = gatewayConfig({
     }
   `,
 });
+const BOOT_ID_SCRIPT = path.join(ROOT, 'nginx', 'jwt-boot-id.sh');
 
 const unshareWorks = spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
 let prefix: string;
 let ports: { [name: string]: number };
 
-beforeAll(async () => {
+/** A fresh prefix whose nginx.conf includes `bootId` (or the shipped jwt-boot-id.conf). */
+async function setUp(bootId?: string): Promise<void> {
   prefix = mkdtempSync(path.join(os.tmpdir(), 'jwt-gateway-restart-'));
   chmodSync(prefix, 0o755);
   for (const folder of ['logs', 'temp']) mkdirSync(path.join(prefix, folder));
   ports = { PORT: await freePort(), ECHO_PORT: await freePort() };
   const values: { [name: string]: string } = { PREFIX: prefix, ROOT, BUNDLE, NJS_MODULE: engine().modulePath, PORT: String(ports.PORT), ECHO_PORT: String(ports.ECHO_PORT) };
-  const config = CONFIG.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
-  writeFileSync(path.join(prefix, 'nginx.conf'), configForEngine(config, prefix));
+  const text = config(bootId && path.join(prefix, bootId)).replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
+  writeFileSync(path.join(prefix, 'nginx.conf'), configForEngine(text, prefix));
   writeFileSync(path.join(prefix, 'consumers.json'), CONSUMERS);
   writeFileSync(path.join(prefix, 'revoked.json'), '{"jti": []}');
-});
+}
 
-afterAll(() => { if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true }); });
+afterEach(() => { if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true }); });
 
 /** nginx in a new pid namespace (master pid 1, worker pid 2); resolves when it listens. */
 async function start(): Promise<ChildProcess> {
@@ -91,7 +96,15 @@ const verifierPids = () =>
     .filter(Boolean)
     .map((line) => line.split(' ')[0]);
 
+const WAYS: [string, string | undefined, () => void][] = [
+  ['jwt-boot-id.conf as shipped', undefined, () => undefined],
+  ['jwt-boot-id.sh run before each start', 'jwt-boot-id.conf', () => void execFileSync('sh', [BOOT_ID_SCRIPT, path.join(prefix, 'jwt-boot-id.conf')])],
+];
+
+describe.each(WAYS)('%s', (_name, bootId, beforeStart) => {
 (unshareWorks ? test : test.skip)('an entry cached before a restart is not served after it, though the worker has the same pid', async () => {
+  await setUp(bootId);
+  beforeStart();
   const jti = unique('jti');
   const jwt = await new SignJWT({ key: 'dave-key', exp: now() + 600, jti }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
   let nginx = await start();
@@ -102,6 +115,7 @@ const verifierPids = () =>
     await stop(nginx);
   }
   writeFileSync(path.join(prefix, 'revoked.json'), JSON.stringify({ jti: [jti] }));
+  beforeStart();
   nginx = await start();
   try {
     expect(await status('/api/x', jwt)).toBe(401);
@@ -112,3 +126,4 @@ const verifierPids = () =>
     await stop(nginx);
   }
 }, 20000);
+});

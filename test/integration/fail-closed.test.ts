@@ -42,6 +42,7 @@ const CONFIG = gatewayConfig({
   http: `
     js_preload_object fc_consumers from \${PREFIX}/consumers.json;
     js_var $jwt_test_fault;
+    include \${ROOT}/nginx/jwt-boot-id.conf;
     log_format upstream_seen '$request_uri';
     proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=10m inactive=10m use_temp_path=off;
     upstream jwt_verifier { server unix:\${PREFIX}/verifier.sock; }
@@ -127,6 +128,7 @@ const brokenVerifier = (verifier: string) =>
   gatewayConfig({
     http: `
       js_preload_object fc_consumers from \${PREFIX}/consumers.json;
+      include \${ROOT}/nginx/jwt-boot-id.conf;
       proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=10m inactive=10m use_temp_path=off;
       upstream jwt_verifier { server unix:\${PREFIX}/verifier.sock; }
       ${verifier}

@@ -330,7 +330,7 @@ describe('no false alarms', () => {
   });
 
   test('every shipped snippet passes on its own', () => {
-    const snippets = ['jwt-auth.conf', 'jwt-auth-error-page.conf', 'jwt-auth-request.conf', 'jwt-auth-request-locations.conf', 'jwt-auth-cache-locations.conf', 'jwt-proxy-headers.conf', 'jwt-variables.conf', 'jwt-verifier.conf'];
+    const snippets = ['jwt-boot-id.conf', 'jwt-auth.conf', 'jwt-auth-error-page.conf', 'jwt-auth-request.conf', 'jwt-auth-request-locations.conf', 'jwt-auth-cache-locations.conf', 'jwt-proxy-headers.conf', 'jwt-variables.conf', 'jwt-verifier.conf'];
     const result = run(snippets.map((name) => path.join(SNIPPETS, name)));
     expect({ status: result.status, problems: result.problems }).toEqual({ status: 0, problems: [] });
     expect(result.stdout.trim().split('\n')).toHaveLength(snippets.length);
