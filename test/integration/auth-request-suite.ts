@@ -7,9 +7,8 @@
  * auth_request_set, and a named location turns a denial into the JSON 401
  * users know. The config includes the shipped nginx/jwt-auth-*.conf snippets.
  */
-import net from 'node:net';
 import { SignJWT } from 'jose';
-import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from './helpers';
+import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from './helpers';
 
 export function authRequestSuite(style: AuthRequestStyle): void {
   /** What a user would put in the server block (the shippable part is marked). */
@@ -252,25 +251,7 @@ export function authRequestSuite(style: AuthRequestStyle): void {
     });
   });
 
-  /**
-   * A request written byte for byte on a socket (node:http would join two
-   * Cookie headers into one): status and body.
-   */
-  function raw(path: string, headerLines: string[]): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(Number(new URL(g().nginx.url('/')).port), '127.0.0.1');
-      const chunks: Buffer[] = [];
-      socket.on('connect', () => socket.write(['GET ' + path + ' HTTP/1.1', 'Host: localhost', 'Connection: close', ...headerLines, '', ''].join('\r\n')));
-      socket.on('data', (chunk) => chunks.push(chunk));
-      socket.on('error', reject);
-      socket.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-        g().seen.push({ method: 'GET', path, status });
-        resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-      });
-    });
-  }
+  const raw = (path: string, headerLines: string[]) => rawRequest(g(), path, headerLines);
 
   /** Two different valid tokens, for dave and erin. */
   async function twoTokens(): Promise<[string, string]> {
@@ -369,14 +350,6 @@ export function authRequestSuite(style: AuthRequestStyle): void {
   });
 
   describe('F2: match claim rules never stall a worker', () => {
-    function expectForbidden(reply: Reply): void {
-      expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({
-        status: 403,
-        body: { message: 'JWT claims do not permit this request' },
-        challenge: 'Bearer realm="jwt", error="insufficient_scope"',
-      });
-    }
-
     function within<T>(ms: number, work: Promise<T>): Promise<T> {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {

@@ -5,6 +5,7 @@
  * nginx's logs to the message of a failing test.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url } from 'jose';
@@ -207,6 +208,26 @@ function send(url: string, options: RequestOptions): Promise<Reply> {
   });
 }
 
+/**
+ * A request written byte for byte on a socket (node:http would join two
+ * Cookie headers into one): status and body. Recorded in `seen`.
+ */
+export function rawRequest(gateway: Gateway, path: string, headerLines: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(new URL(gateway.nginx.url('/')).port), '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('connect', () => socket.write(['GET ' + path + ' HTTP/1.1', 'Host: localhost', 'Connection: close', ...headerLines, '', ''].join('\r\n')));
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+      gateway.seen.push({ method: 'GET', path, status });
+      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
+    });
+  });
+}
+
 function tail(text: string, lines: number): string {
   const all = text.trimEnd().split('\n');
   return all.slice(-lines).join('\n');
@@ -294,6 +315,15 @@ export async function finish(gateway: Gateway | undefined, expectedLines: RegExp
   const serverErrors = gateway.seen.filter((entry) => entry.status >= 500);
   expect(serverErrors).toEqual([]);
   expect(gateway.seen.length).toBeGreaterThan(0);
+}
+
+/** A claim rule's 403 as a client sees it. */
+export function expectForbidden(reply: Reply): void {
+  expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({
+    status: 403,
+    body: { message: 'JWT claims do not permit this request' },
+    challenge: 'Bearer realm="jwt", error="insufficient_scope"',
+  });
 }
 
 /** Asserts the shape every rejection shares: status, JSON body, WWW-Authenticate and Content-Type. */

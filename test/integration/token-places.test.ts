@@ -12,9 +12,8 @@
  *       normal one still works.
  * Tokens are minted with jose.
  */
-import net from 'node:net';
 import { SignJWT } from 'jose';
-import { authLocation, Echo, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from './helpers';
+import { authLocation, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from './helpers';
 
 const SECRET = 'token-places-secret-0123456789abcdefghijklmnop';
 const CONSUMERS = {
@@ -54,25 +53,7 @@ async function twoTokens(): Promise<[string, string]> {
   return [await token({ sub: 'first' }), await token({ key: 'erin-key', sub: 'second' }, SECRET + '-erin')];
 }
 
-/**
- * A request written byte for byte on a socket (node:http would join two
- * Cookie headers into one): status, body, and nothing else.
- */
-function raw(path: string, headerLines: string[]): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(new URL(g().nginx.url('/')).port), '127.0.0.1');
-    const chunks: Buffer[] = [];
-    socket.on('connect', () => socket.write(['GET ' + path + ' HTTP/1.1', 'Host: localhost', 'Connection: close', ...headerLines, '', ''].join('\r\n')));
-    socket.on('data', (chunk) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-      g().seen.push({ method: 'GET', path, status });
-      resolve({ status, body: text.slice(text.indexOf('\r\n\r\n') + 4) });
-    });
-  });
-}
+const raw = (path: string, headerLines: string[]) => rawRequest(g(), path, headerLines);
 
 function expectDave(echo: Echo): void {
   expect({ username: echo.headers['X-Consumer-Username'], credential: echo.headers['X-Credential-Identifier'] }).toEqual({ username: 'dave', credential: 'cred-dave' });
@@ -210,14 +191,6 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
 });
 
 describe('F2: match claim rules never stall a worker', () => {
-  /** A 403 as a client sees it. */
-  function expectForbidden(reply: Reply): void {
-    expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({
-      status: 403,
-      body: { message: 'JWT claims do not permit this request' },
-      challenge: 'Bearer realm="jwt", error="insufficient_scope"',
-    });
-  }
 
   it('the catastrophic rule on 40 letters and a "!" answers 403 at once', async () => {
     const t = await token({ email: 'a'.repeat(40) + '!@example.com' });
