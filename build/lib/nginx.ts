@@ -274,7 +274,12 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   mkdirSync(path.join(prefix, 'logs'));
   mkdirSync(path.join(prefix, 'temp'));
   const ports: { [name: string]: number } = {};
-  for (const name of options.ports) ports[name] = await freePort(options.fixedPorts?.[name]);
+  // Each free when asked, but the kernel may hand the same one out twice in a row: ask again until they differ.
+  for (const name of options.ports) {
+    let port = await freePort(options.fixedPorts?.[name]);
+    while (!options.fixedPorts?.[name] && Object.values(ports).includes(port)) port = await freePort();
+    ports[name] = port;
+  }
   const values: { [name: string]: string } = {
     PREFIX: prefix,
     ROOT,

@@ -49,7 +49,10 @@ async function setUp(bootId?: string): Promise<void> {
   prefix = mkdtempSync(path.join(os.tmpdir(), 'jwt-gateway-restart-'));
   chmodSync(prefix, 0o755);
   for (const folder of ['logs', 'temp']) mkdirSync(path.join(prefix, folder));
-  ports = { PORT: await freePort(), ECHO_PORT: await freePort() };
+  const port = await freePort();
+  let echoPort = await freePort();
+  while (echoPort === port) echoPort = await freePort();
+  ports = { PORT: port, ECHO_PORT: echoPort };
   const values: { [name: string]: string } = { PREFIX: prefix, ROOT, BUNDLE, NJS_MODULE: engine().modulePath, PORT: String(ports.PORT), ECHO_PORT: String(ports.ECHO_PORT) };
   const text = config(bootId && path.join(prefix, bootId)).replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => values[name] ?? whole);
   writeFileSync(path.join(prefix, 'nginx.conf'), configForEngine(text, prefix));
