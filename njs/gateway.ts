@@ -7,7 +7,7 @@ import { Verified } from './core/authenticate';
 import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { Failure } from './core/errors';
-import { decisionFor, knownOutcome, LOG_PREFIX, Outcome, withOutcome } from './nginx/outcome';
+import { decisionFor, knownOutcome, LOG_PREFIX, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
@@ -43,7 +43,7 @@ function valueOf(r: NginxHTTPRequest, outcome: Outcome, value: (outcome: Outcome
   try {
     return value(outcome);
   } catch (e) {
-    r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
+    logUnexpected(r, e, 'request denied');
     return '';
   }
 }
@@ -147,12 +147,8 @@ function authorize(r: NginxHTTPRequest): Promise<void> | void {
   });
 }
 
-/** The cached style's generation, read once per VM (on QuickJS, once per reused context). */
-let generation = '';
-
 function cache_generation(r: NginxHTTPRequest): string {
-  if (generation === '') generation = workerGeneration();
-  return give(r, generation);
+  return give(r, workerGeneration());
 }
 
 /** The value of the $auth_jwt_header header, which the cached style hands to its verifier as Authorization. */

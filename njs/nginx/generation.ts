@@ -12,8 +12,16 @@ function unrepeatable(): string {
   return 'unknown.' + Date.now() + '.' + Math.random();
 }
 
+/** Read once per VM (on QuickJS, once per reused context). */
+let generation = '';
+
 /** `pid.starttime`; where /proc cannot tell, a value that never repeats. */
 export function workerGeneration(): string {
+  if (generation === '') generation = readGeneration();
+  return generation;
+}
+
+function readGeneration(): string {
   try {
     const stat = String(readFile('/proc/self/stat'));
     // After "pid (comm) ", field 3 (state) comes first: starttime, field 22, is the 20th.

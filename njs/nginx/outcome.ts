@@ -118,8 +118,13 @@ function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
   return outcome;
 }
 
+/** Logs an exception the gateway caught, with what became of the request. */
+export function logUnexpected(r: NginxHTTPRequest, e: unknown, consequence: string): void {
+  r.error(LOG_PREFIX + 'unexpected error, ' + consequence + ': ' + String((e as { message?: string }).message || e));
+}
+
 function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
-  r.error(LOG_PREFIX + 'unexpected error, request denied: ' + String((e as { message?: string }).message || e));
+  logUnexpected(r, e, 'request denied');
   const outcome = newOutcome(readSettings(r).settings, fail('INTERNAL', 'unexpected error'));
   outcome.tokenSent = true;
   outcome.logged = true;

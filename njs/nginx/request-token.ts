@@ -13,7 +13,7 @@
  * upstream or nginx might take for the token is a candidate: two different
  * ones are "Multiple tokens provided", and hide_credentials removes them all.
  */
-import { knownOutcome, LOG_PREFIX } from './outcome';
+import { knownOutcome, logUnexpected } from './outcome';
 import { readSettings, Settings } from './settings';
 
 const BEARER = /^bearer\s+/i;
@@ -182,7 +182,7 @@ export function upstreamValue(r: NginxHTTPRequest, compute: (r: NginxHTTPRequest
   try {
     return compute(r, upstreamSettings(r));
   } catch (e) {
-    r.error(LOG_PREFIX + 'unexpected error, the upstream gets no credentials: ' + String((e as { message?: string }).message || e));
+    logUnexpected(r, e, 'the upstream gets no credentials');
     return failed;
   }
 }
