@@ -38,6 +38,10 @@ const PORTS: { [style in Style]: string } = { direct: 'PORT', 'error-page': 'PAG
 const protectedLocation = (includes: string[]) =>
   ['location /api/ {', '    set $jwt_test_fault $arg_fault;', ...includes.map((file) => '    include ${ROOT}/nginx/' + file + ';'), '    proxy_pass http://echo_upstream;', '}'].join('\n');
 
+/** A server of one style: its server-level lines, and /api/ with the style's location snippets. */
+const styleServer = (port: string, serverLines: string[], includes: string[]) =>
+  ['server {', '    listen 127.0.0.1:${' + port + '};', '    set $auth_jwt_consumers fc_consumers;', ...serverLines.map((line) => '    ' + line), protectedLocation(includes), '}'].join('\n');
+
 const CONFIG = gatewayConfig({
   http: `
     js_preload_object fc_consumers from \${PREFIX}/consumers.json;
@@ -56,25 +60,9 @@ const CONFIG = gatewayConfig({
   `,
   echo: { accessLog: '${PREFIX}/logs/upstream.log upstream_seen' },
   servers: [
-    `server {
-        listen 127.0.0.1:\${PAGE_PORT};
-        set $auth_jwt_consumers fc_consumers;
-        error_page 401 = @page401;
-        location @page401 { default_type application/json; return 401 '{"message":"denied by the page"}'; }
-        ${protectedLocation(['jwt-auth-error-page.conf', 'jwt-proxy-headers.conf'])}
-    }`,
-    `server {
-        listen 127.0.0.1:\${AR_PORT};
-        set $auth_jwt_consumers fc_consumers;
-        include \${ROOT}/nginx/jwt-auth-request-locations.conf;
-        ${protectedLocation(['jwt-auth-request.conf'])}
-    }`,
-    `server {
-        listen 127.0.0.1:\${CACHED_PORT};
-        set $auth_jwt_consumers fc_consumers;
-        include \${ROOT}/nginx/jwt-auth-cache-locations.conf;
-        ${protectedLocation(['jwt-auth-request.conf'])}
-    }`,
+    styleServer('PAGE_PORT', ['error_page 401 = @page401;', 'location @page401 { default_type application/json; return 401 \'{"message":"denied by the page"}\'; }'], ['jwt-auth-error-page.conf', 'jwt-proxy-headers.conf']),
+    styleServer('AR_PORT', ['include ${ROOT}/nginx/jwt-auth-request-locations.conf;'], ['jwt-auth-request.conf']),
+    styleServer('CACHED_PORT', ['include ${ROOT}/nginx/jwt-auth-cache-locations.conf;'], ['jwt-auth-request.conf']),
   ],
   server: ['set $auth_jwt_consumers fc_consumers;', protectedLocation(['jwt-auth.conf', 'jwt-proxy-headers.conf'])],
 }).replace('${BUNDLE}', FAULTS_BUNDLE);
