@@ -50,7 +50,7 @@ try {
   const gateway = await bundle('njs/gateway.ts', path.join(dist, 'jwt-gateway.js'), true);
   console.log('built ' + path.relative(process.cwd(), gateway) + ' (load it with: js_import jwt from ' + gateway + ';)');
   await esbuild.build({
-    entryPoints: [path.join(root, 'build', 'cli', 'main.ts')],
+    entryPoints: [path.join(root, 'cli', 'main.ts')],
     outfile: path.join(dist, 'cli.mjs'),
     bundle: true,
     platform: 'node',

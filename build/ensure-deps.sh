@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian 12 machine:
 # nginx with the njs module, the njs CLI, wrk (benchmarks), then npm packages,
-# and fetches the newer engines the tests also run on (build/fetch-engines.sh).
+# and fetches the newer engines the tests also run on (test/support/fetch-engines.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +27,4 @@ fi
 # Debian's newer nginx/njs builds (trixie, sid) into .engines/, for the tests.
 # A failed fetch does not stop here: the test runner reports that engine as
 # skipped, with the reason fetch-engines.sh left in .engines/SUITE.error.
-bash build/fetch-engines.sh || echo "warning: some engines could not be fetched (see .engines/*.error); their tests will be skipped" >&2
+bash test/support/fetch-engines.sh || echo "warning: some engines could not be fetched (see .engines/*.error); their tests will be skipped" >&2

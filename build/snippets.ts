@@ -1,13 +1,13 @@
 /**
  * Writes the parts of the nginx snippets and of the README that follow from
- * the table of settings (build/lib/settings-table.ts), between marker lines:
+ * the table of settings (build/settings-table.ts), between marker lines:
  * `npm run snippets` rewrites them, test/unit/snippets.test.ts fails while a
  * committed file differs. One entry in the table reaches every style.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Equivalent, SETTINGS, SettingSpec } from './lib/settings-table';
+import { Equivalent, SETTINGS, SettingSpec } from './settings-table';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -130,7 +130,7 @@ export function regions(): Region[] {
 }
 
 function markers(file: string, name: string): { begin: string; end: string } {
-  const tag = 'generated from build/lib/settings-table.ts (npm run snippets): ' + name;
+  const tag = 'generated from build/settings-table.ts (npm run snippets): ' + name;
   return file.endsWith('.md') ? { begin: '<!-- ' + tag + ' -->', end: '<!-- end of ' + name + ' -->' } : { begin: '# ' + tag, end: '# end of ' + name };
 }
 

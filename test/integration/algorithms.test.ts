@@ -8,8 +8,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, SignJWT } from 'jose';
-import { authLocation, b64, engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, segment, startGateway, withLogs } from './helpers';
-import { versionNumber } from '../../build/lib/engines.mjs';
+import { authLocation, b64, engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, segment, startGateway, withLogs } from '../support/gateway';
+import { versionNumber } from '../support/engines.mjs';
 
 /** What the upstream is told of the verified token, on top of jwt-proxy-headers.conf. */
 const SUB_ALG = ['proxy_set_header X-Jwt-Sub $jwt_claim_sub;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;'];

@@ -15,8 +15,8 @@ import { createHmac, createPrivateKey, generateKeyPairSync, KeyObject, randomByt
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { b64u, signRaw } from '../unit/helpers';
-import { authLocation, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
+import { b64u, signRaw } from '../support/core';
+import { authLocation, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from '../support/gateway';
 
 const CONSUMERS = 'set $auth_jwt_consumers attack_consumers;';
 

@@ -8,7 +8,7 @@
  * users know. The config includes the shipped nginx/jwt-auth-*.conf snippets.
  */
 import { SignJWT } from 'jose';
-import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from './helpers';
+import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from '../support/gateway';
 
 export function authRequestSuite(style: AuthRequestStyle): void {
   /** What a user would put in the server block (the shippable part is marked). */

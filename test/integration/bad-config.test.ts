@@ -9,8 +9,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { nginxSync } from '../../build/lib/nginx';
-import { engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from './helpers';
+import { nginxSync } from '../support/nginx';
+import { engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from '../support/gateway';
 
 /** js_preload_object exists (the classic engine); on QuickJS the settings name the files instead. */
 const PRELOADED = engine().features.preloadObject;

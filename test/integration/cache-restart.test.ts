@@ -14,8 +14,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { BUNDLE, cachedStyleHttp, configForEngine, engine, freePort, ROOT } from '../../build/lib/nginx';
-import { gatewayConfig, now, unique } from './helpers';
+import { BUNDLE, cachedStyleHttp, configForEngine, engine, freePort, ROOT } from '../support/nginx';
+import { gatewayConfig, now, unique } from '../support/gateway';
 
 const SECRET = 'cache-restart-secret-0123456789abcdefghijklmn';
 const CONSUMERS = JSON.stringify({ consumers: [{ username: 'dave', credentials: [{ key: 'dave-key', secret: SECRET }] }] });

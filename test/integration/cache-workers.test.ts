@@ -7,7 +7,7 @@
  * answer that is not stored, a denial, they waited its whole 5 s timeout.)
  */
 import { SignJWT } from 'jose';
-import { authRequestStyle, gatewayConfig, gatewayPerFile, now, unique } from './helpers';
+import { authRequestStyle, gatewayConfig, gatewayPerFile, now, unique } from '../support/gateway';
 
 const SECRET = 'cache-workers-secret-0123456789abcdefghijk';
 const CONSUMERS = JSON.stringify({ consumers: [{ username: 'dave', credentials: [{ key: 'dave-key', secret: SECRET }] }] });

@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, tampered, unique } from './helpers';
+import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, tampered, unique } from '../support/gateway';
 
 const SECRET = 'cache-test-secret-0123456789abcdefghijklmnop';
 const consumers = (withDave: boolean) =>

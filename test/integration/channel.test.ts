@@ -5,7 +5,7 @@
  * matches it as `$http_x_foo`. Each attack has a control that passes.
  */
 import { SignJWT } from 'jose';
-import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, tampered, unique } from './helpers';
+import { authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, tampered, unique } from '../support/gateway';
 
 const SECRET = 'channel-test-secret-0123456789abcdefghijklmnop';
 const CONSUMERS = JSON.stringify({

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { demoSetup, DemoSetup, JACK, tokenFor } from '../../build/lib/demo-consumers';
-import { ROOT } from '../../build/lib/nginx';
-import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, unique, withLogs } from './helpers';
+import { demoSetup, DemoSetup, JACK, tokenFor } from '../../tools/demo/consumers';
+import { ROOT } from '../support/nginx';
+import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, unique, withLogs } from '../support/gateway';
 
 let gw: Gateway | undefined;
 let setup: DemoSetup;

@@ -11,8 +11,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
-import { ROOT } from '../../build/lib/nginx';
-import { Gateway, gatewayConfig, now, startGateway, unique, withLogs } from './helpers';
+import { ROOT } from '../support/nginx';
+import { Gateway, gatewayConfig, now, startGateway, unique, withLogs } from '../support/gateway';
 
 const FAULTS_BUNDLE = path.join(ROOT, 'build', 'dist', 'jwt-gateway-faults.js');
 const SECRET = 'fail-closed-secret-0123456789abcdefghijklmnop';

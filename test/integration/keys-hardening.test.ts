@@ -15,8 +15,8 @@
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { SignJWT } from 'jose';
-import { engine } from '../../build/lib/nginx';
-import { b64, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from './helpers';
+import { engine } from '../support/nginx';
+import { b64, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from '../support/gateway';
 
 const SHARED_DICT = engine().features.sharedDict;
 const K1 = 'k1-secret-of-the-first-key-0123456789';

@@ -7,9 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { indexDocument } from '../../build/cli/index';
-import { repointed } from '../unit/index-helpers';
-import { authLocation, engine, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now } from './helpers';
+import { indexDocument } from '../../cli/index';
+import { repointed } from '../support/index-documents';
+import { authLocation, engine, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now } from '../support/gateway';
 
 const CONSUMERS = 100000;
 const KEYS = 1000;

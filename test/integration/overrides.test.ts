@@ -1,5 +1,5 @@
 /**
- * For every setting in the table (build/lib/settings-table.ts), in every
+ * For every setting in the table (build/settings-table.ts), in every
  * style: a server sets it, one location sets it again otherwise, and one
  * request tells the two apart. /srv/ must answer as the server's value says,
  * /loc/ as the location's. The auth_request subrequest re-runs the server's
@@ -8,8 +8,8 @@
  * setting, so a new setting cannot be left out.
  */
 import { SignJWT } from 'jose';
-import { SETTINGS } from '../../build/lib/settings-table';
-import { authRequestStyle, gatewayConfig, gatewayPerFile, now, Reply, unique } from './helpers';
+import { SETTINGS } from '../../build/settings-table';
+import { authRequestStyle, gatewayConfig, gatewayPerFile, now, Reply, unique } from '../support/gateway';
 
 type Style = 'direct' | 'error-page' | 'auth_request' | 'cached';
 const STYLES: Style[] = ['direct', 'error-page', 'auth_request', 'cached'];

@@ -10,9 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { rateLimitConfig } from '../../build/cli/rate-limits';
-import { engine, Nginx, startNginx } from '../../build/lib/nginx';
-import { composeConfig, getRecipe, locationsOf, parseRecipes, Place, readmeRecipes, runnable } from './readme-recipes';
+import { rateLimitConfig } from '../../cli/rate-limits';
+import { engine, Nginx, startNginx } from '../support/nginx';
+import { composeConfig, getRecipe, locationsOf, parseRecipes, Place, readmeRecipes, runnable } from '../support/readme-recipes';
 
 /** The recipes this suite runs: exactly those the README has. */
 const RECIPES: [string, Place][] = [

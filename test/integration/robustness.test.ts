@@ -9,7 +9,7 @@
 import { createHmac, createSign, KeyObject, webcrypto } from 'node:crypto';
 import net from 'node:net';
 import { CompactSign, CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from './helpers';
+import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from '../support/gateway';
 
 const CONFIG = gatewayConfig({
   http: `

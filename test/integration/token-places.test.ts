@@ -13,7 +13,7 @@
  * Tokens are minted with jose.
  */
 import { SignJWT } from 'jose';
-import { authLocation, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from './helpers';
+import { authLocation, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from '../support/gateway';
 
 const SECRET = 'token-places-secret-0123456789abcdefghijklmnop';
 const CONSUMERS = {

@@ -6,7 +6,7 @@
  * can (which is why the README keys per-`sub` limits on issuer tokens).
  */
 import { SignJWT } from 'jose';
-import { authLocation, gatewayConfig, gatewayPerFile, now, unique } from './helpers';
+import { authLocation, gatewayConfig, gatewayPerFile, now, unique } from '../support/gateway';
 
 const SECRETS = { jack: 'trust-jack-secret-0123456789abcdefghijklmn', alice: 'trust-alice-secret-0123456789abcdefghijklm' };
 const CONSUMERS = JSON.stringify({

@@ -6,7 +6,7 @@
  * request verifies its token once, however many variables it reads.
  */
 import { SignJWT } from 'jose';
-import { expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from './helpers';
+import { expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, unique } from '../support/gateway';
 
 const CONFIG = gatewayConfig({
   http: `

@@ -9,7 +9,7 @@ import { KeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { verifySignature } from '../../njs/core/signature';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../../njs/core/token';
-import { b64u, b64uJson, bytes, CAPS, compact, expectFailure, expectOk, JACK, jackConsumer, NOW, policy, segments, signRaw } from './helpers';
+import { b64u, b64uJson, bytes, CAPS, compact, expectFailure, expectOk, JACK, jackConsumer, NOW, policy, segments, signRaw } from '../support/core';
 
 const ORIGIN = 'keys.json';
 

@@ -1,11 +1,11 @@
 /**
- * The pure parts of `npm run bench` (build/lib/wrk.ts, chart.ts,
+ * The pure parts of `npm run bench` (tools/bench/wrk.ts, chart.ts,
  * bench-results.ts): wrk's report parsed as wrk prints it, the Lua script,
  * the pacing towards half the peak rate, the rows of latest.json and the SVG.
  */
-import { barChart, escapeXml } from '../../build/lib/chart';
-import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems, withTargets } from '../../build/lib/bench-results';
-import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../build/lib/wrk';
+import { barChart, escapeXml } from '../../tools/bench/chart';
+import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems, withTargets } from '../../tools/bench/bench-results';
+import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../tools/bench/wrk';
 
 /** wrk 4.1.0's report with --latency, as printed on this machine (a 404 path). */
 const WRK_NON2XX = `Running 1s test @ http://127.0.0.1:18777/nope
@@ -130,7 +130,7 @@ function measurement(rps: number): Measurement {
 const PLAIN: CaseInfo = { case: 'plain proxy', style: 'plain', alg: '-', token: '-' };
 const DIRECT: CaseInfo = { case: 'direct', style: 'direct', alg: 'HS256', token: 'repeated' };
 
-describe('rows of bench/results/latest.json', () => {
+describe('rows of tools/bench/results/latest.json', () => {
   it('carry the required fields, the ratio to the plain proxy and the paced latency', () => {
     const row = benchRow(DIRECT, measurement(10000.4), 40000);
     for (const field of REQUIRED_FIELDS) expect(row).toHaveProperty(field);

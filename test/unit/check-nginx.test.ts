@@ -1,5 +1,5 @@
 /**
- * `jwt-gateway check nginx.conf` (build/cli/nginx-check.ts), run from the
+ * `jwt-gateway check nginx.conf` (cli/nginx-check.ts), run from the
  * built CLI as a user runs it: the mistakes nginx accepts but that open the
  * door are reported with file, line, entry and field, exit status 1; the
  * README's recipes, the demo and the shipped snippets pass with exit 0.
@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SETTINGS } from '../../build/lib/settings-table';
-import { composeConfig, readmeRecipes } from '../integration/readme-recipes';
+import { SETTINGS } from '../../build/settings-table';
+import { composeConfig, readmeRecipes } from '../support/readme-recipes';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(root, 'build', 'dist', 'cli.mjs');

@@ -10,8 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
-import { jackConsumer } from './helpers';
-import { repointed } from './index-helpers';
+import { jackConsumer } from '../support/core';
+import { repointed } from '../support/index-documents';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(root, 'build', 'dist', 'cli.mjs');

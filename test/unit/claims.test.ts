@@ -1,7 +1,7 @@
 import { checkClaims, ClaimPolicy } from '../../njs/core/claims';
 import { FailureCode } from '../../njs/core/errors';
 import { JsonObject, parseJsonObject } from '../../njs/core/strict-json';
-import { bytes, expectFailure, NOW } from './helpers';
+import { bytes, expectFailure, NOW } from '../support/core';
 
 function claims(payload: JsonObject, overrides: Partial<ClaimPolicy> = {}, now = NOW) {
   return checkClaims(payload, { leeway: 0, required: [], ...overrides }, now);

@@ -2,13 +2,13 @@ import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
-import { indexDocument } from '../../build/cli/index';
+import { indexDocument } from '../../cli/index';
 import { consumerIndexOf, consumersSource } from '../../njs/core/keys/consumers';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { Capabilities, ConfigProblem } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { bytes, CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from './helpers';
-import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from './index-helpers';
+import { bytes, CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from '../support/core';
+import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const ORIGIN = '/etc/nginx/consumers.json';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -1,7 +1,7 @@
 import { createPublicKey, generateKeyPairSync, JsonWebKey, KeyObject } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaSpki } from '../../njs/core/der';
-import { testKeyPairs } from './helpers';
+import { testKeyPairs } from '../support/core';
 
 function b64uBytes(text: string | undefined): Uint8Array {
   if (typeof text !== 'string') throw new Error('missing JWK member');

@@ -1,11 +1,11 @@
 /**
- * build/lib/nginx.ts's configForEngine, which every config the tests start
+ * test/support/nginx.ts's configForEngine, which every config the tests start
  * goes through: temp paths in the prefix on every engine, and on QuickJS
  * `js_engine qjs;` and file paths in place of js_preload_object names.
  * Engines are described by hand here, so this runs without any of them.
  */
-import { configForEngine, Engine } from '../../build/lib/nginx';
-import { describeEngine } from '../../build/lib/engines.mjs';
+import { configForEngine, Engine } from '../../test/support/nginx';
+import { describeEngine } from '../../test/support/engines.mjs';
 
 const MODULE = '/opt/engine/ngx_http_js_module.so';
 const features = { preloadObject: true, sharedDict: true, ed25519: true, slowPreload: false, preloadFailureLogged: true, envDirectiveOnly: true };

@@ -22,7 +22,7 @@ import { consumersSource } from '../../njs/core/keys/consumers';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, b64uJson, CAPS, NOW, policy } from './helpers';
+import { b64u, b64uJson, CAPS, NOW, policy } from '../support/core';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20241017;
 

@@ -3,13 +3,13 @@ import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { Failure, isFailure } from '../../njs/core/errors';
-import { indexDocument } from '../../build/cli/index';
+import { indexDocument } from '../../cli/index';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from './helpers';
-import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from './index-helpers';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from '../support/core';
+import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const b64uHex = (secret: string) => Buffer.from(secret).toString('hex');
 

@@ -1,5 +1,5 @@
 /**
- * The nginx configuration reader of `jwt-gateway check` (build/cli/nginx-config.ts):
+ * The nginx configuration reader of `jwt-gateway check` (cli/nginx-config.ts):
  * tokens as ngx_conf_read_token makes them, syntax errors with the line nginx
  * reports, and `include` resolved as nginx does (relative to the configuration
  * prefix, globs sorted, a glob without match is fine, a missing file is not).
@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Directive, effective, expandGlob, loadConfig, parseConfig } from '../../build/cli/nginx-config';
+import { Directive, effective, expandGlob, loadConfig, parseConfig } from '../../cli/nginx-config';
 
 function parse(text: string): Directive[] {
   const parsed = parseConfig(text, 'test.conf');

@@ -2,7 +2,7 @@ import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { keyFromJwk, keyFromPem, keyFromSecret, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
 import { FieldProblem, isProblem, VerificationKey } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519, publicJwk, spkiHex, testKeyPairs } from './helpers';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, publicJwk, spkiHex, testKeyPairs } from '../support/core';
 
 const { rsa2048, rsa1024, p256, p384, p521, ed25519 } = testKeyPairs();
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fail, FailureCode } from '../../njs/core/errors';
-import { SETTINGS } from '../../build/lib/settings-table';
+import { SETTINGS } from '../../build/settings-table';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');

@@ -12,7 +12,7 @@ import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
 import { revokedBy, revokedInStore } from '../../njs/core/revocation';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, expectOk, JACK, jackConsumer, NOW, policy } from './helpers';
+import { b64u, bytes, CAPS, expectOk, JACK, jackConsumer, NOW, policy } from '../support/core';
 
 const ORIGIN = '/etc/nginx/keys.json';
 const K1 = 'k1-secret-of-the-first-key-0123456789';

@@ -1,5 +1,5 @@
 /**
- * The table of settings (build/lib/settings-table.ts) is the one place a
+ * The table of settings (build/settings-table.ts) is the one place a
  * setting is declared: the committed snippets and README match what it
  * generates, and the njs side reads exactly its names.
  */
@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generatedFiles } from '../../build/snippets';
-import { SETTINGS } from '../../build/lib/settings-table';
+import { SETTINGS } from '../../build/settings-table';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');

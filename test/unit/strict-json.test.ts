@@ -1,5 +1,5 @@
 import { MAX_JSON_DEPTH, parseJsonObject } from '../../njs/core/strict-json';
-import { bytes } from './helpers';
+import { bytes } from '../support/core';
 
 function parse(text: string) {
   return parseJsonObject(bytes(text));

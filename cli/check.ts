@@ -6,10 +6,10 @@
  * file, the entry (or line) and the field.
  */
 import path from 'node:path';
-import { consumersSource } from '../../njs/core/keys/consumers';
-import { jwksSource } from '../../njs/core/keys/jwks';
-import { Capabilities, describeProblem } from '../../njs/core/keys/types';
-import { JsonObject, parseJsonObject } from '../../njs/core/strict-json';
+import { consumersSource } from '../njs/core/keys/consumers';
+import { jwksSource } from '../njs/core/keys/jwks';
+import { Capabilities, describeProblem } from '../njs/core/keys/types';
+import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
 

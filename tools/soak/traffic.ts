@@ -1,5 +1,5 @@
 /**
- * Mixed HTTP traffic from Node for the soak and reload runs (build/soak.ts):
+ * Mixed HTTP traffic from Node for the soak and reload runs (tools/soak/soak.ts):
  * bounded concurrency over keep-alive connections, every response judged
  * against what its token should get in the configuration that served it.
  *

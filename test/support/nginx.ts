@@ -5,7 +5,7 @@
  *
  * The engine is the installed nginx unless $JWT_GATEWAY_ENGINE names another
  * (trixie, sid, sid-qjs: Debian's newer builds fetched by
- * build/fetch-engines.sh, see engines.mjs); engine() describes it for tests
+ * test/support/fetch-engines.sh, see engines.mjs); engine() describes it for tests
  * that must branch on a feature.
  */
 import { ChildProcess, spawn, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from 'node:child_process';

@@ -14,7 +14,7 @@
  * Each problem names the file, the line, the entry and the field.
  */
 import path from 'node:path';
-import { SETTINGS, SETTING_PREFIX } from '../lib/settings-table';
+import { SETTINGS, SETTING_PREFIX } from '../build/settings-table';
 import { Directive, effective, loadConfig } from './nginx-config';
 
 /** The location-level snippets that make the gateway verify a request. */

@@ -5,7 +5,7 @@
  * key ever lives in the repository.
  */
 import { CryptoKey, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { rateLimitConfig } from '../cli/rate-limits';
+import { rateLimitConfig } from '../../cli/rate-limits';
 
 export const JACK = {
   username: 'jack',

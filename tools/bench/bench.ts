@@ -29,7 +29,7 @@
  *   in both files and once per large file, which gives each row its start
  *   time (spawn until the first answer), reload time (SIGHUP until a new
  *   worker answers) and worker VmRSS (after its runs). When the index of
- *   build/cli/index.ts exists, the files are indexed first (`indexed`).
+ *   cli/index.ts exists, the files are indexed first (`indexed`).
  *
  * Per case: a warm-up run, a saturation run (wrk -t1 -c16) that gives
  * req/s and `ratio` (to the plain proxy), then the added latency at half
@@ -46,7 +46,7 @@
  * Before measuring, every case must answer 200 with its token and 401
  * without it and with a tampered one. Results are written only when no run
  * had non-2xx answers, socket errors, broken keepalive (stub_status counts
- * connections) or nginx errors: rows to bench/results/latest.json, the chart
+ * connections) or nginx errors: rows to tools/bench/results/latest.json, the chart
  * to latest.svg, machine and versions to latest-meta.json (--quick: quick.*).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -56,12 +56,12 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
-import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './lib/bench-results';
-import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from './lib/nginx';
-import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './lib/wrk';
+import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './bench-results';
+import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
+import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
 
 const USAGE = `usage: npm run bench [-- --quick | --duration N]
-  --quick        1 s per run, no warm-up: a smoke run in under two minutes, written to bench/results/quick.*
+  --quick        1 s per run, no warm-up: a smoke run in under two minutes, written to tools/bench/results/quick.*
   --duration N   N seconds per measured run (default 10; warm-up 2 s)
   wrk runs 1 thread, 16 connections at saturation; nginx runs 1 worker.`;
 const CONNECTIONS = 16;
@@ -70,7 +70,7 @@ const BIG_CONSUMERS = 100000;
 const BIG_KEYS = 1000;
 /** A saturation run with fewer requests is not paced at half its rate (see measure()). */
 const MIN_PACED_REQUESTS = 20;
-const RESULTS_DIR = path.join(ROOT, 'bench', 'results');
+const RESULTS_DIR = path.join(ROOT, 'tools', 'bench', 'results');
 type Alg = 'HS256' | 'RS256' | 'PS256' | 'ES256';
 const ALGS: Alg[] = ['HS256', 'RS256', 'PS256', 'ES256'];
 
@@ -225,13 +225,13 @@ function scaleFiles(consumers: number, keys: number, seed: string): { consumers:
 
 type Indexer = (document: object) => object;
 
-/** The index of build/cli/index.ts, when that module exists (it is being written). */
+/** The index of cli/index.ts, when that module exists (it is being written). */
 async function loadIndexer(): Promise<Indexer | null> {
-  const file = path.join(ROOT, 'build', 'cli', 'index.ts');
+  const file = path.join(ROOT, 'cli', 'index.ts');
   if (!existsSync(file)) return null;
   const module = (await import(file)) as { [name: string]: unknown };
   const indexer = module.indexDocument;
-  if (typeof indexer !== 'function') fail('build/cli/index.ts exists but exports no indexDocument(document) function');
+  if (typeof indexer !== 'function') fail('cli/index.ts exists but exports no indexDocument(document) function');
   return indexer as Indexer;
 }
 
@@ -548,7 +548,7 @@ async function main(): Promise<void> {
 
   process.stderr.write(
     `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
-      (indexer ? '' : '; no build/cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
+      (indexer ? '' : '; no cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
       '\n',
   );
   const plain: BenchCase = { case: 'plain proxy', style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the integration tests: a real nginx per test file (via
- * build/lib/nginx.ts), an HTTP client that records every status it saw, the
+ * test/support/nginx.ts), an HTTP client that records every status it saw, the
  * health checks every file runs in afterAll, and a wrapper that appends
  * nginx's logs to the message of a failing test.
  */
@@ -9,8 +9,8 @@ import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url } from 'jose';
-import { JACK } from '../../build/lib/demo-consumers';
-import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from '../../build/lib/nginx';
+import { JACK } from '../../tools/demo/consumers';
+import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from './nginx';
 
 /**
  * The engine the tests run on ($JWT_GATEWAY_ENGINE, default the installed
@@ -18,9 +18,9 @@ import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from '..
  * expectations really differ per engine. Configs need no branching for
  * QuickJS: startNginx translates js_preload_object names into file paths.
  */
-export { engine } from '../../build/lib/nginx';
+export { engine } from './nginx';
 
-/** The demo's jack: the token printed in the APISIX docs, for the credential in build/lib/demo-consumers.ts. */
+/** The demo's jack: the token printed in the APISIX docs, for the credential in tools/demo/consumers.ts. */
 export const SEED_TOKEN = JACK.seedToken;
 
 /** The 401 bodies users know from APISIX. */

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Fetches Debian's newer nginx/njs builds into .engines/SUITE/root without
 # installing them (they run through their own dynamic loader; see
-# build/lib/engines.mjs): trixie (nginx 1.26, njs 0.8) and sid (nginx 1.30,
+# test/support/engines.mjs): trixie (nginx 1.26, njs 0.8) and sid (nginx 1.30,
 # njs 1.0 with QuickJS), the versions of the official nginx Docker image.
-# Usage: build/fetch-engines.sh [SUITE...] (default: trixie sid).
+# Usage: test/support/fetch-engines.sh [SUITE...] (default: trixie sid).
 # Idempotent: a suite already extracted is kept. Prints nothing on success.
 # A suite that cannot be fetched leaves its reason in .engines/SUITE.error
 # (the test runner reports that engine as skipped with it); the exit status
 # is then 1, the other suites are still fetched.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 uris=$(grep -m1 '^URIs:' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
 [ -n "$uris" ] || uris="URIs: $(grep -m1 -oE 'https?://[^ ]+' /etc/apt/sources.list 2>/dev/null || echo http://deb.debian.org/debian)"
 
@@ -41,7 +41,7 @@ for suite in ${@:-trixie sid}; do
   else
     { echo "fetching Debian $suite's nginx, libnginx-mod-http-js and njs failed:"; tail -n 5 "$log"; } > ".engines/$suite.error"
     rm -rf "$D/root"
-    echo "build/fetch-engines.sh: $suite: failed (see .engines/$suite.error)" >&2
+    echo "test/support/fetch-engines.sh: $suite: failed (see .engines/$suite.error)" >&2
     status=1
   fi
   rm -f "$log"

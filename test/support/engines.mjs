@@ -1,9 +1,9 @@
 // The nginx/njs engines the tests run on: the installed one (Debian 12's
 // nginx 1.22.1 / njs 0.7.9 here and in CI) and Debian's newer builds that
-// build/fetch-engines.sh extracts into .engines/SUITE/root, run through their
+// test/support/fetch-engines.sh extracts into .engines/SUITE/root, run through their
 // own dynamic loader (they need a newer libc than the machine's). Plain
-// JavaScript so that build/run-tests.mjs can use it as well as the
-// TypeScript runner (build/lib/nginx.ts).
+// JavaScript so that test/run.mjs can use it as well as the
+// TypeScript runner (test/support/nginx.ts).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SYSTEM_MODULES = ['/usr/lib/nginx/modules/ngx_http_js_module.so', '/etc/nginx/modules/ngx_http_js_module.so', '/usr/local/nginx/modules/ngx_http_js_module.so'];
 
-/** The environment variable that picks the engine of build/lib/nginx.ts (and so of the integration tests). */
+/** The environment variable that picks the engine of test/support/nginx.ts (and so of the integration tests). */
 export const ENGINE_VARIABLE = 'JWT_GATEWAY_ENGINE';
 
 /** Every engine id, in the order `npm test` runs them. */
@@ -25,7 +25,7 @@ const SPECS = {
   'sid-qjs': { suite: 'sid', qjs: true },
 };
 
-/** Where build/fetch-engines.sh puts a Debian suite's files. */
+/** Where test/support/fetch-engines.sh puts a Debian suite's files. */
 export function engineRoot(suite) {
   return path.join(ROOT, '.engines', suite, 'root');
 }
@@ -85,10 +85,10 @@ export function describeEngine(id) {
     modulePath = path.join(root, 'usr', 'lib', 'nginx', 'modules', 'ngx_http_js_module.so');
     for (const needed of [loader, path.join(root, 'usr', 'sbin', 'nginx'), path.join(root, 'usr', 'bin', 'njs'), modulePath]) {
       if (existsSync(needed)) continue;
-      // build/fetch-engines.sh leaves the reason of a failed fetch beside the folder.
+      // test/support/fetch-engines.sh leaves the reason of a failed fetch beside the folder.
       const failure = path.join(ROOT, '.engines', spec.suite + '.error');
       const reason = existsSync(failure) ? ': ' + readFileSync(failure, 'utf8').trim().split('\n').join(' / ') : '';
-      throw new Error(path.relative(ROOT, needed) + ' is missing (run build/fetch-engines.sh ' + spec.suite + ')' + reason);
+      throw new Error(path.relative(ROOT, needed) + ' is missing (run test/support/fetch-engines.sh ' + spec.suite + ')' + reason);
     }
     nginx = [loader, '--library-path', libraries, path.join(root, 'usr', 'sbin', 'nginx')];
     njs = [loader, '--library-path', libraries, path.join(root, 'usr', 'bin', 'njs')];

@@ -1,7 +1,7 @@
 /**
  * The benchmark's results, pure: a row per case from its wrk runs, the check
- * that rows carry what bench/results/latest.json promises, the printed table
- * and the ratio chart. Used by build/bench.ts and test/unit/bench.test.ts.
+ * that rows carry what tools/bench/results/latest.json promises, the printed table
+ * and the ratio chart. Used by tools/bench/bench.ts and test/unit/bench.test.ts.
  */
 import { barChart } from './chart';
 import { Pacing, WrkResult } from './wrk';

@@ -1,6 +1,6 @@
 /**
  * A horizontal bar chart as a standalone SVG string, for the benchmark's
- * ratio to the plain proxy (bench/results/latest.svg, shown in the README).
+ * ratio to the plain proxy (tools/bench/results/latest.svg, shown in the README).
  * Pure and dependency-free: one bar per row, with a red tick at its target
  * where it has one, and a solid line at `reference` (1.0, the plain proxy).
  */

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { demoSetup, JACK, tokenFor } from './lib/demo-consumers';
-import { ROOT, startNginx } from './lib/nginx';
+import { demoSetup, JACK, tokenFor } from './consumers';
+import { ROOT, startNginx } from '../../test/support/nginx';
 
 const PORT = Number(process.env.DEMO_PORT || 9080);
 

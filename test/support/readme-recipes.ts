@@ -5,13 +5,13 @@
  * Recipes are written for an installed gateway (`/etc/nginx/jwt/`, an
  * upstream called `backend`); runnable() maps those names onto the repository
  * and the test prefix, and composeConfig() puts every block into one
- * nginx.conf template for build/lib/nginx.ts (${PREFIX}, ${ROOT}, ${BUNDLE},
+ * nginx.conf template for test/support/nginx.ts (${PREFIX}, ${ROOT}, ${BUNDLE},
  * ${NJS_MODULE}, ${PORT}, ${ECHO_PORT}).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../../build/lib/nginx';
-import { gatewayConfig } from './helpers';
+import { ROOT } from './nginx';
+import { gatewayConfig } from './gateway';
 
 export type Place = 'main' | 'http' | 'server';
 

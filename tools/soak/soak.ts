@@ -23,8 +23,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
-import { cachedStyleHttp, configHead, isAlive, Nginx, startNginx, workerProcesses } from './lib/nginx';
-import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './lib/traffic';
+import { cachedStyleHttp, configHead, isAlive, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
+import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './traffic';
 
 const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload [--reloads N]]
   --duration S     seconds of traffic (default 60)

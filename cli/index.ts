@@ -7,9 +7,9 @@
  * Re-run it whenever the file changes; `jwt-gateway check` reports an index
  * that no longer matches.
  */
-import { consumerIndexOf } from '../../njs/core/keys/consumers';
-import { HashTable, tableField } from '../../njs/core/keys/hash-index';
-import { kidIndexOf } from '../../njs/core/keys/jwks';
+import { consumerIndexOf } from '../njs/core/keys/consumers';
+import { HashTable, tableField } from '../njs/core/keys/hash-index';
+import { kidIndexOf } from '../njs/core/keys/jwks';
 
 /**
  * The document with its "index" member (added, or replaced when there is one):

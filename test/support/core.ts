@@ -3,7 +3,7 @@
  * node:crypto), never by the code under test.
  */
 import { constants, createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
-import { JACK } from '../../build/lib/demo-consumers';
+import { JACK } from '../../tools/demo/consumers';
 import { AuthPolicy, AuthResult } from '../../njs/core/authenticate';
 import { Failure, FailureCode } from '../../njs/core/errors';
 import { Capabilities } from '../../njs/core/keys/types';
@@ -16,7 +16,7 @@ export const NOW = 1729132271 + 3600;
 export const CAPS: Capabilities = { ed25519: true };
 export const CAPS_NO_ED25519: Capabilities = { ed25519: false };
 
-/** The demo's jack (build/lib/demo-consumers.ts): the APISIX seed consumer and its token. */
+/** The demo's jack (tools/demo/consumers.ts): the APISIX seed consumer and its token. */
 export { JACK };
 
 /** The seed consumer map: jack with one HS256 credential. */

@@ -30,7 +30,7 @@ import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSi
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { SignJWT } from 'jose';
-import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from './lib/nginx';
+import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
   --count N   requests to send (default 100000)

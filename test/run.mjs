@@ -2,8 +2,8 @@
 // CI reads: "tests: N passed, M failed".
 //
 // Engine-independent suites run once: build, type checks, unit tests (Node).
-// Then, for each engine of build/lib/engines.mjs (the installed nginx/njs and
-// Debian's newer builds that build/fetch-engines.sh extracts into .engines/),
+// Then, for each engine of test/support/engines.mjs (the installed nginx/njs and
+// Debian's newer builds that test/support/fetch-engines.sh extracts into .engines/),
 // the core inside that engine's njs CLI and the integration tests against
 // that engine's nginx (JWT_GATEWAY_ENGINE=id), then the soak and the fuzzer
 // through it. One line per engine gives its counts. An engine that
@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from './lib/engines.mjs';
+import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from './support/engines.mjs';
 
 const started = Date.now();
 const baseEnv = { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS, '--experimental-vm-modules'].filter(Boolean).join(' ') };
@@ -99,11 +99,11 @@ for (const id of ENGINE_IDS) {
     broken.push('core inside njs' + tag + ' (no summary line)');
   }
   jest('integration', 'integration tests' + tag, counts, env);
-  // Under load (build/soak.ts): a short soak, then reloads under load; each run counts as one test.
-  oneTest('soak (10 s)' + tag, 'npx', ['tsx', 'build/soak.ts', '--duration', '10'], counts, env);
-  oneTest('reload under load (4 reloads: add, rotate, remove)' + tag, 'npx', ['tsx', 'build/soak.ts', '--reload', '--reloads', '4', '--duration', '10'], counts, env);
-  // Fuzz through nginx (build/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
-  oneTest('fuzz (100000 tokens)' + tag, 'npx', ['tsx', 'build/fuzz.ts', '--count', '100000'], counts, env);
+  // Under load (tools/soak/soak.ts): a short soak, then reloads under load; each run counts as one test.
+  oneTest('soak (10 s)' + tag, 'npx', ['tsx', 'tools/soak/soak.ts', '--duration', '10'], counts, env);
+  oneTest('reload under load (4 reloads: add, rotate, remove)' + tag, 'npx', ['tsx', 'tools/soak/soak.ts', '--reload', '--reloads', '4', '--duration', '10'], counts, env);
+  // Fuzz through nginx (tools/fuzz/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
+  oneTest('fuzz (100000 tokens)' + tag, 'npx', ['tsx', 'tools/fuzz/fuzz.ts', '--count', '100000'], counts, env);
   passed += counts.passed;
   failed += counts.failed;
   lines.push(`engine ${engine.name}: ${counts.passed} passed, ${counts.failed} failed (${seconds(Date.now() - engineStarted)})`);

@@ -3,7 +3,7 @@
  * js_preload_object hands them to njs, documents that count how many entries
  * a lookup reads, and hand edits of an index's hash tables.
  */
-import { tableEntries as entries } from '../../build/cli/index';
+import { tableEntries as entries } from '../../cli/index';
 import { HashTable, tableField } from '../../njs/core/keys/hash-index';
 import { KeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
