@@ -13,8 +13,8 @@ export function decodeBase64url(text: string): Uint8Array | null {
 /**
  * Standard base64 as found in PEM bodies and JWK `x5c`; whitespace allowed,
  * padding optional. Key material is decoded on every request (the classic
- * engine keeps nothing), and njs scans a string at ~20 instructions a
- * character per call: newlines (every PEM has them) go first, the other
+ * engine keeps nothing), and njs pays per character for every scan of a
+ * string (README, "Measured costs"): newlines (every PEM has them) go first, the other
  * whitespace only when the text still fails the alphabet check.
  */
 export function decodeBase64(text: string): Uint8Array | null {

@@ -30,7 +30,7 @@ function curveOfOid(oid: string): string | undefined {
   return at >= 0 && at % 2 === 0 ? pairs[at + 1] : undefined;
 }
 
-/** Buffer's native hex codec: keys are prepared on every request, and a loop costs ~3k instructions a byte in njs. */
+/** Buffer's native hex codec: keys are prepared on every request, and a loop over bytes is dear in njs (README, "Measured costs"). */
 function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex');
 }
@@ -147,8 +147,8 @@ function rsaShape(der: Uint8Array, prefix: string, bits: number): PublicKeyInfo 
  * SPKIs as nearly every key is encoded (EC P-256/384/521; RSA 2048/3072/4096
  * with e = 65537), recognized by length and the bytes before the key itself.
  * A match is what the full walk below answers, at a fraction of its cost:
- * keys are prepared on every request, and each DER read costs njs ~7k
- * instructions.
+ * keys are prepared on every request, and each DER read is dear in njs
+ * (README, "Measured costs").
  */
 function commonShape(der: Uint8Array): PublicKeyInfo | null {
   switch (der.length) {

@@ -1,6 +1,6 @@
 /**
- * Values that are ready now or later. Promise hops cost ~7 us each in the
- * classic njs engine, so the pipeline stays synchronous whenever it can (HMAC
+ * Values that are ready now or later. A promise hop costs about an HMAC in the
+ * classic njs engine (README, "Measured costs"), so the pipeline stays synchronous whenever it can (HMAC
  * through a synchronous primitive, every failure) and only goes async where
  * WebCrypto forces it.
  */

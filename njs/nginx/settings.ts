@@ -48,11 +48,11 @@ export interface SettingsProblem {
  * Helpers take the variable's value (read with a literal property name: a
  * computed name costs njs a string concatenation per setting and request)
  * and its name, used only in messages. They are called only for values that
- * are set: this runs per request, and each call or `[]` costs njs ~1k
- * instructions, so unset settings take their default inline.
+ * are set: this runs per request, and calls and `[]` are dear in njs (README,
+ * "Measured costs"), so unset settings take their default inline.
  */
 
-/** A space- or comma-separated list. String splits only: a regex split costs 5-30 us in njs. */
+/** A space- or comma-separated list. String splits only: a regex split is many times dearer in njs (README, "Measured costs"). */
 function words(value: string): string[] {
   const out: string[] = [];
   const parts = value.split(',').join(' ').split(' ');
