@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { parseCommandLine, usageError } from './args';
 import { checkFile } from './check';
 import { indexDocument, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
@@ -41,14 +42,9 @@ function readJson(file: string): unknown {
 
 /** The one FILE and the optional `--out` of `rate-limits` and `index`. */
 function fileAndOut(args: string[]): { file: string; out?: string } {
-  const files: string[] = [];
-  let out: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--out') out = args[++i] || fail(USAGE);
-    else files.push(args[i]);
-  }
-  if (files.length !== 1) fail(USAGE);
-  return { file: files[0], out };
+  const { values, positionals } = parseCommandLine(args, USAGE, { out: { type: 'string' } }, { positionals: true });
+  if (positionals.length !== 1) usageError(USAGE);
+  return { file: positionals[0], out: values.out };
 }
 
 function rateLimits(args: string[]): void {
@@ -81,16 +77,10 @@ function targetNjsVersion(flag: string | undefined): string {
 }
 
 function check(args: string[]): void {
-  const files: string[] = [];
-  let njsVersion: string | undefined;
-  let confDir: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === '--njs') njsVersion = args[++i] || fail(USAGE);
-    else if (args[i] === '--conf-dir') confDir = args[++i] || fail(USAGE);
-    else files.push(args[i]);
-  }
-  if (files.length === 0) fail(USAGE);
-  const [major, minor, patch] = targetNjsVersion(njsVersion).split('.').map(Number);
+  const { values, positionals: files } = parseCommandLine(args, USAGE, { njs: { type: 'string' }, 'conf-dir': { type: 'string' } }, { positionals: true });
+  const confDir = values['conf-dir'];
+  if (files.length === 0) usageError(USAGE);
+  const [major, minor, patch] = targetNjsVersion(values.njs).split('.').map(Number);
   const capabilities = { ed25519: major * 10000 + minor * 100 + (patch || 0) >= 907, env: (name: string) => process.env[name] };
   let problems = 0;
   for (const file of files) {
@@ -117,4 +107,4 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
 else if (command === 'index') index(rest);
-else fail(USAGE);
+else usageError(USAGE);

@@ -56,6 +56,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
+import { parseCommandLine } from '../../cli/args';
 import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
@@ -115,28 +116,15 @@ function bootIdFile(dir: string): string {
   return file;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (arg === '--quick') {
-      Object.assign(options, { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600 });
-    } else if (arg === '--duration' || arg.startsWith('--duration=')) {
-      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-      if (!value || !/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 300) {
-        console.error('--duration needs a whole number of seconds from 1 to 300\n' + USAGE);
-        process.exit(2);
-      }
-      options.duration = Number(value);
-      options.warmup = options.duration >= 10 ? 2 : 1;
-      options.probe = Math.min(2, options.duration);
-    } else {
-      console.error('unknown argument ' + JSON.stringify(arg) + '\n' + USAGE);
-      process.exit(2);
-    }
+function parseOptions(argv: string[]): Options {
+  const { values } = parseCommandLine(argv, USAGE, { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' } }, { help: true });
+  const options: Options = values.quick
+    ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600 }
+    : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000 };
+  if (values.duration !== undefined) {
+    options.duration = values.duration;
+    options.warmup = options.duration >= 10 ? 2 : 1;
+    options.probe = Math.min(2, options.duration);
   }
   return options;
 }
@@ -526,7 +514,7 @@ async function scalePhase(
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const began = Date.now();
   const meta = machine();
   scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));

@@ -30,6 +30,7 @@ import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSi
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { SignJWT } from 'jose';
+import { parseCommandLine } from '../../cli/args';
 import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
@@ -112,28 +113,9 @@ interface Options {
   seed: number;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { count: 100000, seed: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--help' || arg === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    const name = arg.replace(/=.*/, '');
-    if (name !== '--count' && name !== '--seed') {
-      console.error('unknown argument ' + JSON.stringify(arg) + '\n' + USAGE);
-      process.exit(2);
-    }
-    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-    if (!value || !/^[0-9]{1,10}$/.test(value) || (name === '--count' && Number(value) < 1) || Number(value) > 0xffffffff) {
-      console.error(name + ' needs a whole number' + (name === '--count' ? ' of at least 1' : ' from 0 to 4294967295') + '\n' + USAGE);
-      process.exit(2);
-    }
-    if (name === '--count') options.count = Number(value);
-    else options.seed = Number(value);
-  }
-  return options;
+function parseOptions(argv: string[]): Options {
+  const { values } = parseCommandLine(argv, USAGE, { count: { type: 'number', min: 1, max: 0xffffffff }, seed: { type: 'number', min: 0, max: 0xffffffff } }, { help: true });
+  return { count: values.count ?? 100000, seed: values.seed ?? 1 };
 }
 
 // ---------------------------------------------------------------------------
@@ -626,7 +608,7 @@ interface InFlight {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const keys = await makeKeys();
   const nginx = await startNginx({ config: CONFIG, ports: ['PORT', 'UPSTREAM_PORT'], files: keys.files });
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });

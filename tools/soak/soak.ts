@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
+import { parseCommandLine } from '../../cli/args';
 import { cachedStyleHttp, configHead, isAlive, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
 import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './traffic';
 
@@ -110,34 +111,19 @@ interface Options {
   reloads: number;
 }
 
-function parseArgs(argv: string[]): Options {
-  const options: Options = { duration: 60, concurrency: 16, reloads: 0 };
-  let reload = false;
-  const number = (name: string, value: string | undefined, min: number, max: number): number => {
-    if (!value || !/^[0-9]+$/.test(value) || Number(value) < min || Number(value) > max) {
-      console.error(name + ' needs a whole number from ' + min + ' to ' + max + '\n' + USAGE);
-      process.exit(2);
-    }
-    return Number(value);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    const value = () => (inline !== undefined ? inline : argv[++i]);
-    if (name === '--help' || name === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (name === '--duration') options.duration = number(name, value(), 1, 3600);
-    else if (name === '--concurrency') options.concurrency = number(name, value(), 1, 512);
-    else if (name === '--reload') reload = true;
-    else if (name === '--reloads') options.reloads = number(name, value(), 1, 200);
-    else {
-      console.error('unknown argument ' + JSON.stringify(arg) + '\n' + USAGE);
-      process.exit(2);
-    }
-  }
-  if (reload && options.reloads === 0) options.reloads = 10;
-  return options;
+function parseOptions(argv: string[]): Options {
+  const { values } = parseCommandLine(
+    argv,
+    USAGE,
+    {
+      duration: { type: 'number', min: 1, max: 3600 },
+      concurrency: { type: 'number', min: 1, max: 512 },
+      reload: { type: 'boolean' },
+      reloads: { type: 'number', min: 1, max: 200 },
+    },
+    { help: true },
+  );
+  return { duration: values.duration ?? 60, concurrency: values.concurrency ?? 16, reloads: values.reloads ?? (values.reload ? 10 : 0) };
 }
 
 // ---------------------------------------------------------------- key material
@@ -580,7 +566,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  const options = parseOptions(process.argv.slice(2));
   const reloadMode = options.reloads > 0;
   const label = reloadMode ? 'reload' : 'soak';
   const p = plan(options.reloads);
