@@ -2,7 +2,7 @@
  * Small shared helpers for the unit tests. Tokens are minted here (with jose or
  * node:crypto), never by the code under test.
  */
-import { constants, createHmac, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
+import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { JACK } from '../../tools/demo/consumers';
 import { AuthPolicy, AuthResult } from '../../njs/core/authenticate';
 import { Failure, FailureCode } from '../../njs/core/errors';
@@ -57,58 +57,12 @@ export function policy(overrides: Partial<AuthPolicy> = {}): AuthPolicy {
   return { maxTokenBytes: DEFAULT_MAX_TOKEN_BYTES, leeway: 0, requiredClaims: [], keyClaim: 'key', ...overrides };
 }
 
-export function b64u(data: Uint8Array | string): string {
-  return Buffer.from(typeof data === 'string' ? Buffer.from(data, 'utf8') : data).toString('base64url');
-}
-
-export function b64uJson(value: unknown): string {
-  return b64u(JSON.stringify(value));
-}
-
 export function bytes(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'utf8'));
 }
 
-/** A compact JWS from raw parts: header and payload as objects (JSON-encoded) or as ready segments. */
-export function compact(header: object | string, payload: object | string, signature: Uint8Array | string): string {
-  const h = typeof header === 'string' ? header : b64uJson(header);
-  const p = typeof payload === 'string' ? payload : b64uJson(payload);
-  const s = typeof signature === 'string' ? signature : b64u(signature);
-  return h + '.' + p + '.' + s;
-}
-
-/**
- * Signs any header (crit, jwk, odd alg names...) with node:crypto, bypassing
- * the checks a JOSE library would make: `alg` picks how to sign, `header` is
- * written as given.
- */
-export function signRaw(alg: string, key: KeyObject | Uint8Array | string, header: object, payload: object | string): string {
-  const h = b64uJson(header);
-  const p = typeof payload === 'string' ? payload : b64uJson(payload);
-  const input = Buffer.from(h + '.' + p);
-  const bits = alg.slice(2);
-  let signature: Buffer;
-  if (alg.startsWith('HS')) {
-    signature = createHmac('sha' + bits, typeof key === 'string' ? Buffer.from(key) : (key as Uint8Array)).update(input).digest();
-  } else if (alg.startsWith('RS')) {
-    signature = sign('sha' + bits, input, key as KeyObject);
-  } else if (alg.startsWith('PS')) {
-    signature = sign('sha' + bits, input, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
-  } else if (alg.startsWith('ES')) {
-    signature = sign('sha' + bits, input, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });
-  } else if (alg === 'EdDSA') {
-    signature = sign(null, input, key as KeyObject);
-  } else {
-    throw new Error('signRaw: unknown alg ' + alg);
-  }
-  return h + '.' + p + '.' + b64u(signature);
-}
-
-export function segments(token: string): [string, string, string] {
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new Error('test token does not have 3 segments');
-  return [parts[0], parts[1], parts[2]];
-}
+/** Tokens come from the one minter (test/support/tokens.ts). */
+export { b64u, b64uJson, compact, segments, signRaw } from './tokens';
 
 /** Asserts a failure with this code and returns it (typed). */
 export function expectFailure(result: unknown, code: FailureCode): Failure {
