@@ -50,6 +50,17 @@ const FORBIDDEN = {
   YieldExpression: 'generators',
 };
 
+/**
+ * The same rules as ESLint selectors for the source (eslint.config.mjs):
+ * [selector, what]. The bundle walk below is the last word; the linter says
+ * it earlier, in the editor, at the source line.
+ */
+export const njsForbiddenSelectors = [
+  ...Object.keys(FORBIDDEN).map((type) => [type, FORBIDDEN[type]]),
+  ['FunctionDeclaration[generator=true], FunctionExpression[generator=true]', 'generators'],
+  ['CatchClause[param=null]', '`catch` without a binding'],
+];
+
 /** Constructs in `code` that the classic njs engine rejects, as "file:line:column: what" lines. */
 export function njsSyntaxProblems(code, file) {
   const ast = acorn.parse(code, { ecmaVersion: 'latest', sourceType: 'module', locations: true });
