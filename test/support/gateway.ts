@@ -8,7 +8,6 @@ import http from 'node:http';
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { base64url } from 'jose';
 import { JACK } from '../../tools/demo/consumers';
 import { cachedStyleHttp, configHead, Nginx, NginxOptions, startNginx } from './nginx';
 
@@ -337,25 +336,9 @@ export function expectRejected(reply: Reply, body: { message: string }, options:
   expect(reply.headers['www-authenticate']).toBe('Bearer realm="' + realm + '"' + (tokenSent ? ', error="invalid_token"' : ''));
 }
 
-/** base64url of UTF-8 text or bytes (jose's encoder). */
-export function b64(input: string | Uint8Array): string {
-  return base64url.encode(input);
-}
-
-/**
- * The token with its signature's first character changed: always a different
- * signature that still decodes (changing the last characters may change
- * nothing, or only the bits past the end).
- */
-export function tampered(token: string): string {
-  const at = token.lastIndexOf('.') + 1;
-  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
-}
-
-/** A JSON text -> base64url segment. */
-export function segment(value: unknown): string {
-  return b64(JSON.stringify(value));
-}
+/** base64url of UTF-8 text or bytes, a JSON text as a segment (test/support/tokens.ts), a tampered signature (mutations.ts). */
+export { b64u as b64, b64uJson as segment } from './tokens';
+export { tampered } from './mutations';
 
 /** Seconds since the epoch. */
 export function now(): number {

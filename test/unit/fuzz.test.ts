@@ -1,8 +1,9 @@
 /**
  * Property-based fuzzing of the pure verifier (fast-check) with real keys:
  * a consumer map and a JWK Set, each with an HS256, an RS256 and an ES256 key,
- * and valid tokens minted by jose. Random strings, random segments and random
- * JOSE-shaped documents, and valid tokens put through mutations (bit flips,
+ * and valid tokens minted by test/support/tokens.ts. Random strings, random
+ * segments and random JOSE-shaped documents, and valid tokens put through
+ * mutations (test/support/mutations.ts: bit flips,
  * character edits, segment swaps and drops, re-encodings, unsigned claim and
  * header changes, algorithm confusion, junk around the token) must all:
  *   - resolve to a result (authenticate never throws, its promise never rejects);
@@ -13,16 +14,17 @@
  * The seed is fixed (FUZZ_SEED overrides it); fast-check prints the seed, the
  * path and the shrunk counterexample when a property fails.
  */
-import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { SignJWT } from 'jose';
 import { authenticate, AuthResult } from '../../njs/core/authenticate';
-import { Failure, FailureCode } from '../../njs/core/errors';
+import { FailureCode, Problem } from '../../njs/core/errors';
 import { consumersSource } from '../../njs/core/keys/consumers';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { b64u, b64uJson, CAPS, NOW, policy } from '../support/core';
+import { applyMutation, B64URL_CHARS, Mutation, MutationContext } from '../support/mutations';
+import { mintJwt } from '../support/tokens';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20241017;
 
@@ -125,23 +127,19 @@ function claims(extra: JsonObject): JsonObject {
   return { sub: 'fuzzer', iss: 'fuzz-issuer', aud: 'api', iat: NOW - 60, nbf: NOW - 60, exp: NOW + 3600, jti: 'j-1', ...extra };
 }
 
-function mint(alg: string, key: KeyObject | Uint8Array, payload: JsonObject, header: JsonObject = {}): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader({ alg, typ: 'JWT', ...header }).sign(key);
-}
-
 beforeAll(async () => {
-  const minted: [string, string, Promise<string>][] = [
-    ['consumer HS256', 'consumers', mint('HS256', Buffer.from(HS_SECRET), claims({ key: 'hs-key' }))],
-    ['consumer RS256', 'consumers', mint('RS256', rsa.privateKey, claims({ key: 'rs-key' }))],
-    ['consumer ES256', 'consumers', mint('ES256', ec.privateKey, claims({ key: 'es-key' }))],
-    ['JWK Set HS256', 'jwks', mint('HS256', JWKS_SECRET, claims({}), { kid: 'hs' })],
-    ['JWK Set RS256', 'jwks', mint('RS256', rsaJwks.privateKey, claims({}), { kid: 'rs' })],
-    ['JWK Set ES256', 'jwks', mint('ES256', ecJwks.privateKey, claims({}), { kid: 'es' })],
-    ['JWK Set ES256 without kid', 'jwks', mint('ES256', ecJwks.privateKey, claims({}))],
+  const minted: [string, string, string][] = [
+    ['consumer HS256', 'consumers', mintJwt('HS256', Buffer.from(HS_SECRET), claims({ key: 'hs-key' }))],
+    ['consumer RS256', 'consumers', mintJwt('RS256', rsa.privateKey, claims({ key: 'rs-key' }))],
+    ['consumer ES256', 'consumers', mintJwt('ES256', ec.privateKey, claims({ key: 'es-key' }))],
+    ['JWK Set HS256', 'jwks', mintJwt('HS256', JWKS_SECRET, claims({}), { kid: 'hs' })],
+    ['JWK Set RS256', 'jwks', mintJwt('RS256', rsaJwks.privateKey, claims({}), { kid: 'rs' })],
+    ['JWK Set ES256', 'jwks', mintJwt('ES256', ecJwks.privateKey, claims({}), { kid: 'es' })],
+    ['JWK Set ES256 without kid', 'jwks', mintJwt('ES256', ecJwks.privateKey, claims({}))],
   ];
   for (const [name, source, token] of minted) {
-    CASES.push({ name, source, token: await token });
-    VALID[source].push(await token);
+    CASES.push({ name, source, token });
+    VALID[source].push(token);
   }
 });
 
@@ -151,7 +149,7 @@ function isLogSafe(detail: string): boolean {
   return /^[\x20-\x7e]*$/.test(detail) && detail.length <= MAX_DETAIL;
 }
 
-/** Failure codes met so far, to check the generators reach past the parser. */
+/** Problem codes met so far, to check the generators reach past the parser. */
 const codesSeen: { [code: string]: number } = {};
 
 /** Runs the verifier and checks every invariant; throws (for fast-check) with what broke. */
@@ -170,7 +168,7 @@ async function check(source: string, token: string): Promise<AuthResult> {
     throw new Error((valid ? 'valid token rejected: ' + JSON.stringify(result) : 'token accepted that is not a valid token of ' + source) + ': ' + JSON.stringify(token));
   }
   if (result.ok) return result;
-  const failure: Failure = result;
+  const failure: Problem = result;
   if (!Object.prototype.hasOwnProperty.call(FAILURE_CODES, failure.code)) throw new Error('unknown failure code ' + JSON.stringify(failure.code));
   if (failure.status !== 401) throw new Error('verifier failure with status ' + failure.status);
   if (!failure.message || APISIX_MESSAGES.indexOf(failure.message) < 0) throw new Error('message is not an APISIX one: ' + JSON.stringify(failure.message));
@@ -189,7 +187,6 @@ async function check(source: string, token: string): Promise<AuthResult> {
 
 const CASE = fc.integer({ min: 0, max: 6 }).map((i) => CASES[i]);
 const SOURCE = fc.constantFrom('consumers', 'jwks');
-const B64URL_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const SEGMENT = fc.integer({ min: 0, max: 2 });
 const ALG_VALUES: unknown[] = [
   'none', 'None', 'NONE', 'HS256', 'HS384', 'HS512', 'RS256', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA',
@@ -213,30 +210,6 @@ const JSON_TEXT = fc
   .array(fc.oneof(fc.constantFrom(...JSON_FRAGMENTS), fc.string({ unit: 'binary', maxLength: 6 }).map((s) => '"' + s + '"')), { maxLength: 30 })
   .map((parts) => parts.join(''));
 const JSON_VALUE = fc.oneof(fc.constantFrom(...INTERESTING_VALUES), fc.jsonValue({ maxDepth: 2 }));
-
-type Mutation =
-  | { kind: 'flipBit'; segment: number; byte: number; bit: number }
-  | { kind: 'setByte'; segment: number; byte: number; value: number }
-  | { kind: 'substitute'; at: number; char: string }
-  | { kind: 'insert'; at: number; text: string }
-  | { kind: 'delete'; at: number; length: number }
-  | { kind: 'truncate'; length: number }
-  | { kind: 'swap'; a: number; b: number }
-  | { kind: 'duplicate'; segment: number; at: number }
-  | { kind: 'drop'; segment: number }
-  | { kind: 'replaceSegment'; segment: number; bytes: Uint8Array }
-  | { kind: 'borrowSegment'; segment: number; from: number }
-  | { kind: 'padding'; segment: number; pad: string }
-  | { kind: 'standardBase64'; padded: boolean }
-  | { kind: 'claim'; name: string; value: unknown; remove: boolean }
-  | { kind: 'header'; name: string; value: unknown; remove: boolean }
-  | { kind: 'alg'; alg: unknown }
-  | { kind: 'reserialize'; segment: number; style: 'spaces' | 'reorder' | 'escape' | 'duplicate' | 'bom' | 'utf16' }
-  | { kind: 'signature'; change: 'empty' | 'zeros' | 'zeroHalf' | 'shorten' | 'lengthen' | 'highBit'; amount: number }
-  | { kind: 'resign'; how: 'none' | 'noneKeepSignature' | 'attackerRsa' | 'attackerEc' | 'attackerHs' }
-  | { kind: 'confusion'; alg: 'HS256' | 'HS384' | 'HS512'; material: number }
-  | { kind: 'rawMember'; segment: number; name: string; value: string; twice: boolean }
-  | { kind: 'junk'; where: 'prefix' | 'suffix'; text: string };
 
 const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flipBit' as const), segment: SEGMENT, byte: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
@@ -281,33 +254,7 @@ const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
 );
 
 // ---------------------------------------------------------------------------
-// Applying a mutation: never throws (a part that cannot be edited is left as it is).
-
-function decodeJson(segment: string): JsonObject | null {
-  try {
-    const value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
-  } catch {
-    return null;
-  }
-}
-
-function withJson(token: string, index: number, edit: (object: JsonObject) => void): string {
-  const parts = token.split('.');
-  if (index >= parts.length) return token;
-  const object = decodeJson(parts[index]);
-  if (!object) return token;
-  edit(object);
-  parts[index] = b64uJson(object);
-  return parts.join('.');
-}
-
-function editBytes(token: string, segment: number, edit: (bytes: Buffer) => Buffer): string {
-  const parts = token.split('.');
-  const index = segment % parts.length;
-  parts[index] = edit(Buffer.from(parts[index], 'base64url')).toString('base64url');
-  return parts.join('.');
-}
+// Applying a mutation: test/support/mutations.ts.
 
 /** Public key material an attacker has, used as an HMAC secret (algorithm confusion, CVE-2015-9235 style). */
 const PUBLIC_MATERIALS: (string | Buffer)[] = [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [
@@ -317,152 +264,18 @@ const PUBLIC_MATERIALS: (string | Buffer)[] = [rsa, ec, rsaJwks, ecJwks].flatMap
   JSON.stringify(jwk(publicKey, {})),
 ]);
 
-function confuse(token: string, alg: string, material: number): string {
-  const parts = token.split('.');
-  const h = b64uJson({ ...(decodeJson(parts[0]) || {}), alg });
-  const input = h + '.' + (parts.length > 1 ? parts[1] : '');
-  const secret = PUBLIC_MATERIALS[material % PUBLIC_MATERIALS.length];
-  return input + '.' + b64u(createHmac('sha' + alg.slice(2), secret).update(input).digest());
-}
-
-function resign(token: string, how: Extract<Mutation, { kind: 'resign' }>['how']): string {
-  const parts = token.split('.');
-  const header = decodeJson(parts[0]) || {};
-  const payload = parts.length > 1 ? parts[1] : b64uJson({ sub: 'fuzzer' });
-  const signed = (alg: string, signer: (input: Buffer) => Buffer): string => {
-    const h = b64uJson({ ...header, alg });
-    return h + '.' + payload + '.' + b64u(signer(Buffer.from(h + '.' + payload)));
-  };
-  switch (how) {
-    case 'none':
-      return b64uJson({ ...header, alg: 'none' }) + '.' + payload + '.';
-    case 'noneKeepSignature':
-      return b64uJson({ ...header, alg: 'none' }) + '.' + payload + '.' + (parts[2] || '');
-    case 'attackerRsa':
-      return signed('RS256', (input) => nodeSign('sha256', input, attackerRsa.privateKey));
-    case 'attackerEc':
-      return signed('ES256', (input) => nodeSign('sha256', input, { key: attackerEc.privateKey, dsaEncoding: 'ieee-p1363' }));
-    case 'attackerHs':
-      return signed('HS256', (input) => createHmac('sha256', 'attacker-secret').update(input).digest());
-  }
-}
-
-function reserialize(token: string, segment: number, style: Extract<Mutation, { kind: 'reserialize' }>['style']): string {
-  const parts = token.split('.');
-  if (segment >= parts.length) return token;
-  const object = decodeJson(parts[segment]);
-  if (!object) return token;
-  const names = Object.keys(object);
-  let text: string;
-  if (style === 'spaces') text = JSON.stringify(object, null, 1);
-  else if (style === 'reorder') text = JSON.stringify(Object.fromEntries(names.reverse().map((n) => [n, object[n]])));
-  else if (style === 'escape') text = JSON.stringify(object).replace(/[a-z]/, (c) => '\\u00' + c.charCodeAt(0).toString(16));
-  else if (style === 'duplicate') text = JSON.stringify(object).replace(/^\{/, names.length ? '{' + JSON.stringify(names[0]) + ':"dup",' : '{');
-  else if (style === 'bom') text = '\ufeff' + JSON.stringify(object);
-  else return parts.slice(0, segment).concat(Buffer.from(JSON.stringify(object), 'utf16le').toString('base64url'), parts.slice(segment + 1)).join('.');
-  parts[segment] = b64u(text);
-  return parts.join('.');
-}
+/** Segments are borrowed from the valid tokens (in CASES order). */
+const MUTATION_CONTEXT: MutationContext = {
+  get tokens() {
+    return CASES.map((c) => c.token);
+  },
+  publicMaterials: PUBLIC_MATERIALS,
+  attackerRsa: attackerRsa.privateKey,
+  attackerEc: attackerEc.privateKey,
+};
 
 function apply(token: string, m: Mutation): string {
-  const parts = token.split('.');
-  switch (m.kind) {
-    case 'flipBit':
-      return editBytes(token, m.segment, (bytes) => {
-        if (bytes.length) bytes[m.byte % bytes.length] ^= 1 << m.bit;
-        return bytes;
-      });
-    case 'setByte':
-      return editBytes(token, m.segment, (bytes) => {
-        if (bytes.length) bytes[m.byte % bytes.length] = m.value;
-        return bytes;
-      });
-    case 'substitute': {
-      if (!token.length) return m.char;
-      const at = m.at % token.length;
-      return token.slice(0, at) + m.char + token.slice(at + 1);
-    }
-    case 'insert': {
-      const at = m.at % (token.length + 1);
-      return token.slice(0, at) + m.text + token.slice(at);
-    }
-    case 'delete': {
-      const at = token.length ? m.at % token.length : 0;
-      return token.slice(0, at) + token.slice(at + m.length);
-    }
-    case 'truncate':
-      return token.slice(0, token.length ? m.length % token.length : 0);
-    case 'swap': {
-      const a = m.a % parts.length;
-      const b = m.b % parts.length;
-      [parts[a], parts[b]] = [parts[b], parts[a]];
-      return parts.join('.');
-    }
-    case 'duplicate':
-      parts.splice(m.at % (parts.length + 1), 0, parts[m.segment % parts.length]);
-      return parts.join('.');
-    case 'drop':
-      parts.splice(m.segment % parts.length, 1);
-      return parts.join('.');
-    case 'replaceSegment':
-      parts[m.segment % parts.length] = b64u(m.bytes);
-      return parts.join('.');
-    case 'borrowSegment': {
-      const other = CASES[m.from].token.split('.');
-      parts[m.segment % parts.length] = other[m.segment];
-      return parts.join('.');
-    }
-    case 'padding':
-      parts[m.segment % parts.length] += m.pad;
-      return parts.join('.');
-    case 'standardBase64':
-      return parts
-        .map((p) => {
-          const standard = p.replace(/-/g, '+').replace(/_/g, '/');
-          return m.padded ? standard + '='.repeat((4 - (standard.length % 4)) % 4) : standard;
-        })
-        .join('.');
-    case 'claim':
-      return withJson(token, 1, (payload) => {
-        if (m.remove) delete payload[m.name];
-        else payload[m.name] = m.value;
-      });
-    case 'header':
-      return withJson(token, 0, (header) => {
-        if (m.remove) delete header[m.name];
-        else header[m.name] = m.value;
-      });
-    case 'alg':
-      return withJson(token, 0, (header) => {
-        header.alg = m.alg;
-      });
-    case 'reserialize':
-      return reserialize(token, m.segment, m.style);
-    case 'signature':
-      return editBytes(token, 2, (bytes) => {
-        if (m.change === 'empty') return Buffer.alloc(0);
-        if (m.change === 'zeros') return Buffer.alloc(bytes.length);
-        if (m.change === 'zeroHalf') return Buffer.concat([bytes.subarray(0, bytes.length >> 1), Buffer.alloc(bytes.length - (bytes.length >> 1))]);
-        if (m.change === 'shorten') return bytes.subarray(0, Math.max(0, bytes.length - m.amount));
-        if (m.change === 'lengthen') return Buffer.concat([bytes, Buffer.alloc(m.amount, 0x5a)]);
-        if (bytes.length) bytes[0] |= 0x80;
-        return bytes;
-      });
-    case 'resign':
-      return resign(token, m.how);
-    case 'confusion':
-      return confuse(token, m.alg, m.material);
-    case 'rawMember': {
-      // Written as raw text, unescaped: a name may hold quotes, backslashes or control characters.
-      if (m.segment >= parts.length) return token;
-      const text = Buffer.from(parts[m.segment], 'base64url').toString('utf8');
-      const member = '"' + m.name + '":' + m.value + ',';
-      parts[m.segment] = b64u(text.replace(/^\{/, '{' + member + (m.twice ? member : '')));
-      return parts.join('.');
-    }
-    case 'junk':
-      return m.where === 'prefix' ? m.text + token : token + m.text;
-  }
+  return applyMutation(token, m, MUTATION_CONTEXT);
 }
 
 // ---------------------------------------------------------------------------

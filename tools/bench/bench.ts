@@ -50,13 +50,15 @@
  * to latest.svg, machine and versions to latest-meta.json (--quick: quick.*).
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { constants, createHash, createHmac, generateKeyPairSync, KeyObject, randomBytes, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
 import { parseCommandLine } from '../../cli/args';
+import { tampered } from '../../test/support/mutations';
+import { mintJwt, SigningKey } from '../../test/support/tokens';
 import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
@@ -85,13 +87,13 @@ interface Options {
   mintBudgetMs: number;
 }
 
-/** One credential and how to sign for it (node:crypto, independent of the gateway's code). */
+/** One credential and its signing key (tokens from test/support/tokens.ts, independent of the gateway's code). */
 interface Signer {
   alg: Alg;
   /** The `key` claim (consumer map) or the `kid` header (JWK Set). */
   key: string;
   viaKid?: boolean;
-  sign(input: Buffer): Buffer;
+  signingKey: SigningKey;
   /** What jose verifies with, to check the minting. */
   verifyKey: KeyObject | Uint8Array;
 }
@@ -131,19 +133,15 @@ function parseOptions(argv: string[]): Options {
 
 // ---- tokens and key files --------------------------------------------------
 
-function b64url(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
 function hmacSigner(key: string, secret: Buffer, viaKid = false): Signer {
-  return { alg: 'HS256', key, viaKid, sign: (input) => createHmac('sha256', secret).update(input).digest(), verifyKey: new Uint8Array(secret) };
+  return { alg: 'HS256', key, viaKid, signingKey: secret, verifyKey: new Uint8Array(secret) };
 }
 
 function mint(signer: Signer, serial: number, now: number): string {
-  const header = signer.viaKid ? { alg: signer.alg, typ: 'JWT', kid: signer.key } : { alg: signer.alg, typ: 'JWT' };
-  const payload = signer.viaKid ? { sub: 'bench', jti: String(serial), iat: now, exp: now + 3600 } : { key: signer.key, sub: 'bench', jti: String(serial), iat: now, exp: now + 3600 };
-  const input = b64url(header) + '.' + b64url(payload);
-  return input + '.' + signer.sign(Buffer.from(input)).toString('base64url');
+  const claims = { sub: 'bench', jti: String(serial), iat: now, exp: now + 3600 };
+  return signer.viaKid
+    ? mintJwt(signer.alg, signer.signingKey, claims, { kid: signer.key })
+    : mintJwt(signer.alg, signer.signingKey, { key: signer.key, ...claims });
 }
 
 /** Up to `count` distinct tokens, fewer when signing takes longer than `budgetMs`. */
@@ -174,14 +172,9 @@ function mainConsumers(): { document: object; signers: { [alg: string]: Signer }
   const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
   const signers: { [alg: string]: Signer } = {
     HS256: hmacSigner('hs-key', secret),
-    RS256: { alg: 'RS256', key: 'rs-key', sign: (input) => sign('sha256', input, rsa.privateKey), verifyKey: rsa.publicKey },
-    PS256: {
-      alg: 'PS256',
-      key: 'ps-key',
-      sign: (input) => sign('sha256', input, { key: rsaPss.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }),
-      verifyKey: rsaPss.publicKey,
-    },
-    ES256: { alg: 'ES256', key: 'es-key', sign: (input) => sign('sha256', input, { key: ec.privateKey, dsaEncoding: 'ieee-p1363' }), verifyKey: ec.publicKey },
+    RS256: { alg: 'RS256', key: 'rs-key', signingKey: rsa.privateKey, verifyKey: rsa.publicKey },
+    PS256: { alg: 'PS256', key: 'ps-key', signingKey: rsaPss.privateKey, verifyKey: rsaPss.publicKey },
+    ES256: { alg: 'ES256', key: 'es-key', signingKey: ec.privateKey, verifyKey: ec.publicKey },
   };
   const document = {
     consumers: [
@@ -262,9 +255,7 @@ async function verifyCase(c: BenchCase, token?: string): Promise<number> {
   if (!token) return ms;
   const missing = await get(url);
   if (missing.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} without a token, got ${missing.status}`);
-  const last = token.charAt(token.length - 1);
-  const tampered = token.slice(0, -1) + (last === 'A' ? 'Q' : 'A');
-  const bad = await get(url, tampered);
+  const bad = await get(url, tampered(token));
   if (bad.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} with a tampered signature, got ${bad.status}`);
   return ms;
 }
