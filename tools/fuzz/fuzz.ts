@@ -26,11 +26,12 @@
  * bytes differ between runs, as the keys are fresh each time. Closing line:
  *   fuzz: 100000 sent, 0 outside {200,401,403}, 0 worker crashes
  */
-import { createHmac, generateKeyPairSync, KeyObject, randomBytes, sign as nodeSign } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { SignJWT } from 'jose';
 import { parseCommandLine } from '../../cli/args';
+import { applyMutation, B64URL_CHARS, Mutation, MutationContext } from '../../test/support/mutations';
+import { mintJwt } from '../../test/support/tokens';
 import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
@@ -165,17 +166,15 @@ interface Keys {
   files: { [name: string]: string };
   /** Valid tokens per location. */
   valid: { [location in Location]: string[] };
-  /** Public key material an attacker has (HMAC secrets for algorithm confusion). */
-  publicMaterials: (string | Buffer)[];
-  attackerRsa: KeyObject;
-  attackerEc: KeyObject;
+  /** Valid tokens to borrow segments from, public key material and the attacker's keys. */
+  mutation: MutationContext;
 }
 
 function pem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }) as string;
 }
 
-async function makeKeys(): Promise<Keys> {
+function makeKeys(): Keys {
   const hsSecret = randomBytes(24).toString('hex');
   const jwksSecret = randomBytes(32);
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -199,34 +198,24 @@ async function makeKeys(): Promise<Keys> {
   };
   // Fixed times, so header and payload (and what the mutations make of them) are the same in every run with a seed.
   const mint = (alg: string, key: KeyObject | Uint8Array, claims: object, header: object = {}) =>
-    new SignJWT({ sub: 'fuzzer', jti: 'fuzz-1', ...claims }).setProtectedHeader({ alg, typ: 'JWT', ...header }).setIssuedAt(ISSUED_AT).setExpirationTime(EXPIRES_AT).sign(key);
-  const consumerTokens = await Promise.all([
-    mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }),
-    mint('RS256', rsa.privateKey, { key: 'rs-key' }),
-    mint('ES256', ec.privateKey, { key: 'es-key' }),
-  ]);
-  const jwksTokens = await Promise.all([
-    mint('HS256', jwksSecret, {}, { kid: 'hs' }),
-    mint('RS256', rsaJwks.privateKey, {}, { kid: 'rs' }),
-    mint('ES256', ecJwks.privateKey, {}, { kid: 'es' }),
-  ]);
+    mintJwt(alg, key, { sub: 'fuzzer', jti: 'fuzz-1', ...claims, iat: ISSUED_AT, exp: EXPIRES_AT }, header);
+  const consumerTokens = [mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }), mint('RS256', rsa.privateKey, { key: 'rs-key' }), mint('ES256', ec.privateKey, { key: 'es-key' })];
+  const jwksTokens = [mint('HS256', jwksSecret, {}, { kid: 'hs' }), mint('RS256', rsaJwks.privateKey, {}, { kid: 'rs' }), mint('ES256', ecJwks.privateKey, {}, { kid: 'es' })];
   return {
     files: { 'consumers.json': JSON.stringify(consumers), 'jwks.json': JSON.stringify(jwks) },
     valid: { c: consumerTokens, k: jwksTokens, a: consumerTokens, v: consumerTokens },
-    publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [
-      pem(publicKey),
-      publicKey.export({ type: 'spki', format: 'der' }),
-      JSON.stringify(jwk(publicKey, {})),
-    ]),
-    attackerRsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
-    attackerEc: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    mutation: {
+      tokens: [...consumerTokens, ...jwksTokens],
+      publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [pem(publicKey), publicKey.export({ type: 'spki', format: 'der' }), JSON.stringify(jwk(publicKey, {}))]),
+      attackerRsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
+      attackerEc: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
+    },
   };
 }
 
 // ---------------------------------------------------------------------------
-// Mutations: each takes a token and returns it changed, with a short description.
+// Mutations: the shared vocabulary (test/support/mutations.ts), drawn from the seeded PRNG.
 
-const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const ALGS: unknown[] = ['none', 'None', 'HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'hs256', '', '__proto__', null, 0, ['HS256']];
 const VALUES: unknown[] = [
   'hs-key', 'rs-key', 'es-key', 'hs', 'rs', 'es', 'unknown', '', '__proto__', 'constructor', '$env://HOME', 0, -1, 1e308, 2 ** 53, 0.5,
@@ -235,178 +224,72 @@ const VALUES: unknown[] = [
 const CLAIMS = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', 'crit'];
 const HEADERS = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'b64', 'zip'];
 const JUNK = [' ', '\t', '.', '..', '=', '==', '+', '/', '%2E', '%00', 'Bearer ', ',', ';', '"', '\\', '\u00a0', '\ufeff', 'A', 'AA', 'eyJ9.', '.eyJ9'];
+/** Positions are taken modulo the token's length. */
+const ANYWHERE = 0x7fffffff;
 
-function b64u(data: string | Buffer): string {
-  return (typeof data === 'string' ? Buffer.from(data) : data).toString('base64url');
+type Kind = Mutation['kind'];
+const KINDS: readonly Kind[] = [
+  'flipBit', 'setByte', 'substitute', 'insert', 'delete', 'truncate', 'swap', 'duplicate', 'drop', 'replaceSegment', 'borrowSegment',
+  'padding', 'standardBase64', 'claim', 'header', 'alg', 'reserialize', 'signature', 'resign', 'confusion', 'rawMember', 'junk',
+];
+
+function member(rng: Rng, names: string[]): { name: string; value: unknown; remove: boolean } {
+  return { name: rng.pick(names), value: rng.pick(VALUES), remove: rng.chance(0.3) };
 }
 
-function json(segment: string): { [name: string]: unknown } | null {
-  try {
-    const value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : null;
-  } catch {
-    return null;
+function randomMutation(rng: Rng): Mutation {
+  const kind = rng.pick(KINDS);
+  const segment = rng.int(3);
+  switch (kind) {
+    case 'flipBit':
+      return { kind, segment, byte: rng.int(ANYWHERE), bit: rng.int(8) };
+    case 'setByte':
+      return { kind, segment, byte: rng.int(ANYWHERE), value: rng.int(256) };
+    case 'substitute':
+      return { kind, at: rng.int(ANYWHERE), char: rng.chance(0.7) ? rng.text(1, B64URL_CHARS + '.=+/ %') : rng.text(1) };
+    case 'insert':
+      return { kind, at: rng.int(ANYWHERE), text: rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(8)) };
+    case 'delete':
+      return { kind, at: rng.int(ANYWHERE), length: 1 + rng.int(8) };
+    case 'truncate':
+      return { kind, length: rng.int(ANYWHERE) };
+    case 'swap':
+      return { kind, a: segment, b: rng.int(3) };
+    case 'duplicate':
+      return { kind, segment, at: rng.int(4) };
+    case 'drop':
+      return { kind, segment };
+    case 'replaceSegment':
+      return { kind, segment, bytes: rng.bytes(rng.int(300)) };
+    case 'borrowSegment':
+      return { kind, segment, from: rng.int(ANYWHERE) };
+    case 'padding':
+      return { kind, segment, pad: rng.pick(['=', '==', '===']) };
+    case 'standardBase64':
+      return { kind, padded: rng.chance(0.5) };
+    case 'claim':
+      return { kind, ...member(rng, CLAIMS) };
+    case 'header':
+      return { kind, ...member(rng, HEADERS) };
+    case 'alg':
+      return { kind, alg: rng.pick(ALGS) };
+    case 'reserialize':
+      return { kind, segment: rng.int(2), style: rng.pick(['spaces', 'reorder', 'escape', 'duplicate', 'bom', 'utf16'] as const) };
+    case 'signature':
+      return { kind, change: rng.pick(['empty', 'zeros', 'zeroHalf', 'shorten', 'lengthen', 'highBit'] as const), amount: 1 + rng.int(32) };
+    case 'resign':
+      return { kind, how: rng.pick(['none', 'noneKeepSignature', 'attackerRsa', 'attackerEc', 'attackerHs'] as const) };
+    case 'confusion':
+      return { kind, alg: rng.pick(['HS256', 'HS384', 'HS512'] as const), material: rng.int(ANYWHERE) };
+    case 'rawMember':
+      // Raw text in the JSON: names with quotes, backslashes or control characters (or an "alg" put first), sometimes twice.
+      return rng.chance(0.2)
+        ? { kind, segment: 0, name: 'alg', value: '"none"', twice: false }
+        : { kind, segment: rng.int(2), name: rng.text(1 + rng.int(12)), value: rng.pick(['1', 'null', '"x"', '{}', '[']), twice: rng.chance(0.5) };
+    case 'junk':
+      return { kind, where: rng.chance(0.5) ? 'prefix' : 'suffix', text: rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(16)) };
   }
 }
-
-type Mutator = (token: string, rng: Rng, keys: Keys) => string;
-
-function editSegmentBytes(edit: (bytes: Buffer, rng: Rng) => Buffer): Mutator {
-  return (token, rng) => {
-    const parts = token.split('.');
-    const index = rng.int(parts.length);
-    parts[index] = edit(Buffer.from(parts[index], 'base64url'), rng).toString('base64url');
-    return parts.join('.');
-  };
-}
-
-function editJson(index: number, edit: (object: { [name: string]: unknown }, rng: Rng) => void): Mutator {
-  return (token, rng) => {
-    const parts = token.split('.');
-    const object = index < parts.length ? json(parts[index]) : null;
-    if (!object) return token;
-    edit(object, rng);
-    parts[index] = b64u(JSON.stringify(object));
-    return parts.join('.');
-  };
-}
-
-function signWith(alg: string, signer: (input: Buffer) => Buffer): Mutator {
-  return (token) => {
-    const parts = token.split('.');
-    const header = b64u(JSON.stringify({ ...(json(parts[0]) || {}), alg }));
-    const input = header + '.' + (parts[1] || '');
-    return input + '.' + b64u(signer(Buffer.from(input)));
-  };
-}
-
-const MUTATORS: { [name: string]: Mutator } = {
-  flipBit: editSegmentBytes((bytes, rng) => {
-    if (bytes.length) bytes[rng.int(bytes.length)] ^= 1 << rng.int(8);
-    return bytes;
-  }),
-  setByte: editSegmentBytes((bytes, rng) => {
-    if (bytes.length) bytes[rng.int(bytes.length)] = rng.int(256);
-    return bytes;
-  }),
-  randomSegment: editSegmentBytes((_bytes, rng) => rng.bytes(rng.int(300))),
-  substitute: (token, rng) => {
-    const at = rng.int(token.length);
-    return token.slice(0, at) + (rng.chance(0.7) ? rng.text(1, B64URL + '.=+/ %') : rng.text(1)) + token.slice(at + 1);
-  },
-  insert: (token, rng) => {
-    const at = rng.int(token.length + 1);
-    return token.slice(0, at) + (rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(8))) + token.slice(at);
-  },
-  delete: (token, rng) => {
-    const at = rng.int(token.length);
-    return token.slice(0, at) + token.slice(at + 1 + rng.int(8));
-  },
-  truncate: (token, rng) => token.slice(0, rng.int(token.length)),
-  swapSegments: (token, rng) => {
-    const parts = token.split('.');
-    const a = rng.int(parts.length);
-    const b = rng.int(parts.length);
-    [parts[a], parts[b]] = [parts[b], parts[a]];
-    return parts.join('.');
-  },
-  duplicateSegment: (token, rng) => {
-    const parts = token.split('.');
-    parts.splice(rng.int(parts.length + 1), 0, parts[rng.int(parts.length)]);
-    return parts.join('.');
-  },
-  dropSegment: (token, rng) => {
-    const parts = token.split('.');
-    parts.splice(rng.int(parts.length), 1);
-    return parts.join('.');
-  },
-  borrowSegment: (token, rng, keys) => {
-    const parts = token.split('.');
-    const other = rng.pick([...keys.valid.c, ...keys.valid.k]).split('.');
-    const index = rng.int(3);
-    parts[index] = other[index];
-    return parts.join('.');
-  },
-  padding: (token, rng) => {
-    const parts = token.split('.');
-    parts[rng.int(parts.length)] += rng.pick(['=', '==', '===']);
-    return parts.join('.');
-  },
-  standardBase64: (token, rng) => {
-    const padded = rng.chance(0.5);
-    return token
-      .split('.')
-      .map((part) => {
-        const standard = part.replace(/-/g, '+').replace(/_/g, '/');
-        return padded ? standard + '='.repeat((4 - (standard.length % 4)) % 4) : standard;
-      })
-      .join('.');
-  },
-  claim: editJson(1, (payload, rng) => {
-    const name = rng.pick(CLAIMS);
-    if (rng.chance(0.3)) delete payload[name];
-    else payload[name] = rng.pick(VALUES);
-  }),
-  header: editJson(0, (header, rng) => {
-    const name = rng.pick(HEADERS);
-    if (rng.chance(0.3)) delete header[name];
-    else header[name] = rng.pick(VALUES);
-  }),
-  alg: editJson(0, (header, rng) => {
-    header.alg = rng.pick(ALGS);
-  }),
-  reserialize: (token, rng) => {
-    const parts = token.split('.');
-    const index = rng.int(2);
-    const object = json(parts[index]);
-    if (!object) return token;
-    const style = rng.int(3);
-    const text = style === 0 ? JSON.stringify(object, null, 1) : style === 1 ? '\ufeff' + JSON.stringify(object) : JSON.stringify(object).replace(/^\{/, '{"alg":"none",');
-    parts[index] = b64u(text);
-    return parts.join('.');
-  },
-  rawMember: (token, rng) => {
-    // Raw text in the JSON: names with quotes, backslashes or control characters, sometimes twice.
-    const parts = token.split('.');
-    const index = rng.int(2);
-    if (index >= parts.length) return token;
-    const member = '"' + rng.text(1 + rng.int(12)) + '":' + rng.pick(['1', 'null', '"x"', '{}', '[']) + ',';
-    parts[index] = b64u(Buffer.from(parts[index], 'base64url').toString('utf8').replace(/^\{/, '{' + member + (rng.chance(0.5) ? member : '')));
-    return parts.join('.');
-  },
-  signature: (token, rng) => {
-    const parts = token.split('.');
-    const signature = Buffer.from(parts[parts.length - 1], 'base64url');
-    const change = rng.int(5);
-    const changed =
-      change === 0 ? Buffer.alloc(0)
-      : change === 1 ? Buffer.alloc(signature.length)
-      : change === 2 ? Buffer.concat([signature.subarray(0, signature.length >> 1), Buffer.alloc(signature.length - (signature.length >> 1))])
-      : change === 3 ? signature.subarray(0, Math.max(0, signature.length - 1 - rng.int(32)))
-      : Buffer.concat([signature, rng.bytes(1 + rng.int(32))]);
-    parts[parts.length - 1] = changed.toString('base64url');
-    return parts.join('.');
-  },
-  none: (token, rng) => {
-    const parts = token.split('.');
-    return b64u(JSON.stringify({ ...(json(parts[0]) || {}), alg: rng.pick(['none', 'None', 'NONE']) })) + '.' + (parts[1] || '') + '.' + (rng.chance(0.5) ? '' : parts[2] || '');
-  },
-  confusion: (token, rng, keys) => {
-    const secret = rng.pick(keys.publicMaterials);
-    return signWith('HS256', (input) => createHmac('sha256', secret).update(input).digest())(token, rng, keys);
-  },
-  attackerKey: (token, rng, keys) => {
-    const which = rng.int(3);
-    if (which === 0) return signWith('RS256', (input) => nodeSign('sha256', input, keys.attackerRsa))(token, rng, keys);
-    if (which === 1) return signWith('ES256', (input) => nodeSign('sha256', input, { key: keys.attackerEc, dsaEncoding: 'ieee-p1363' }))(token, rng, keys);
-    return signWith('HS256', (input) => createHmac('sha256', 'attacker').update(input).digest())(token, rng, keys);
-  },
-  junk: (token, rng) => {
-    const junk = rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(16));
-    return rng.chance(0.5) ? junk + token : token + junk;
-  },
-};
-const MUTATOR_NAMES = Object.keys(MUTATORS);
 
 // ---------------------------------------------------------------------------
 // Requests
@@ -451,27 +334,27 @@ function makeToken(rng: Rng, keys: Keys, location: Location): { token: string; k
     const style = rng.int(4);
     if (style === 0) return { token: rng.text(1 + rng.int(200)), kind: 'garbage (any characters)' };
     if (style === 1) return { token: rng.bytes(1 + rng.int(200)).toString('latin1'), kind: 'garbage (bytes)' };
-    if (style === 2) return { token: rng.text(1 + rng.int(400), B64URL + '.'), kind: 'garbage (token alphabet)' };
+    if (style === 2) return { token: rng.text(1 + rng.int(400), B64URL_CHARS + '.'), kind: 'garbage (token alphabet)' };
     return { token: [0, 1, 2].map(() => rng.bytes(rng.int(200)).toString('base64url')).join('.'), kind: 'garbage (random segments)' };
   }
   if (roll < 0.16) {
     const size = 16000 + rng.int(16000);
-    if (rng.chance(0.5)) return { token: rng.text(size, B64URL + '.'), kind: 'oversized (' + size + ' chars)' };
+    if (rng.chance(0.5)) return { token: rng.text(size, B64URL_CHARS + '.'), kind: 'oversized (' + size + ' chars)' };
     const valid = rng.pick(keys.valid[location]).split('.');
-    valid[rng.int(2)] += rng.text(size, B64URL);
+    valid[rng.int(2)] += rng.text(size, B64URL_CHARS);
     return { token: valid.join('.'), kind: 'oversized segment' };
   }
   if (roll < 0.17) return { token: rng.pick(['', ' ', '.', '..', 'Bearer', 'null', 'undefined', '\t']), kind: 'empty-ish' };
   let token = rng.pick(keys.valid[location]);
   const applied: string[] = [];
   for (let n = 1 + (rng.chance(0.4) ? 1 + rng.int(2) : 0); n > 0; n--) {
-    const name = rng.pick(MUTATOR_NAMES);
+    const mutation = randomMutation(rng);
     try {
-      token = MUTATORS[name](token, rng, keys);
+      token = applyMutation(token, mutation, keys.mutation);
     } catch (e) {
-      throw new Error('mutation ' + name + ' failed on ' + JSON.stringify(token.slice(0, 200)) + ': ' + (e as Error).message);
+      throw new Error('mutation ' + JSON.stringify(mutation) + ' failed on ' + JSON.stringify(token.slice(0, 200)) + ': ' + (e as Error).message);
     }
-    applied.push(name);
+    applied.push(mutation.kind);
   }
   return { token, kind: applied.join('+') };
 }
@@ -609,7 +492,7 @@ interface InFlight {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const keys = await makeKeys();
+  const keys = makeKeys();
   const nginx = await startNginx({ config: CONFIG, ports: ['PORT', 'UPSTREAM_PORT'], files: keys.files });
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const rng = new Rng(options.seed);
