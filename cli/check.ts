@@ -8,7 +8,8 @@
 import path from 'node:path';
 import { consumersSource } from '../njs/core/keys/consumers';
 import { jwksSource } from '../njs/core/keys/jwks';
-import { Capabilities, describeProblem } from '../njs/core/keys/types';
+import { describeProblem } from '../njs/core/errors';
+import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';

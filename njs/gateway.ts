@@ -6,7 +6,7 @@
 import { Verified } from './core/authenticate';
 import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
-import { Failure } from './core/errors';
+import { describeProblem, Problem } from './core/errors';
 import { decisionFor, knownOutcome, LOG_PREFIX, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
@@ -49,34 +49,36 @@ function valueOf(r: NginxHTTPRequest, outcome: Outcome, value: (outcome: Outcome
 }
 
 function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknown): Answer {
-  return answer(r, (outcome) => (outcome.result.ok ? claimText(pick(outcome.result)) : ''));
+  return answer(r, (outcome) => (outcome.verdict.result.ok ? claimText(pick(outcome.verdict.result)) : ''));
 }
 
 /** RFC 6750 3: no error code without a token; invalid_token for 401, insufficient_scope for 403. */
-function wwwAuthenticate(outcome: Outcome, failure: Failure): string {
+function wwwAuthenticate(outcome: Outcome, failure: Problem): string {
   const realm = 'Bearer realm="' + outcome.settings.realm.split('\\').join('\\\\').split('"').join('\\"') + '"';
   if (failure.status === 403) return realm + ', error="insufficient_scope"';
-  return outcome.tokenSent ? realm + ', error="invalid_token"' : realm;
+  return outcome.verdict.tokenSent ? realm + ', error="invalid_token"' : realm;
 }
 
-function errorBody(failure: Failure): string {
+function errorBody(failure: Problem): string {
   return JSON.stringify({ message: failure.message });
 }
 
 /** The failure the client is told about, or null when the request may pass. */
-function rejection(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
+function rejection(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   const decision = decisionFor(r, outcome);
   return decision.allow ? null : decision.failure;
 }
 
 /** Logs the decision once per request. */
-function conclude(r: NginxHTTPRequest, outcome: Outcome): Failure | null {
+function conclude(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   const failure = rejection(r, outcome);
   if (outcome.logged) return failure;
   outcome.logged = true;
-  for (let i = 0; i < outcome.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + outcome.configErrors[i]);
-  for (let i = 0; i < outcome.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + outcome.configWarnings[i]);
-  const reason = failure || (outcome.anonymous ? outcome.decision!.failure : null);
+  const verdict = outcome.verdict;
+  for (let i = 0; i < verdict.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(verdict.configErrors[i]));
+  for (let i = 0; i < outcome.claimSetErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(outcome.claimSetErrors[i]));
+  for (let i = 0; i < verdict.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + describeProblem(verdict.configWarnings[i]));
+  const reason = failure || (verdict.anonymous ? outcome.decision!.failure : null);
   if (reason) r.log(LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail);
   return failure;
 }
@@ -108,11 +110,12 @@ function www_authenticate(r: NginxHTTPRequest): Answer {
 }
 
 /** X-Accel-Expires for the cached auth_request style: how long nginx may reuse this answer for the same token. */
-function cacheLifetime(outcome: Outcome, failure: Failure | null): string {
+function cacheLifetime(outcome: Outcome, failure: Problem | null): string {
   const settings = outcome.settings;
+  const result = outcome.verdict.result;
   return cacheUntil({
-    allowed: failure === null && !outcome.anonymous && outcome.result.ok,
-    exp: outcome.result.ok ? outcome.result.payload.exp : undefined,
+    allowed: failure === null && !outcome.verdict.anonymous && result.ok,
+    exp: result.ok ? result.payload.exp : undefined,
     maxAge: settings.cacheMaxAge,
     keyCoversDecision: settings.header.toLowerCase() === 'authorization' && !settings.revocationZone,
     now: Math.floor(Date.now() / 1000),
@@ -136,12 +139,12 @@ function authorize(r: NginxHTTPRequest): Promise<void> | void {
       r.return(failure.status);
       return;
     }
-    const identity = outcome.identity;
+    const identity = outcome.verdict.identity;
     if (identity) {
       r.headersOut['X-Consumer-Username'] = identity.consumer;
       if (identity.credential) r.headersOut['X-Credential-Identifier'] = identity.credential;
       if (identity.customId) r.headersOut['X-Consumer-Custom-Id'] = identity.customId;
-      if (outcome.anonymous) r.headersOut['X-Anonymous-Consumer'] = 'true';
+      if (outcome.verdict.anonymous) r.headersOut['X-Anonymous-Consumer'] = 'true';
     }
     r.return(204);
   });
@@ -221,16 +224,16 @@ function payload(r: NginxHTTPRequest): Answer {
   return verifiedValue(r, (verified) => verified.payloadText);
 }
 function consumer(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.identity ? outcome.identity.consumer : ''));
+  return answer(r, (outcome) => (outcome.verdict.identity ? outcome.verdict.identity.consumer : ''));
 }
 function credential(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.identity && outcome.identity.credential) || '');
+  return answer(r, (outcome) => (outcome.verdict.identity && outcome.verdict.identity.credential) || '');
 }
 function consumer_custom_id(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.identity && outcome.identity.customId) || '');
+  return answer(r, (outcome) => (outcome.verdict.identity && outcome.verdict.identity.customId) || '');
 }
 function anonymous(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.anonymous ? 'true' : ''));
+  return answer(r, (outcome) => (outcome.verdict.anonymous ? 'true' : ''));
 }
 /*
  * What reaches the upstream (hide_credentials): from the settings and the

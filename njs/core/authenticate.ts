@@ -5,7 +5,7 @@
  */
 import { Algorithm, findAlgorithm } from './algorithms';
 import { checkClaims } from './claims';
-import { fail, Failure, isFailure, quote } from './errors';
+import { fail, Problem, isProblem, quote } from './errors';
 import { Capabilities, Identity, KeySource, VerificationKey } from './keys/types';
 import { andThen, Maybe } from './maybe';
 import { verifySignature } from './signature';
@@ -31,12 +31,12 @@ export interface Verified {
   /** The kid of the key that verified (its JWK's, or the one its credential was found by), whatever the header says: revocation by kid checks it. */
   kid?: string;
   /** Broken config entries met on the way; for the log. */
-  skipped: string[];
+  skipped: Problem[];
 }
 
-export type AuthResult = Verified | Failure;
+export type AuthResult = Verified | Problem;
 
-function checkHeader(header: JsonObject): Failure | null {
+function checkHeader(header: JsonObject): Problem | null {
   if (header.crit !== undefined) {
     // No extension is understood, so any critical one means "do not accept" (RFC 7515 4.1.11).
     return fail('CRIT_UNSUPPORTED', 'crit names header parameters this gateway does not understand: ' + quote(header.crit));
@@ -45,7 +45,7 @@ function checkHeader(header: JsonObject): Failure | null {
 }
 
 /** The position of the first key the signature verifies with, or -1. */
-function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, problems: string[], capabilities?: Capabilities): Maybe<number> {
+function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, problems: Problem[], capabilities?: Capabilities): Maybe<number> {
   if (index >= keys.length) return -1;
   return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities, problems), (valid) =>
     valid ? index : firstValid(algorithm, keys, index + 1, token, problems, capabilities),
@@ -58,13 +58,13 @@ function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number
  */
 export function authenticate(rawToken: string, source: KeySource, policy: AuthPolicy, now: number, capabilities?: Capabilities): Maybe<AuthResult> {
   const token = parseToken(rawToken, policy.maxTokenBytes);
-  if (isFailure(token)) return token;
+  if (isProblem(token)) return token;
   const algorithm = findAlgorithm(token.header.alg);
   if (!algorithm) return fail('ALG_NOT_ALLOWED', 'alg ' + quote(token.header.alg) + ' is not accepted');
   const headerProblem = checkHeader(token.header);
   if (headerProblem) return headerProblem;
   const match = source.lookup(token, algorithm, policy);
-  if (isFailure(match)) return match;
+  if (isProblem(match)) return match;
   const keys: VerificationKey[] = [];
   for (let i = 0; i < match.keys.length; i++) if (match.keys[i].algorithms.indexOf(algorithm.name) >= 0) keys.push(match.keys[i]);
   if (keys.length === 0) {
@@ -75,7 +75,7 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
     return failure;
   }
   /** Keys the engine could not import: the log says so, as for entries skipped at load. */
-  const unusable: string[] = [];
+  const unusable: Problem[] = [];
   return andThen(firstValid(algorithm, keys, 0, token, unusable, capabilities), (verifiedBy): AuthResult => {
     if (verifiedBy < 0) {
       const invalid =

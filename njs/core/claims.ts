@@ -4,7 +4,7 @@
  * claim can be made mandatory. Optional policies: allowed issuers, accepted
  * audiences, and a maximum token lifetime (Kong's `maximum_expiration`).
  */
-import { fail, Failure, quote } from './errors';
+import { fail, Problem, quote } from './errors';
 import { JsonObject } from './strict-json';
 
 export interface ClaimPolicy {
@@ -27,7 +27,7 @@ function audienceMatches(aud: unknown, accepted: string[]): boolean {
   return false;
 }
 
-function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): Failure | null {
+function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): Problem | null {
   const exp = payload.exp as number | undefined;
   if (exp === undefined) return fail('CLAIM_MISSING', 'exp is required when a maximum lifetime is set');
   if (exp - now > maxLifetime) return fail('CLAIM_INVALID', 'exp ' + exp + ' is more than ' + maxLifetime + 's after now ' + now);
@@ -37,13 +37,13 @@ function checkLifetime(payload: JsonObject, maxLifetime: number, now: number): F
 }
 
 /** NumericDates (RFC 7519 2) must be finite numbers. */
-function notNumericDate(payload: JsonObject, name: string): Failure | null {
+function notNumericDate(payload: JsonObject, name: string): Problem | null {
   const value = payload[name];
   if (value === undefined || (typeof value === 'number' && isFinite(value))) return null;
   return fail('CLAIM_INVALID', name + ' must be a number of seconds, got ' + quote(value));
 }
 
-export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Failure | null {
+export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Problem | null {
   for (let i = 0; i < policy.required.length; i++) {
     if (!Object.prototype.hasOwnProperty.call(payload, policy.required[i])) return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
   }

@@ -1,16 +1,14 @@
 /**
- * From a verification result to the answer: allow, allow as the anonymous
- * consumer, or deny with 401/403. Authentication failures may fall back to the
- * anonymous consumer (APISIX `anonymous_consumer`, Kong `anonymous`);
- * authorization failures (claim rules, requirements) never do.
+ * The last step of the pipeline (pipeline.ts): from a verification result to
+ * the answer: allow, allow as the anonymous consumer, or deny with 401/403.
+ * Whether the request fell back to the anonymous consumer is the pipeline's
+ * to say; authorization failures (claim rules, requirements) never do.
  */
 import { AuthResult, Verified } from './authenticate';
 import { brokenRule, ClaimRule } from './claim-rules';
-import { fail, Failure } from './errors';
+import { fail, Problem } from './errors';
 
 export interface DecisionPolicy {
-  /** '' for none. */
-  anonymousConsumer: string;
   claimRules: ClaimRule[];
   /** Values of the NGINX Plus style `auth_jwt_require` variables: each must be non-empty and not "0". */
   requirements: { name: string; value: string }[];
@@ -20,18 +18,18 @@ export interface DecisionPolicy {
 export interface Decision {
   allow: boolean;
   /** Why the request is denied, or why it fell back to the anonymous consumer. */
-  failure: Failure | null;
+  failure: Problem | null;
   anonymous: boolean;
 }
 
-function forbidden(status: 401 | 403, code: 'CLAIM_RULE_FAILED' | 'REQUIREMENT_FAILED', detail: string): Failure {
+function forbidden(status: 401 | 403, code: 'CLAIM_RULE_FAILED' | 'REQUIREMENT_FAILED', detail: string): Problem {
   const failure = fail(code, detail);
   failure.status = status;
   if (status === 403) failure.message = 'JWT claims do not permit this request';
   return failure;
 }
 
-function authorizationFailure(verified: Verified, policy: DecisionPolicy): Failure | null {
+function authorizationFailure(verified: Verified, policy: DecisionPolicy): Problem | null {
   const rule = brokenRule(policy.claimRules, verified.payload);
   if (rule) return forbidden(403, 'CLAIM_RULE_FAILED', 'claim rule "' + rule.text + '" does not hold');
   for (let i = 0; i < policy.requirements.length; i++) {
@@ -43,11 +41,11 @@ function authorizationFailure(verified: Verified, policy: DecisionPolicy): Failu
   return null;
 }
 
-export function decide(result: AuthResult, policy: DecisionPolicy): Decision {
+/** `anonymous`: the pipeline let this failed authentication fall back to the anonymous consumer. */
+export function decide(result: AuthResult, anonymous: boolean, policy: DecisionPolicy): Decision {
   if (result.ok) {
     const failure = authorizationFailure(result, policy);
     return { allow: failure === null, failure, anonymous: false };
   }
-  if (policy.anonymousConsumer && result.code !== 'CONFIG_INVALID') return { allow: true, failure: result, anonymous: true };
-  return { allow: false, failure: result, anonymous: false };
+  return { allow: anonymous, failure: result, anonymous };
 }

@@ -1,7 +1,10 @@
 /**
- * Failures are plain values with a stable code (Error subclasses are unreliable
- * in njs). `message` is what the client sees (the APISIX wording users know);
- * `detail` is for the log only and never holds secrets or signatures.
+ * One coded problem type for the whole gateway, as jose has one coded error:
+ * a plain value (Error subclasses are unreliable in njs) with a stable `code`
+ * and a user-facing `message`. A request's failure carries the APISIX wording
+ * clients know as `message`, its HTTP `status`, and a `detail` for the log
+ * only (never secrets or signatures). A config problem (code CONFIG_INVALID)
+ * says what is wrong in `message` and where in `file`, `entry` and `field`.
  */
 export type FailureCode =
   | 'TOKEN_MISSING'
@@ -24,14 +27,19 @@ export type FailureCode =
   | 'CONFIG_INVALID'
   | 'INTERNAL';
 
-export interface Failure {
+export interface Problem {
   ok: false;
   code: FailureCode;
-  status: 401 | 403;
   message: string;
+  /** For the log only; '' for config problems, whose message says it all. */
   detail: string;
-  /** Broken config entries that played a part (a disabled credential, skipped keys); logged at warn. */
-  configProblems?: string[];
+  status: 401 | 403;
+  /** Where a config problem is: the file (or js_preload_object), the entry in it, the field of the entry. */
+  file?: string;
+  entry?: string;
+  field?: string;
+  /** Broken config entries that played a part in a failure (a disabled credential, skipped keys); logged at warn. */
+  configProblems?: Problem[];
 }
 
 /** The client-facing text of a code (a function, not a table: module top-level objects cost per request in njs). */
@@ -44,8 +52,33 @@ function messageFor(code: FailureCode): string {
   return 'failed to verify jwt';
 }
 
-export function fail(code: FailureCode, detail: string): Failure {
+export function fail(code: FailureCode, detail: string): Problem {
   return { ok: false, code, status: 401, message: messageFor(code), detail };
+}
+
+/** A problem in configuration; `field` alone (a key's JWK member) is placed in its file and entry later, by `located`. */
+export function configProblem(file: string | undefined, entry: string | undefined, field: string | undefined, message: string): Problem {
+  return { ok: false, code: 'CONFIG_INVALID', status: 401, message, detail: '', file, entry, field };
+}
+
+/** The same problem, at an entry of a file. */
+export function located(problem: Problem, file: string, entry: string): Problem {
+  return configProblem(file, entry, problem.field, problem.message);
+}
+
+/** A config problem as log lines and `check` print it: `file: entry: field "name": message`, leaving out what it lacks. */
+export function describeProblem(problem: Problem): string {
+  let text = problem.file !== undefined ? problem.file + ': ' : '';
+  if (problem.entry !== undefined) text += problem.entry + ': ';
+  if (problem.field !== undefined) text += 'field "' + problem.field + '": ';
+  return text + problem.message;
+}
+
+/** Config problems as one log text each. */
+export function describeProblems(problems: Problem[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < problems.length; i++) out.push(describeProblem(problems[i]));
+  return out;
 }
 
 /**
@@ -64,6 +97,6 @@ export function quote(value: unknown): string {
   return '"' + out + '"';
 }
 
-export function isFailure<T>(value: T | Failure): value is Failure {
-  return (value as Failure).ok === false;
+export function isProblem<T>(value: T | Problem): value is Problem {
+  return (value as Problem).ok === false;
 }

@@ -9,7 +9,8 @@
  * the kid out of the header (a JWK Set then tries its keys by alg) or naming
  * the credential by a `kid` claim in the payload changes nothing.
  */
-import { quote } from './errors';
+import { configProblem, fail, isProblem, Problem, quote } from './errors';
+import { ConfigDocument } from './keys/types';
 import { JsonObject } from './strict-json';
 
 function listed(list: unknown, value: unknown): boolean {
@@ -59,5 +60,32 @@ export function revokedBy(denyList: unknown, verified: RevocationSubject): strin
   const kid = verified.header.kid;
   if (listed(lists.kid, kid)) return 'kid ' + quote(kid);
   if (verified.kid !== undefined && verified.kid !== kid && listed(lists.kid, verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
+  return null;
+}
+
+/** Where revocations come from, as the adapter found them: names from the settings, and how to open them (read only for verified tokens). */
+export interface RevocationFacts {
+  /** The deny list's reference ('' for none): a js_preload_object name or a file path. */
+  revocationList: string;
+  /** The js_shared_dict_zone of run-time revocations ('' for none). */
+  revocationZone: string;
+  openDocument(reference: string): ConfigDocument | Problem;
+  openStore(zone: string): RevocationStore | null;
+}
+
+/** TOKEN_REVOKED when the deny list or the zone revokes this verified token, a config problem when one cannot be read, else null. */
+export function revocationProblem(facts: RevocationFacts, verified: RevocationSubject): Problem | null {
+  if (facts.revocationList) {
+    const list = facts.openDocument(facts.revocationList);
+    if (isProblem(list)) return list;
+    const listed = revokedBy(list.document, verified);
+    if (listed) return fail('TOKEN_REVOKED', listed + ' is on the deny list ' + list.origin);
+  }
+  if (facts.revocationZone) {
+    const zone = facts.openStore(facts.revocationZone);
+    if (!zone) return configProblem(undefined, '$auth_jwt_revocation_zone', undefined, 'no js_shared_dict_zone "' + facts.revocationZone + '" (needs njs >= 0.8.0)');
+    const revoked = revokedInStore(zone, verified);
+    if (revoked) return fail('TOKEN_REVOKED', revoked + ' is revoked in zone ' + facts.revocationZone);
+  }
   return null;
 }

@@ -7,6 +7,7 @@
  * when it has one for the hash; everything else goes through WebCrypto.
  */
 import { Algorithm } from './algorithms';
+import { configProblem, Problem } from './errors';
 import { Capabilities, VerificationKey } from './keys/types';
 import { Maybe } from './maybe';
 
@@ -30,15 +31,15 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-function importProblem(algorithm: Algorithm, key: VerificationKey, e: unknown, problems?: string[]): boolean {
+function importProblem(algorithm: Algorithm, key: VerificationKey, e: unknown, problems?: Problem[]): boolean {
   if (problems) {
     const which = key.kid !== undefined ? 'key with kid ' + JSON.stringify(key.kid) : 'an ' + key.kty + ' key';
-    problems.push(which + ': this engine cannot use ' + algorithm.name + ' keys (' + String((e as { message?: string }).message || e) + ')');
+    problems.push(configProblem(undefined, undefined, undefined, which + ': this engine cannot use ' + algorithm.name + ' keys (' + String((e as { message?: string }).message || e) + ')'));
   }
   return false;
 }
 
-function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array, problems?: string[]): Promise<boolean> {
+function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array, problems?: Problem[]): Promise<boolean> {
   try {
     return crypto.subtle.importKey(key.format, key.material, algorithm.importParams as never, false, ['verify']).then(
       (cryptoKey) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey, signature, signingInput).then((valid) => valid === true, () => false),
@@ -55,7 +56,7 @@ export function verifySignature(
   signingInput: Uint8Array,
   signature: Uint8Array,
   capabilities?: Capabilities,
-  problems?: string[],
+  problems?: Problem[],
 ): Maybe<boolean> {
   if (key.algorithms.indexOf(algorithm.name) < 0) return false;
   if (algorithm.signatureLength !== undefined && signature.length !== algorithm.signatureLength) return false;

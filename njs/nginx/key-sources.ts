@@ -8,48 +8,44 @@
 import { readFile } from './files';
 import { consumersSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
-import { KeySource } from '../core/keys/types';
+import { configProblem, isProblem, Problem } from '../core/errors';
+import { ConfigDocument, KeySource } from '../core/keys/types';
 import { parseJsonObject } from '../core/strict-json';
 import { engineCapabilities } from './engine';
 
 export type SourceKind = 'jwks' | 'consumers';
 
-export interface ConfigDocument {
-  document: unknown;
-  origin: string;
-}
+const documents: { [reference: string]: ConfigDocument | Problem } = {};
+const sources: { [key: string]: KeySource | Problem } = {};
 
-const documents: { [reference: string]: ConfigDocument | string } = {};
-const sources: { [key: string]: KeySource | string } = {};
-
-function read(reference: string): ConfigDocument | string {
+function read(reference: string): ConfigDocument | Problem {
   if (reference.indexOf('/') >= 0) {
     let bytes: Uint8Array;
     try {
       bytes = readFile(reference);
     } catch (e) {
-      return reference + ': cannot be read: ' + (e as { message?: string }).message;
+      return configProblem(reference, undefined, undefined, 'cannot be read: ' + (e as { message?: string }).message);
     }
     const document = parseJsonObject(bytes);
-    return typeof document === 'string' ? reference + ': ' + document : { document, origin: reference };
+    return typeof document === 'string' ? configProblem(reference, undefined, undefined, document) : { document, origin: reference };
   }
   const document = (globalThis as unknown as { [name: string]: unknown })[reference];
-  if (document === undefined) return 'no js_preload_object named "' + reference + '" (a file path must contain "/")';
+  if (document === undefined) return configProblem(undefined, undefined, undefined, 'no js_preload_object named "' + reference + '" (a file path must contain "/")');
   return { document, origin: 'js_preload_object ' + reference };
 }
 
-/** The document, or a string saying why there is none. */
-export function configDocument(reference: string): ConfigDocument | string {
+/** The document, or the problem that leaves none. */
+export function configDocument(reference: string): ConfigDocument | Problem {
   if (documents[reference] === undefined) documents[reference] = read(reference);
   return documents[reference];
 }
 
-/** The key source, or a string saying why there is none. */
-export function keySource(kind: SourceKind, reference: string): KeySource | string {
+/** The key source, or the problem that leaves none. */
+export function keySource(kind: SourceKind, reference: string): KeySource | Problem {
   const cacheKey = kind + ' ' + reference;
   if (sources[cacheKey] === undefined) {
     const found = configDocument(reference);
-    if (typeof found === 'string') sources[cacheKey] = found;
+    if (isProblem(found)) sources[cacheKey] = found;
     else if (kind === 'jwks') sources[cacheKey] = jwksSource(found.document, found.origin, engineCapabilities());
     else sources[cacheKey] = consumersSource(found.document, found.origin, engineCapabilities());
   }

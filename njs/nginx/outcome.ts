@@ -1,35 +1,32 @@
 /**
  * One verification per request, shared by every variable that asks. The
- * classic engine runs all js_set handlers of a request in one VM; on QuickJS
- * the memo is keyed by the request object. Once the result is known, handlers
- * answer synchronously, so a variable read from inside another (a `map` on
+ * adapter's half of the pipeline (core/pipeline.ts): it gathers the request's
+ * facts, lets the core decide, and keeps the verdict. The classic engine runs
+ * all js_set handlers of a request in one VM; on QuickJS the memo is keyed by
+ * the request object. Once the verdict is known, handlers answer
+ * synchronously, so a variable read from inside another (a `map` on
  * $jwt_claim_* named by $auth_jwt_require) gets its value at once.
  */
-import { authenticate, AuthResult } from '../core/authenticate';
-import { Decision, decide } from '../core/decision';
-import { fail, Failure } from '../core/errors';
 import { claimAt, claimText } from '../core/claim-path';
-import { Identity, KeySource } from '../core/keys/types';
+import { Decision } from '../core/decision';
+import { configProblem, fail, Problem } from '../core/errors';
+import { KeySource } from '../core/keys/types';
 import { andThen, isPromise, Maybe } from '../core/maybe';
+import { decision, evaluate, RequestFacts, Verdict } from '../core/pipeline';
 import { engineCapabilities } from './engine';
 import { injectFault } from './faults';
-import { keySource } from './key-sources';
+import { configDocument, keySource } from './key-sources';
 import { findToken } from './request-token';
-import { revocation } from './revocation';
+import { sharedZone } from './revocation';
 import { readSettings, Settings } from './settings';
 
 export interface Outcome {
   settings: Settings;
-  tokenSent: boolean;
-  /** The token's verification, revocation included. */
-  result: AuthResult;
-  /** Who the request runs as: the verified consumer, the anonymous consumer, or nobody. */
-  identity: Identity | null;
-  anonymous: boolean;
-  /** Set on first need, after `result` (requirements may read claim variables). */
+  verdict: Verdict;
+  /** Set on first need, after the verdict (requirements may read claim variables). */
   decision: Decision | null;
-  configErrors: string[];
-  configWarnings: string[];
+  /** $auth_jwt_claim_set variables that could not be written; logged after the verdict's config errors. */
+  claimSetErrors: Problem[];
   logged: boolean;
 }
 
@@ -38,81 +35,63 @@ export const LOG_PREFIX = 'jwt-gateway: ';
 /** The request whose outcome is known or on its way; one per VM at a time. */
 let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } | null = null;
 
-function newOutcome(settings: Settings, result: AuthResult): Outcome {
-  return { settings, tokenSent: false, result, identity: null, anonymous: false, decision: null, configErrors: [], configWarnings: [], logged: false };
-}
-
-function source(settings: Settings): KeySource | string {
+function source(settings: Settings): KeySource | Problem {
   return settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
 }
 
-function settle(r: NginxHTTPRequest, outcome: Outcome, keys: KeySource | null): Outcome {
-  FAULT: injectFault(r, 'revocation');
-  const result = outcome.result;
-  outcome.configWarnings = (result.ok ? result.skipped : result.configProblems) || [];
-  if (result.ok) {
-    const revoked = revocation(outcome.settings, result);
-    if ('error' in revoked) {
-      outcome.configErrors.push(revoked.error);
-      outcome.result = fail('CONFIG_INVALID', 'revocation list unavailable');
-    } else if (revoked.revoked) {
-      outcome.result = fail('TOKEN_REVOKED', revoked.revoked);
-    } else {
-      outcome.identity = result.identity || null;
-      return outcome;
-    }
-  }
-  const anonymous = outcome.settings.anonymousConsumer;
-  if (anonymous && (outcome.result as Failure).code !== 'CONFIG_INVALID') {
-    outcome.anonymous = true;
-    outcome.identity = (keys && keys.consumer && keys.consumer(anonymous)) || { consumer: anonymous };
-  }
-  return outcome;
-}
-
-function evaluate(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
+/** What the pipeline needs to know about the request; the settings are the policy (same field names): no per-request copy. */
+function gather(r: NginxHTTPRequest, isSubrequest: boolean): RequestFacts {
   FAULT: injectFault(r, 'settings');
   const read = readSettings(r);
-  const outcome = newOutcome(read.settings, fail('TOKEN_MISSING', 'no token in request'));
-  for (let i = 0; i < read.problems.length; i++) outcome.configErrors.push(read.problems[i].variable + ': ' + read.problems[i].message);
-  if (outcome.configErrors.length) {
-    outcome.result = fail('CONFIG_INVALID', 'gateway configuration is invalid');
-    return outcome;
-  }
+  const settings = read.settings;
+  const facts: RequestFacts = {
+    policy: settings,
+    settingsProblems: read.problems,
+    keys: null,
+    token: '',
+    conflicting: false,
+    revocationList: settings.revocationList,
+    revocationZone: settings.revocationZone,
+    openDocument: configDocument,
+    openStore: sharedZone,
+    now: 0,
+  };
+  if (read.problems.length) return facts;
   FAULT: injectFault(r, 'keys');
-  const keys = source(read.settings);
-  if (typeof keys === 'string') {
-    outcome.configErrors.push(keys);
-    outcome.result = fail('CONFIG_INVALID', 'key source unavailable');
-    return outcome;
-  }
+  facts.keys = source(settings);
   FAULT: injectFault(r, 'token');
-  const found = findToken(r, read.settings, isSubrequest);
-  if (!found.token) return settle(r, outcome, keys);
-  outcome.tokenSent = true;
-  if (found.conflicting) {
-    outcome.result = fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie');
-    return settle(r, outcome, keys);
-  }
+  const found = findToken(r, settings, isSubrequest);
+  facts.token = found.token || '';
+  facts.conflicting = found.conflicting;
+  FAULT: injectFault(r, 'revocation');
   FAULT: injectFault(r, 'verify');
-  // The settings are the policy (same field names): no per-request copy.
-  return andThen(authenticate(found.token, keys, read.settings, Math.floor(Date.now() / 1000), engineCapabilities()), (result) => {
-    FAULT: injectFault(r, 'verified');
-    outcome.result = result;
-    return settle(r, outcome, keys);
-  });
+  facts.capabilities = engineCapabilities();
+  facts.now = Math.floor(Date.now() / 1000);
+  return facts;
+}
+
+function evaluated(r: NginxHTTPRequest, settings: Settings, verdict: Verdict): Outcome {
+  FAULT: injectFault(r, 'verified');
+  return { settings, verdict, decision: null, claimSetErrors: [], logged: false };
+}
+
+function outcomeOf(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
+  const facts = gather(r, isSubrequest);
+  const settings = facts.policy as Settings;
+  return andThen(evaluate(facts), (verdict) => evaluated(r, settings, verdict));
 }
 
 /** $auth_jwt_claim_set: verified claims into the config's js_var variables, before any decision reads them. */
 function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
   FAULT: injectFault(r, 'claim-variables');
   const claimSet = outcome.settings.claimSet;
+  const result = outcome.verdict.result;
   for (let i = 0; i < claimSet.length; i++) {
-    const value = outcome.result.ok ? claimText(claimAt(outcome.result.payload, claimSet[i].path)) : '';
+    const value = result.ok ? claimText(claimAt(result.payload, claimSet[i].path)) : '';
     try {
       r.variables[claimSet[i].variable] = value;
     } catch (e) {
-      outcome.configErrors.push('$auth_jwt_claim_set: cannot write $' + claimSet[i].variable + ' (declare it with js_var)');
+      outcome.claimSetErrors.push(configProblem(undefined, '$auth_jwt_claim_set', undefined, 'cannot write $' + claimSet[i].variable + ' (declare it with js_var)'));
     }
   }
   return outcome;
@@ -125,10 +104,8 @@ export function logUnexpected(r: NginxHTTPRequest, e: unknown, consequence: stri
 
 function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
   logUnexpected(r, e, 'request denied');
-  const outcome = newOutcome(readSettings(r).settings, fail('INTERNAL', 'unexpected error'));
-  outcome.tokenSent = true;
-  outcome.logged = true;
-  return outcome;
+  const verdict: Verdict = { tokenSent: true, result: fail('INTERNAL', 'unexpected error'), identity: null, anonymous: false, configErrors: [], configWarnings: [] };
+  return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true };
 }
 
 /** The request's outcome if it is already known: lets a handler answer without making a callback. */
@@ -152,35 +129,30 @@ export function withOutcome<T>(r: NginxHTTPRequest, isSubrequest: boolean, use: 
     }
     return entry.outcome;
   };
-  let evaluated: Maybe<Outcome>;
+  let found: Maybe<Outcome>;
   try {
-    evaluated = evaluate(r, isSubrequest);
+    found = outcomeOf(r, isSubrequest);
   } catch (e) {
-    evaluated = unexpected(r, e);
+    found = unexpected(r, e);
   }
-  if (!isPromise(evaluated)) return use(ready(evaluated));
-  entry.pending = evaluated.then(ready, (e) => ready(unexpected(r, e)));
+  if (!isPromise(found)) return use(ready(found));
+  entry.pending = found.then(ready, (e) => ready(unexpected(r, e)));
   return entry.pending.then(use);
 }
 
-/** The answer for this request; requirement variables are read only now, after verification. */
+/** The answer for this request; requirement variables are read only now, after the verdict and the claim variables. */
 export function decisionFor(r: NginxHTTPRequest, outcome: Outcome): Decision {
   if (outcome.decision === null) {
     FAULT: injectFault(r, 'decision');
     const settings = outcome.settings;
     const requirements: { name: string; value: string }[] = [];
-    if (outcome.result.ok) {
+    if (outcome.verdict.result.ok) {
       for (let i = 0; i < settings.require.length; i++) {
         const value = r.variables[settings.require[i]];
         requirements.push({ name: settings.require[i], value: value === undefined ? '' : value });
       }
     }
-    outcome.decision = decide(outcome.result, {
-      anonymousConsumer: outcome.anonymous ? settings.anonymousConsumer : '',
-      claimRules: settings.claimRules,
-      requirements,
-      requireStatus: settings.requireStatus,
-    });
+    outcome.decision = decision(outcome.verdict, settings, requirements);
   }
   return outcome.decision;
 }

@@ -6,6 +6,7 @@
  */
 import { ClaimRule, parseClaimRules } from '../core/claim-rules';
 import { DEFAULT_CACHE_MAX_AGE } from '../core/cache-lifetime';
+import { configProblem, Problem } from '../core/errors';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../core/token';
 
 export interface Settings {
@@ -39,11 +40,6 @@ export interface Settings {
   cacheMaxAge: number;
 }
 
-export interface SettingsProblem {
-  variable: string;
-  message: string;
-}
-
 /**
  * Helpers take the variable's value (read with a literal property name: a
  * computed name costs njs a string concatenation per setting and request)
@@ -51,6 +47,11 @@ export interface SettingsProblem {
  * are set: this runs per request, and calls and `[]` are dear in njs (README,
  * "Measured costs"), so unset settings take their default inline.
  */
+
+/** A setting that is wrong: the problem's entry is the variable, as `$auth_jwt_leeway: must be ...`. */
+function invalid(variable: string, message: string): Problem {
+  return configProblem(undefined, variable, undefined, message);
+}
 
 /** A space- or comma-separated list. String splits only: a regex split is many times dearer in njs (README, "Measured costs"). */
 function words(value: string): string[] {
@@ -63,40 +64,40 @@ function words(value: string): string[] {
   return out;
 }
 
-function wholeNumber(value: string, name: string, fallback: number, problems: SettingsProblem[]): number {
+function wholeNumber(value: string, name: string, fallback: number, problems: Problem[]): number {
   if (!/^[0-9]{1,9}$/.test(value)) {
-    problems.push({ variable: '$auth_jwt_' + name, message: 'must be a whole number, got ' + JSON.stringify(value) });
+    problems.push(invalid('$auth_jwt_' + name, 'must be a whole number, got ' + JSON.stringify(value)));
     return fallback;
   }
   return Number(value);
 }
 
-function flag(value: string, name: string, problems: SettingsProblem[]): boolean {
-  if (value !== 'on' && value !== 'off') problems.push({ variable: '$auth_jwt_' + name, message: 'must be on or off, got ' + JSON.stringify(value) });
+function flag(value: string, name: string, problems: Problem[]): boolean {
+  if (value !== 'on' && value !== 'off') problems.push(invalid('$auth_jwt_' + name, 'must be on or off, got ' + JSON.stringify(value)));
   return value === 'on';
 }
 
-function claimSet(value: string, problems: SettingsProblem[]): { variable: string; path: string }[] {
+function claimSet(value: string, problems: Problem[]): { variable: string; path: string }[] {
   const out: { variable: string; path: string }[] = [];
   const pairs = words(value);
   for (let i = 0; i < pairs.length; i++) {
     const match = /^\$?([A-Za-z0-9_]+)=(.+)$/.exec(pairs[i]);
     if (match) out.push({ variable: match[1], path: match[2] });
-    else problems.push({ variable: '$auth_jwt_claim_set', message: 'expected variable=claim.path, got ' + JSON.stringify(pairs[i]) });
+    else problems.push(invalid('$auth_jwt_claim_set', 'expected variable=claim.path, got ' + JSON.stringify(pairs[i])));
   }
   return out;
 }
 
-export function readSettings(r: NginxHTTPRequest): { settings: Settings; problems: SettingsProblem[] } {
+export function readSettings(r: NginxHTTPRequest): { settings: Settings; problems: Problem[] } {
   const v = r.variables;
-  const problems: SettingsProblem[] = [];
+  const problems: Problem[] = [];
   /** Every unset list shares it; nothing appends to settings. */
   const none: never[] = [];
   const ruleText = v.auth_jwt_claim_rules;
   const rules = ruleText ? parseClaimRules(ruleText) : none;
-  if (typeof rules === 'string') problems.push({ variable: '$auth_jwt_claim_rules', message: rules });
+  if (typeof rules === 'string') problems.push(invalid('$auth_jwt_claim_rules', rules));
   const requireStatus = v.auth_jwt_require_error || '401';
-  if (requireStatus !== '401' && requireStatus !== '403') problems.push({ variable: '$auth_jwt_require_error', message: 'must be 401 or 403' });
+  if (requireStatus !== '401' && requireStatus !== '403') problems.push(invalid('$auth_jwt_require_error', 'must be 401 or 403'));
   const leeway = v.auth_jwt_leeway;
   const maxTokenSize = v.auth_jwt_max_token_size;
   const requiredClaims = v.auth_jwt_claims_to_verify;
@@ -134,10 +135,10 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     cacheMaxAge: cacheMaxAge ? wholeNumber(cacheMaxAge, 'cache_max_age', DEFAULT_CACHE_MAX_AGE, problems) : DEFAULT_CACHE_MAX_AGE,
   };
   if (settings.keyFile && settings.consumers) {
-    problems.push({ variable: '$auth_jwt_key_file', message: 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both' });
+    problems.push(invalid('$auth_jwt_key_file', 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both'));
   }
   if (!settings.keyFile && !settings.consumers) {
-    problems.push({ variable: '$auth_jwt_key_file', message: 'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location' });
+    problems.push(invalid('$auth_jwt_key_file', 'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location'));
   }
   return { settings, problems };
 }

@@ -7,9 +7,9 @@
 import { decodeBase64url, encodeBase64url } from '../../njs/core/base64url';
 import { describeSpki, ecSpki, pemToSpki, rsaSpki } from '../../njs/core/der';
 import { claimText } from '../../njs/core/claim-path';
-import { isFailure, quote } from '../../njs/core/errors';
+import { isProblem, quote } from '../../njs/core/errors';
 import { keyFromJwk, MIN_RSA_BITS } from '../../njs/core/keys/prepare';
-import { isProblem } from '../../njs/core/keys/types';
+
 import { JsonObject, MAX_JSON_DEPTH, parseJsonObject } from '../../njs/core/strict-json';
 import { parseToken } from '../../njs/core/token';
 import { bytesEqual, concatBytes, utf8 } from './bytes';
@@ -71,7 +71,7 @@ function strictJson(): void {
   // The same rule at the token level: a header naming alg twice is malformed, not "last one wins".
   const token = encodeBase64url(utf8('{"alg":"HS256","alg":"none"}')) + '.' + encodeBase64url(utf8('{}')) + '.c2ln';
   const parsed = parseToken(token, 16384);
-  check(g, 'token header with two alg members is TOKEN_MALFORMED', isFailure(parsed) && parsed.code === 'TOKEN_MALFORMED', JSON.stringify(parsed));
+  check(g, 'token header with two alg members is TOKEN_MALFORMED', isProblem(parsed) && parsed.code === 'TOKEN_MALFORMED', JSON.stringify(parsed));
   nonAsciiScans(g);
   report(g);
 }

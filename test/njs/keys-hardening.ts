@@ -11,10 +11,10 @@ import fs from 'fs';
 import { findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { decodeBase64url } from '../../njs/core/base64url';
-import { isFailure } from '../../njs/core/errors';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { keyFromJwk, keyFromSecret } from '../../njs/core/keys/prepare';
-import { Capabilities, isProblem, KeyMatch } from '../../njs/core/keys/types';
+import { isProblem } from '../../njs/core/errors';
+import { Capabilities, KeyMatch } from '../../njs/core/keys/types';
 import { isPromise } from '../../njs/core/maybe';
 import { revokedBy } from '../../njs/core/revocation';
 import { verifySignature } from '../../njs/core/signature';
@@ -51,9 +51,9 @@ function byteOrderMark(): void {
   const withBom = segmentOf(bytesOf(bom.concat(json)));
   const payload = segmentOf(bytesOf([0x7b, 0x7d]));
   const inHeader = parseToken(withBom + '.' + payload + '.c2ln', 16384);
-  check(g, 'a BOM before the header JSON is TOKEN_MALFORMED', isFailure(inHeader) && inHeader.code === 'TOKEN_MALFORMED' && inHeader.detail.indexOf('header: starts with a UTF-8 byte order mark') === 0, JSON.stringify(inHeader));
+  check(g, 'a BOM before the header JSON is TOKEN_MALFORMED', isProblem(inHeader) && inHeader.code === 'TOKEN_MALFORMED' && inHeader.detail.indexOf('header: starts with a UTF-8 byte order mark') === 0, JSON.stringify(inHeader));
   const inPayload = parseToken(segmentOf(bytesOf(json)) + '.' + segmentOf(bytesOf(bom.concat([0x7b, 0x7d]))) + '.c2ln', 16384);
-  check(g, 'a BOM before the payload JSON is TOKEN_MALFORMED', isFailure(inPayload) && inPayload.code === 'TOKEN_MALFORMED' && inPayload.detail.indexOf('payload: starts with') === 0, JSON.stringify(inPayload));
+  check(g, 'a BOM before the payload JSON is TOKEN_MALFORMED', isProblem(inPayload) && inPayload.code === 'TOKEN_MALFORMED' && inPayload.detail.indexOf('payload: starts with') === 0, JSON.stringify(inPayload));
   report(g);
 }
 
@@ -126,7 +126,7 @@ async function rfc7520(root: string): Promise<void> {
       continue;
     }
     const found = source.lookup({ header, payload: {} }, algorithm, { keyClaim: 'key' });
-    const keys = isFailure(found) ? [] : (found as KeyMatch).keys;
+    const keys = isProblem(found) ? [] : (found as KeyMatch).keys;
     const kty = algorithm.kty;
     check(g, signatures[i].section + ' (' + algorithm.name + '): the kid and alg pick exactly the ' + kty + ' key', keys.length === 1 && keys[0].kty === kty && keys[0].kid === 'bilbo.baggins@hobbiton.example', JSON.stringify(found));
     if (keys.length !== 1) continue;

@@ -7,7 +7,7 @@ import { engineCapabilities } from '../../njs/nginx/engine';
 import { findAlgorithm } from '../../njs/core/algorithms';
 import { AuthPolicy, AuthResult, authenticate } from '../../njs/core/authenticate';
 import { decodeBase64url, encodeBase64url } from '../../njs/core/base64url';
-import { isFailure } from '../../njs/core/errors';
+import { isProblem } from '../../njs/core/errors';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { Capabilities, KeySource } from '../../njs/core/keys/types';
 import { verifySignature } from '../../njs/core/signature';
@@ -80,7 +80,7 @@ function sourceFor(example: Example): KeySource {
 }
 
 function outcome(result: AuthResult): string {
-  return isFailure(result) ? result.code + ' (' + result.detail + ')' : 'accepted';
+  return isProblem(result) ? result.code + ' (' + result.detail + ')' : 'accepted';
 }
 
 /** Same token with one signature character changed (never the last, which could make it non-canonical). */
@@ -97,7 +97,7 @@ function tamperPayload(token: string): string {
 }
 
 function expectRejected(g: Group, what: string, result: AuthResult, code: string): void {
-  check(g, what + ' is rejected with ' + code, isFailure(result) && result.code === code, 'got ' + outcome(result));
+  check(g, what + ' is rejected with ' + code, isProblem(result) && result.code === code, 'got ' + outcome(result));
 }
 
 /** A.1-A.3 are JWTs: the whole request path must accept them, and only them. */
@@ -108,15 +108,15 @@ async function checkJwt(example: Example): Promise<void> {
   check(g, 'JWK is usable', problems.length === 0, JSON.stringify(problems));
 
   const accepted = await authenticate(example.token, source, POLICY, BEFORE_EXP);
-  check(g, 'RFC token is accepted', !isFailure(accepted), 'got ' + outcome(accepted));
-  if (!isFailure(accepted)) {
+  check(g, 'RFC token is accepted', !isProblem(accepted), 'got ' + outcome(accepted));
+  if (!isProblem(accepted)) {
     check(g, 'header alg is ' + example.alg, accepted.header.alg === example.alg, JSON.stringify(accepted.header));
     check(g, 'payload iss is "joe"', accepted.payload.iss === 'joe', accepted.payloadText);
   }
 
   // With the engine's capabilities, as the gateway runs it (HS256 through the synchronous HMAC).
   const viaEngine = await authenticate(example.token, source, POLICY, BEFORE_EXP, engineCapabilities());
-  check(g, 'RFC token is accepted with the engine capabilities', !isFailure(viaEngine), 'got ' + outcome(viaEngine));
+  check(g, 'RFC token is accepted with the engine capabilities', !isProblem(viaEngine), 'got ' + outcome(viaEngine));
   const badViaEngine = await authenticate(tamperSignature(example.token), source, POLICY, BEFORE_EXP, engineCapabilities());
   expectRejected(g, 'token with a changed signature, engine capabilities', badViaEngine, 'SIGNATURE_INVALID');
 
@@ -135,7 +135,7 @@ function signatureOf(example: Example, token: string): Promise<boolean> {
   const algorithm = findAlgorithm(example.alg)!;
   const parts = token.split('.');
   const match = source.lookup({ header: { alg: example.alg }, payload: {} }, algorithm, { keyClaim: POLICY.keyClaim });
-  if (isFailure(match) || match.keys.length !== 1) return Promise.reject(new Error('key lookup failed: ' + JSON.stringify(match)));
+  if (isProblem(match) || match.keys.length !== 1) return Promise.reject(new Error('key lookup failed: ' + JSON.stringify(match)));
   const signature = decodeBase64url(parts[2]);
   if (!signature) return Promise.reject(new Error('signature is not canonical base64url'));
   return Promise.resolve(verifySignature(algorithm, match.keys[0], utf8(parts[0] + '.' + parts[1]), signature));

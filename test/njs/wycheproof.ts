@@ -9,7 +9,8 @@ import fs from 'fs';
 import { Algorithm, findAlgorithm } from '../../njs/core/algorithms';
 import { describeSpki } from '../../njs/core/der';
 import { keyFromJwk, keyFromPem, MIN_RSA_BITS, minimumHmacBytes, secretKey } from '../../njs/core/keys/prepare';
-import { Capabilities, FieldProblem, isProblem, VerificationKey } from '../../njs/core/keys/types';
+import { configProblem, isProblem, Problem } from '../../njs/core/errors';
+import { Capabilities, VerificationKey } from '../../njs/core/keys/types';
 import { verifySignature } from '../../njs/core/signature';
 import { JsonObject } from '../../njs/core/strict-json';
 import { bytesEqual, fromHex, pemFromDer } from './bytes';
@@ -121,7 +122,7 @@ function policyReason(vg: VectorGroup, alg: Algorithm): string {
 }
 
 interface PreparedKey {
-  key: VerificationKey | FieldProblem;
+  key: VerificationKey | Problem;
   /** Where the key came from, for the notes. */
   from: 'jwk' | 'der';
 }
@@ -135,10 +136,10 @@ interface PreparedKey {
 function prepareGroupKey(g: Group, vg: VectorGroup, alg: Algorithm, capabilities: Capabilities): PreparedKey {
   const jwk = vg.publicKeyJwk || vg.keyJwk;
   if (jwk) return { key: keyFromJwk(jwk, capabilities), from: 'jwk' };
-  if (!vg.publicKeyDer) return { key: { field: 'publicKeyDer', message: 'group has neither a JWK nor a DER key' }, from: 'der' };
+  if (!vg.publicKeyDer) return { key: configProblem(undefined, undefined, 'publicKeyDer', 'group has neither a JWK nor a DER key'), from: 'der' };
   const der = fromHex(vg.publicKeyDer);
   const info = describeSpki(der);
-  if (typeof info === 'string') return { key: { field: 'publicKeyDer', message: 'describeSpki: ' + info }, from: 'der' };
+  if (typeof info === 'string') return { key: configProblem(undefined, undefined, 'publicKeyDer', 'describeSpki: ' + info), from: 'der' };
   check(g, 'describeSpki finds a ' + alg.kty + ' key', info.kty === alg.kty && info.crv === alg.crv, 'got ' + info.kty + ' ' + info.crv);
   return { key: keyFromPem(pemFromDer(der), alg.name, capabilities), from: 'der' };
 }

@@ -5,7 +5,7 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { JACK } from '../../tools/demo/consumers';
 import { AuthPolicy, AuthResult } from '../../njs/core/authenticate';
-import { Failure, FailureCode } from '../../njs/core/errors';
+import { FailureCode, Problem } from '../../njs/core/errors';
 import { Capabilities } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../../njs/core/token';
@@ -65,13 +65,18 @@ export function bytes(text: string): Uint8Array {
 export { b64u, b64uJson, compact, segments, signRaw } from './tokens';
 
 /** Asserts a failure with this code and returns it (typed). */
-export function expectFailure(result: unknown, code: FailureCode): Failure {
+export function expectFailure(result: unknown, code: FailureCode): Problem {
   expect(result).not.toBeNull();
-  const failure = result as Failure;
+  const failure = result as Problem;
   expect({ ok: failure.ok, code: failure.code }).toEqual({ ok: false, code });
   expect(failure.status).toBe(401);
   expect(typeof failure.detail).toBe('string');
   return failure;
+}
+
+/** A config problem as the core reports it: code CONFIG_INVALID, where it is (file, entry, field) and what is wrong. */
+export function configProblemAt(file: string, entry: string, field: string, message: string): Problem {
+  return { ok: false, code: 'CONFIG_INVALID', status: 401, message, detail: '', file, entry, field };
 }
 
 /** Asserts success and returns the verified result. */

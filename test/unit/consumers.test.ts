@@ -5,9 +5,10 @@ import { authenticate } from '../../njs/core/authenticate';
 import { indexDocument } from '../../cli/index';
 import { consumerIndexOf, consumersSource } from '../../njs/core/keys/consumers';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
-import { Capabilities, ConfigProblem } from '../../njs/core/keys/types';
+import { describeProblems, Problem } from '../../njs/core/errors';
+import { Capabilities } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { bytes, CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from '../support/core';
+import { bytes, CAPS, configProblemAt, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from '../support/core';
 import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const ORIGIN = '/etc/nginx/consumers.json';
@@ -212,15 +213,15 @@ describe('consumersSource: lifetime_grace_period', () => {
   test.each([[-1], [1.5], ['10'], [null], [Number.NaN]])('%j is a problem on "lifetime_grace_period"', async (grace) => {
     const map = withGrace(grace);
     expect(map.problems()).toEqual([
-      { origin: ORIGIN, entry: expect.any(String), field: 'lifetime_grace_period', message: expect.any(String) },
-      { origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: NO_USABLE_CREDENTIAL },
+      configProblemAt(ORIGIN, expect.any(String), 'lifetime_grace_period', expect.any(String)),
+      configProblemAt(ORIGIN, 'consumer map', 'consumers', NO_USABLE_CREDENTIAL),
     ]);
     expectFailure(await authenticate(await jackToken({ key: 'g-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
   });
 });
 
 describe('consumersSource: configuration problems', () => {
-  function byField(problems: ConfigProblem[], field: string): ConfigProblem[] {
+  function byField(problems: Problem[], field: string): Problem[] {
     return problems.filter((p) => p.field === field);
   }
 
@@ -262,15 +263,15 @@ describe('consumersSource: configuration problems', () => {
     const problems = map.problems();
     const fields = problems.map((p) => p.field);
     expect(fields).toEqual(expect.arrayContaining(['public_key', 'algorithm', 'secret', '-', 'username', 'credentials', 'key']));
-    expect(problems.find((p) => p.entry.includes('"b1"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/not a PEM/) });
-    expect(problems.find((p) => p.entry.includes('"b2"'))).toMatchObject({ field: 'algorithm' });
-    expect(problems.find((p) => p.entry.includes('"b3"'))).toMatchObject({ field: 'secret' });
-    expect(problems.find((p) => p.entry.includes('"b4"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/private key/) });
-    expect(problems.find((p) => p.entry.includes('"b5"'))).toMatchObject({ field: 'algorithm' });
-    for (const p of problems) expect(p.origin).toBe(ORIGIN);
+    expect(problems.find((p) => p.entry!.includes('"b1"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/not a PEM/) });
+    expect(problems.find((p) => p.entry!.includes('"b2"'))).toMatchObject({ field: 'algorithm' });
+    expect(problems.find((p) => p.entry!.includes('"b3"'))).toMatchObject({ field: 'secret' });
+    expect(problems.find((p) => p.entry!.includes('"b4"'))).toMatchObject({ field: 'public_key', message: expect.stringMatching(/private key/) });
+    expect(problems.find((p) => p.entry!.includes('"b5"'))).toMatchObject({ field: 'algorithm' });
+    for (const p of problems) expect(p.file).toBe(ORIGIN);
     // a token naming a broken credential is refused as an unknown key, with the reason for the log
     const failure = expectFailure(await authenticate(await jackToken({ key: 'b1-key' }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    expect(failure.configProblems).toEqual([expect.stringContaining('field "public_key"')]);
+    expect(describeProblems(failure.configProblems!)).toEqual([expect.stringContaining('field "public_key"')]);
   });
 
   test.each([
@@ -280,7 +281,7 @@ describe('consumersSource: configuration problems', () => {
     ['an array', [jackConsumer()]],
   ])('a document with %s reports "consumers" and knows no key', async (_name, document) => {
     const map = consumersSource(document, ORIGIN, CAPS);
-    expect(map.problems()).toEqual([{ origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: expect.any(String) }]);
+    expect(map.problems()).toEqual([configProblemAt(ORIGIN, 'consumer map', 'consumers', expect.any(String))]);
     expectFailure(await authenticate(await jackToken(), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
   });
 });
@@ -299,8 +300,8 @@ describe('consumersSource: $env:// secrets', () => {
     for (const ref of ['$env://MISSING', '$env://EMPTY']) {
       const map = source([{ username: 'jack', credentials: [{ key: JACK.key, secret: ref }] }], caps);
       expect(map.problems()).toEqual([
-        { origin: ORIGIN, entry: expect.any(String), field: 'secret', message: expect.stringContaining(ref) },
-        { origin: ORIGIN, entry: 'consumer map', field: 'consumers', message: NO_USABLE_CREDENTIAL },
+        configProblemAt(ORIGIN, expect.any(String), 'secret', expect.stringContaining(ref)),
+        configProblemAt(ORIGIN, 'consumer map', 'consumers', NO_USABLE_CREDENTIAL),
       ]);
       expectFailure(await authenticate(await sign('HS256', bytes(ref), { key: JACK.key }), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
     }

@@ -2,13 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
-import { Failure, isFailure } from '../../njs/core/errors';
+import { describeProblems, isProblem, Problem } from '../../njs/core/errors';
 import { indexDocument } from '../../cli/index';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
-import { ConfigProblem, KeyMatch } from '../../njs/core/keys/types';
+import { KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from '../support/core';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, configProblemAt, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from '../support/core';
 import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const b64uHex = (secret: string) => Buffer.from(secret).toString('hex');
@@ -29,16 +29,16 @@ function octJwk(secret: string, extra: JsonObject = {}): JsonObject {
   return { kty: 'oct', k: b64u(secret), ...extra };
 }
 
-function lookup(document: unknown, header: JsonObject, alg: string): KeyMatch | Failure {
+function lookup(document: unknown, header: JsonObject, alg: string): KeyMatch | Problem {
   return jwksSource(document, ORIGIN, CAPS).lookup({ header: { alg, ...header }, payload: {} }, findAlgorithm(alg)!, { keyClaim: 'key' });
 }
 
-function match(result: KeyMatch | Failure): KeyMatch {
-  if (isFailure(result)) throw new Error('expected keys, got ' + result.code + ': ' + result.detail);
+function match(result: KeyMatch | Problem): KeyMatch {
+  if (isProblem(result)) throw new Error('expected keys, got ' + result.code + ': ' + result.detail);
   return result;
 }
 
-function materials(result: KeyMatch | Failure): string[] {
+function materials(result: KeyMatch | Problem): string[] {
   return match(result).keys.map((k) => Buffer.from(k.material).toString('hex'));
 }
 
@@ -76,7 +76,7 @@ describe('jwksSource: lookup by kid', () => {
     const doc = { keys: [octJwk('old-secret-old-secret-old-secret', { kid: 'k' }), octJwk('new-secret-new-secret-new-secret', { kid: 'k' })] };
     const found = match(lookup(doc, { kid: 'k' }, 'HS256'));
     expect(found.keys.map((k) => Buffer.from(k.material).toString())).toEqual(['old-secret-old-secret-old-secret']);
-    expect(found.skipped).toEqual([
+    expect(describeProblems(found.skipped)).toEqual([
       ORIGIN + ': keys[1] (kid "k"): field "kid": duplicate kid: keys[0] has it too and also fits HS256, so a token with this kid and alg is checked against keys[0] only (keys may share a kid only when their kty, crv or alg tells them apart)',
     ]);
     const source = jwksSource(doc, ORIGIN, CAPS);
@@ -85,7 +85,7 @@ describe('jwksSource: lookup by kid', () => {
     expect(refused.detail).toMatch(/does not verify with HS256/);
     // check says the same, naming the later key and every alg both fit
     expect(source.problems()).toEqual([
-      { origin: ORIGIN, entry: 'keys[1] (kid "k")', field: 'kid', message: expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits HS256, HS384, HS512, so/) },
+      configProblemAt(ORIGIN, 'keys[1] (kid "k")', 'kid', expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits HS256, HS384, HS512, so/)),
     ]);
   });
 
@@ -105,7 +105,7 @@ describe('jwksSource: lookup by kid', () => {
     expect(materials(lookup(apart, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaB.publicKey)]);
     const overlapping = { keys: [publicJwk(rsaA.publicKey, { kid: 'r' }), publicJwk(rsaB.publicKey, { kid: 'r', alg: 'PS256' })] };
     expect(jwksSource(overlapping, ORIGIN, CAPS).problems()).toEqual([
-      { origin: ORIGIN, entry: 'keys[1] (kid "r")', field: 'kid', message: expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits PS256, so/) },
+      configProblemAt(ORIGIN, 'keys[1] (kid "r")', 'kid', expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits PS256, so/)),
     ]);
     expect(materials(lookup(overlapping, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaA.publicKey)]);
     expect(materials(lookup(overlapping, { kid: 'r' }, 'RS256'))).toEqual([spkiHex(rsaA.publicKey)]);
@@ -192,7 +192,7 @@ describe('jwksSource: broken entries', () => {
     ],
   };
 
-  function problem(problems: ConfigProblem[], entry: string): ConfigProblem {
+  function problem(problems: Problem[], entry: string): Problem {
     const found = problems.filter((p) => p.entry === entry);
     if (found.length !== 1) throw new Error('expected one problem for ' + entry + ', got ' + JSON.stringify(problems));
     return found[0];
@@ -200,7 +200,7 @@ describe('jwksSource: broken entries', () => {
 
   test('problems() names each broken entry and field', () => {
     const problems = jwksSource(document, ORIGIN, CAPS).problems();
-    for (const p of problems) expect(p.origin).toBe(ORIGIN);
+    for (const p of problems) expect(p.file).toBe(ORIGIN);
     expect(problem(problems, 'keys[0]').field).toBe('-');
     expect(problem(problems, 'keys[1] (kid "broken-oct")').field).toBe('k');
     expect(problem(problems, 'keys[3] (kid "enc-key")').field).toBe('use');
@@ -222,23 +222,23 @@ describe('jwksSource: broken entries', () => {
     const source = jwksSource(document, ORIGIN, CAPS);
     const verified = expectOk(await authenticate(await hs256(goodSecret), source, policy(), NOW));
     expect(verified.payload).toEqual({ sub: 'alice' });
-    expect(verified.skipped.some((s) => s.includes('keys[0]') && s.includes('not a JSON object'))).toBe(true);
-    expect(verified.skipped.some((s) => s.includes('kid "broken-oct"') && s.includes('field "k"'))).toBe(true);
-    for (const s of verified.skipped) expect(s.startsWith(ORIGIN + ': ')).toBe(true);
+    expect(describeProblems(verified.skipped).some((s) => s.includes('keys[0]') && s.includes('not a JSON object'))).toBe(true);
+    expect(describeProblems(verified.skipped).some((s) => s.includes('kid "broken-oct"') && s.includes('field "k"'))).toBe(true);
+    for (const s of describeProblems(verified.skipped)) expect(s.startsWith(ORIGIN + ': ')).toBe(true);
     expectOk(await authenticate(await hs256(goodSecret, { kid: 'good' }), source, policy(), NOW));
   });
 
   test('a broken key named by kid is reported with the KEY_NOT_FOUND failure, as a config problem', async () => {
     const source = jwksSource(document, ORIGIN, CAPS);
     const failure = expectFailure(await authenticate(await hs256(goodSecret, { kid: 'broken-oct' }), source, policy(), NOW), 'KEY_NOT_FOUND');
-    expect(failure.configProblems).toEqual(expect.arrayContaining([expect.stringContaining('field "k"')]));
+    expect(describeProblems(failure.configProblems!)).toEqual(expect.arrayContaining([expect.stringContaining('field "k"')]));
     expect(JSON.stringify(failure)).not.toContain(goodSecret);
   });
 
   test('Ed25519 keys are broken entries on engines without Ed25519, and do not hide the others', () => {
     const doc = { keys: [publicJwk(ed25519.publicKey, { kid: 'ed' }), publicJwk(p256.publicKey, { kid: 'ec' })] };
     const source = jwksSource(doc, ORIGIN, CAPS_NO_ED25519);
-    expect(source.problems()).toEqual([{ origin: ORIGIN, entry: 'keys[0] (kid "ed")', field: 'x', message: expect.stringMatching(/Ed25519/) }]);
+    expect(source.problems()).toEqual([configProblemAt(ORIGIN, 'keys[0] (kid "ed")', 'x', expect.stringMatching(/Ed25519/))]);
     const ec = source.lookup({ header: { alg: 'ES256', kid: 'ec' }, payload: {} }, findAlgorithm('ES256')!, { keyClaim: 'key' });
     expect(match(ec).keys).toHaveLength(1);
     const ed = source.lookup({ header: { alg: 'EdDSA', kid: 'ed' }, payload: {} }, findAlgorithm('EdDSA')!, { keyClaim: 'key' });
@@ -260,30 +260,30 @@ describe('jwksSource: documents without keys', () => {
     ['an array', [octJwk('secret')]],
   ])('%s: problems() reports "keys", lookups find nothing', async (_name, document) => {
     const source = jwksSource(document, ORIGIN, CAPS);
-    expect(source.problems()).toEqual([{ origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: expect.stringMatching(/missing/) }]);
+    expect(source.problems()).toEqual([configProblemAt(ORIGIN, 'JWK Set', 'keys', expect.stringMatching(/missing/))]);
     const result = match(source.lookup({ header: { alg: 'HS256' }, payload: {} }, findAlgorithm('HS256')!, { keyClaim: 'key' }));
     expect(result.keys).toEqual([]);
     expect(result.skipped).toHaveLength(1);
     const failure = expectFailure(await authenticate(await hs256('secret'), source, policy(), NOW), 'KEY_NOT_FOUND');
-    expect(failure.configProblems).toEqual([expect.stringContaining('field "keys"')]);
+    expect(describeProblems(failure.configProblems!)).toEqual([expect.stringContaining('field "keys"')]);
   });
 
   test('an empty key set is a problem for check, and each token it refuses logs why', async () => {
     const source = jwksSource({ keys: [] }, ORIGIN, CAPS);
-    const EMPTY = { origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: 'empty: no key can verify a token, so every token is refused' };
+    const EMPTY = configProblemAt(ORIGIN, 'JWK Set', 'keys', 'empty: no key can verify a token, so every token is refused');
     expect(source.problems()).toEqual([EMPTY]);
     const withoutKid = expectFailure(await authenticate(await hs256(S('secret')), source, policy(), NOW), 'KEY_NOT_FOUND');
-    expect(withoutKid.configProblems).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
+    expect(describeProblems(withoutKid.configProblems!)).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
     const withKid = expectFailure(await authenticate(await hs256(S('secret'), { kid: 'a' }), source, policy(), NOW), 'KEY_NOT_FOUND');
-    expect(withKid.configProblems).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
+    expect(describeProblems(withKid.configProblems!)).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
   });
 
   test('a set whose every key is refused is a problem for check beside the keys\' own', () => {
     const problems = jwksSource({ keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, publicJwk(rsaA.publicKey, { use: 'enc' })] }, ORIGIN, CAPS).problems();
     expect(problems).toEqual([
-      { origin: ORIGIN, entry: 'keys[0] (kid "short")', field: 'k', message: expect.stringMatching(/^HMAC key has 1 byte; at least 32 are required/) },
-      { origin: ORIGIN, entry: 'keys[1]', field: 'use', message: expect.any(String) },
-      { origin: ORIGIN, entry: 'JWK Set', field: 'keys', message: 'no usable key (every entry is refused, see above), so every token is refused' },
+      configProblemAt(ORIGIN, 'keys[0] (kid "short")', 'k', expect.stringMatching(/^HMAC key has 1 byte; at least 32 are required/)),
+      configProblemAt(ORIGIN, 'keys[1]', 'use', expect.any(String)),
+      configProblemAt(ORIGIN, 'JWK Set', 'keys', 'no usable key (every entry is refused, see above), so every token is refused'),
     ]);
   });
 });

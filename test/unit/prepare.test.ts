@@ -1,6 +1,7 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { keyFromJwk, keyFromPem, keyFromSecret, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
-import { FieldProblem, isProblem, VerificationKey } from '../../njs/core/keys/types';
+import { isProblem, Problem } from '../../njs/core/errors';
+import { VerificationKey } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { b64u, bytes, CAPS, CAPS_NO_ED25519, publicJwk, spkiHex, testKeyPairs } from '../support/core';
 
@@ -10,14 +11,14 @@ function pem(key: KeyObject): string {
   return key.export({ type: 'spki', format: 'pem' }) as string;
 }
 
-function key(result: VerificationKey | FieldProblem): VerificationKey {
+function key(result: VerificationKey | Problem): VerificationKey {
   if (isProblem(result)) throw new Error('expected a key, got a problem on "' + result.field + '": ' + result.message);
   return result;
 }
 
-function expectProblem(result: VerificationKey | FieldProblem, field: string, message?: RegExp): FieldProblem {
+function expectProblem(result: VerificationKey | Problem, field: string, message?: RegExp): Problem {
   expect(isProblem(result)).toBe(true);
-  const problem = result as FieldProblem;
+  const problem = result as Problem;
   expect(problem.field).toBe(field);
   if (message) expect(problem.message).toMatch(message);
   return problem;

@@ -6,7 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { findAlgorithm } from '../../njs/core/algorithms';
 import { secretKey } from '../../njs/core/keys/prepare';
-import { Capabilities, isProblem, SyncHmac, VerificationKey } from '../../njs/core/keys/types';
+import { isProblem } from '../../njs/core/errors';
+import { Capabilities, SyncHmac, VerificationKey } from '../../njs/core/keys/types';
 import { isPromise } from '../../njs/core/maybe';
 import { verifySignature } from '../../njs/core/signature';
 

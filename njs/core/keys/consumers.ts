@@ -13,18 +13,18 @@
  * walk over every entry.
  */
 import { Algorithm, findAlgorithm } from '../algorithms';
-import { fail, Failure, quote } from '../errors';
+import { configProblem, fail, isProblem, located, Problem, quote } from '../errors';
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, ConfigProblem, counted, DecodedToken, describeProblem, FieldProblem, Identity, indexProblem, isPosition, isProblem, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
+import { Capabilities, counted, DecodedToken, Identity, indexProblem, isPosition, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
-function unknownFields(object: JsonObject, known: string[], origin: string, entry: string, into: ConfigProblem[]): void {
+function unknownFields(object: JsonObject, known: string[], origin: string, entry: string, into: Problem[]): void {
   const names = Object.keys(object);
   for (let i = 0; i < names.length; i++) {
-    if (known.indexOf(names[i]) < 0) into.push({ origin, entry, field: names[i], message: 'unknown field (known: ' + known.join(', ') + ')' });
+    if (known.indexOf(names[i]) < 0) into.push(configProblem(origin, entry, names[i], 'unknown field (known: ' + known.join(', ') + ')'));
   }
 }
 
@@ -38,7 +38,7 @@ interface Credential {
   credentialIndex: number;
   fields: JsonObject;
   identity: Identity;
-  prepared?: PreparedCredential | FieldProblem;
+  prepared?: PreparedCredential | Problem;
 }
 
 /** Entry names are built only for messages: quoting costs a regex per call in njs. */
@@ -67,17 +67,17 @@ function resolveReference(value: unknown, capabilities: Capabilities): unknown {
   return resolved === undefined || resolved === '' ? null : resolved;
 }
 
-function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | FieldProblem {
+function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | Problem {
   const name = fields.algorithm === undefined ? DEFAULT_ALGORITHM : fields.algorithm;
   const algorithm = findAlgorithm(name);
-  if (!algorithm) return { field: 'algorithm', message: 'unsupported algorithm ' + JSON.stringify(name) };
+  if (!algorithm) return configProblem(undefined, undefined, 'algorithm', 'unsupported algorithm ' + JSON.stringify(name));
   const grace = fields.lifetime_grace_period === undefined ? 0 : fields.lifetime_grace_period;
   if (typeof grace !== 'number' || !(grace >= 0) || grace !== Math.floor(grace)) {
-    return { field: 'lifetime_grace_period', message: 'must be a whole number of seconds >= 0' };
+    return configProblem(undefined, undefined, 'lifetime_grace_period', 'must be a whole number of seconds >= 0');
   }
   const field = algorithm.kty === 'oct' ? 'secret' : 'public_key';
   const material = resolveReference(fields[field], capabilities);
-  if (material === null) return { field, message: 'references ' + fields[field] + ', which is not set in the environment (njs >= 0.8.8 also needs `env NAME;` in nginx.conf)' };
+  if (material === null) return configProblem(undefined, undefined, field, 'references ' + fields[field] + ', which is not set in the environment (njs >= 0.8.8 also needs `env NAME;` in nginx.conf)');
   const key = algorithm.kty === 'oct'
     ? keyFromSecret(material, fields.base64_secret === true, algorithm.name)
     : keyFromPem(material, algorithm.name, capabilities);
@@ -97,7 +97,7 @@ interface BuiltIndex {
   /** Position of the first consumer with each username, in document order. */
   byUsername: { [username: string]: number };
   credentials: Credential[];
-  problems: ConfigProblem[];
+  problems: Problem[];
 }
 
 function consumerIdentity(consumer: JsonObject): Identity {
@@ -119,41 +119,41 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
   const built: BuiltIndex = { byKey: {}, byUsername: {}, credentials: [], problems: [] };
   const listed = isObject(document) ? document.consumers : undefined;
   if (!Array.isArray(listed)) {
-    built.problems.push({ origin, entry: 'consumer map', field: 'consumers', message: 'missing (expected {"consumers": [ ... ]})' });
+    built.problems.push(configProblem(origin, 'consumer map', 'consumers', 'missing (expected {"consumers": [ ... ]})'));
     return built;
   }
   const consumers: unknown[] = listed;
   for (let i = 0; i < consumers.length; i++) {
     const consumer = consumers[i];
     if (!isObject(consumer)) {
-      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: '-', message: 'not a JSON object' });
+      built.problems.push(configProblem(origin, consumerEntry(i, consumer), '-', 'not a JSON object'));
       continue;
     }
     const username = consumer.username;
     if (typeof username !== 'string' || username === '') {
-      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'missing (a non-empty string is required)' });
+      built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'username', 'missing (a non-empty string is required)'));
       continue;
     }
-    if (built.byUsername['#' + username] !== undefined) built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'username', message: 'duplicate username' });
+    if (built.byUsername['#' + username] !== undefined) built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'username', 'duplicate username'));
     else built.byUsername['#' + username] = i;
     const list = consumer.credentials;
     if (!Array.isArray(list)) {
-      built.problems.push({ origin, entry: consumerEntry(i, consumer), field: 'credentials', message: 'missing (expected an array of credentials)' });
+      built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'credentials', 'missing (expected an array of credentials)'));
       continue;
     }
     for (let j = 0; j < list.length; j++) {
       const fields = list[j];
       if (!isObject(fields)) {
-        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: '-', message: 'not a JSON object' });
+        built.problems.push(configProblem(origin, credentialEntry(consumers, i, j), '-', 'not a JSON object'));
         continue;
       }
       if (typeof fields.key !== 'string' || fields.key === '') {
-        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message: 'missing (a non-empty string is required)' });
+        built.problems.push(configProblem(origin, credentialEntry(consumers, i, j), 'key', 'missing (a non-empty string is required)'));
         continue;
       }
       if (built.byKey['#' + fields.key]) {
         const message = 'duplicate key ' + quote(fields.key) + ' (the first credential with it is used)';
-        built.problems.push({ origin, entry: credentialEntry(consumers, i, j), field: 'key', message });
+        built.problems.push(configProblem(origin, credentialEntry(consumers, i, j), 'key', message));
         continue;
       }
       const credential = credentialOf(consumers, i, j, fields);
@@ -238,7 +238,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     return counted(keys, 'credential key').concat(counted(usernames, 'username'));
   }
 
-  function prepare(credential: Credential): PreparedCredential | FieldProblem {
+  function prepare(credential: Credential): PreparedCredential | Problem {
     if (credential.prepared === undefined) credential.prepared = prepareCredential(credential.fields, capabilities);
     return credential.prepared;
   }
@@ -248,14 +248,14 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   }
 
   /** Why no token can verify: no consumer map (its problem), or no credential in it. */
-  function noCredentials(): ConfigProblem {
+  function noCredentials(): Problem {
     if (!Array.isArray(listed)) return index().problems[0];
-    return { origin, entry: 'consumer map', field: 'consumers', message: 'no credentials: no token can verify, so every token is refused' };
+    return configProblem(origin, 'consumer map', 'consumers', 'no credentials: no token can verify, so every token is refused');
   }
 
   return {
     origin,
-    lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure {
+    lookup(token: DecodedToken, _algorithm: Algorithm, options: LookupOptions): KeyMatch | Problem {
       // The payload first, then the header, as Kong does: so `kid` can name the credential too.
       const claim = options.keyClaim;
       const own = Object.prototype.hasOwnProperty;
@@ -265,7 +265,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       if (!credential) {
         const unknown = fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
         // A map without any credential refuses every token: say so in the log (cheap checks only, this is a failure path anyone can reach).
-        if (consumers.length === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [describeProblem(noCredentials())];
+        if (consumers.length === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [noCredentials()];
         return unknown;
       }
       const ready = prepare(credential);
@@ -273,7 +273,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
         // Tokens that name their credential by kid: revoking that kid revokes the credential, whether the kid came in the header or the payload.
         return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [], kid: claim === 'kid' ? (value as string) : undefined };
       }
-      const problem = describeProblem({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
+      const problem = located(ready, origin, entryOf(credential));
       const failure = fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error');
       failure.configProblems = [problem];
       return failure;
@@ -282,7 +282,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const position = stored ? storedConsumer(username) : index().byUsername['#' + username];
       return position === undefined || position < 0 ? null : consumerIdentity(consumers[position] as JsonObject);
     },
-    problems(): ConfigProblem[] {
+    problems(): Problem[] {
       const all = index().problems.slice();
       if (isObject(document) && document.index !== undefined) {
         const differs = !stored || JSON.stringify(document.index) !== JSON.stringify(consumerIndexOf(document));
@@ -295,11 +295,11 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       for (let i = 0; i < credentials.length; i++) {
         const credential = credentials[i];
         const ready = prepare(credential);
-        if (isProblem(ready)) all.push({ origin, entry: entryOf(credential), field: ready.field, message: ready.message });
+        if (isProblem(ready)) all.push(located(ready, origin, entryOf(credential)));
         else working++;
         unknownFields(credential.fields, credentialFields, origin, entryOf(credential), all);
         const id = credential.identity.credential;
-        if (id !== undefined && ids['#' + id]) all.push({ origin, entry: entryOf(credential), field: 'id', message: 'duplicate credential id' });
+        if (id !== undefined && ids['#' + id]) all.push(configProblem(origin, entryOf(credential), 'id', 'duplicate credential id'));
         if (id !== undefined) ids['#' + id] = true;
       }
       for (let i = 0; i < consumers.length; i++) {
@@ -307,7 +307,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
         if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
       }
       if (Array.isArray(listed) && working === 0) {
-        all.push(credentials.length === 0 ? noCredentials() : { origin, entry: 'consumer map', field: 'consumers', message: 'no usable credential (every credential is refused, see above), so every token is refused' });
+        all.push(credentials.length === 0 ? noCredentials() : configProblem(origin, 'consumer map', 'consumers', 'no usable credential (every credential is refused, see above), so every token is refused'));
       }
       return all;
     },

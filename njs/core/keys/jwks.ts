@@ -10,11 +10,11 @@
  * plain loops and static Object/Array functions touch them.
  */
 import { Algorithm, algorithmNames, findAlgorithm } from '../algorithms';
-import { fail, Failure, quote } from '../errors';
+import { configProblem, fail, isProblem, located, Problem, quote } from '../errors';
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromJwk } from './prepare';
-import { Capabilities, ConfigProblem, counted, DecodedToken, describeProblem, FieldProblem, indexProblem, isPosition, isProblem, KeyMatch, KeySource, VerificationKey } from './types';
+import { Capabilities, counted, DecodedToken, indexProblem, isPosition, KeyMatch, KeySource, VerificationKey } from './types';
 
 /** Without a `kid`, at most this many keys are tried, so one token cannot make the gateway try a whole key set. */
 export const MAX_KEYS_TRIED = 8;
@@ -61,7 +61,7 @@ interface BuiltIndex {
   byKid: { [kid: string]: number[] };
   /** Positions of the entries that are JSON objects. */
   usable: number[];
-  problems: ConfigProblem[];
+  problems: Problem[];
 }
 
 function isJwk(value: unknown): value is JsonObject {
@@ -71,13 +71,13 @@ function isJwk(value: unknown): value is JsonObject {
 function buildIndex(keys: unknown, origin: string): BuiltIndex {
   const built: BuiltIndex = { byKid: {}, usable: [], problems: [] };
   if (!Array.isArray(keys)) {
-    built.problems.push({ origin, entry: 'JWK Set', field: 'keys', message: 'missing (expected {"keys": [ ...JWK objects ]})' });
+    built.problems.push(configProblem(origin, 'JWK Set', 'keys', 'missing (expected {"keys": [ ...JWK objects ]})'));
     return built;
   }
   for (let i = 0; i < keys.length; i++) {
     const jwk = keys[i];
     if (!isJwk(jwk)) {
-      built.problems.push({ origin, entry: 'keys[' + i + ']', field: '-', message: 'not a JSON object' });
+      built.problems.push(configProblem(origin, 'keys[' + i + ']', '-', 'not a JSON object'));
       continue;
     }
     built.usable.push(i);
@@ -127,14 +127,14 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
   const stored = Array.isArray(listed) ? storedIndex(document) : null;
   let built: BuiltIndex | null = null;
   const index = (): BuiltIndex => built || (built = buildIndex(listed, origin));
-  const prepared: (VerificationKey | FieldProblem)[] = [];
+  const prepared: (VerificationKey | Problem)[] = [];
 
   function entryName(position: number): string {
     const kid = (keys[position] as JsonObject).kid;
     return 'keys[' + position + ']' + (typeof kid === 'string' ? ' (kid ' + quote(kid) + ')' : '');
   }
 
-  function prepare(position: number): VerificationKey | FieldProblem {
+  function prepare(position: number): VerificationKey | Problem {
     if (prepared[position] === undefined) {
       const jwk = keys[position] as JsonObject;
       const key = keyFromJwk(jwk, capabilities);
@@ -145,9 +145,9 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
   }
 
   /** Why no token can verify when the set has no keys at all (a `keys` member that is missing or empty), for the log and `check`. */
-  function noKeys(): ConfigProblem {
+  function noKeys(): Problem {
     if (!Array.isArray(listed)) return index().problems[0];
-    return { origin, entry: 'JWK Set', field: 'keys', message: 'empty: no key can verify a token, so every token is refused' };
+    return configProblem(origin, 'JWK Set', 'keys', 'empty: no key can verify a token, so every token is refused');
   }
 
   /** Positions the stored index lists that still hold a key (with this kid, when one is given). */
@@ -174,7 +174,7 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
 
   return {
     origin,
-    lookup(token: DecodedToken, algorithm: Algorithm): KeyMatch | Failure {
+    lookup(token: DecodedToken, algorithm: Algorithm): KeyMatch | Problem {
       const kid = token.header.kid;
       // Without a kid: the first keys that fit (listed in the stored index), else every key in order (null).
       let candidates: number[] | null = stored && kid === undefined ? storedPositions(stored.withoutKid[algorithm.name], undefined) : null;
@@ -183,14 +183,14 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
         candidates = withKid(kid);
         if (candidates.length === 0) {
           const failure = fail('KEY_NOT_FOUND', 'no key with kid ' + quote(kid) + ' in ' + origin);
-          if (keys.length === 0) failure.configProblems = [describeProblem(noKeys())];
+          if (keys.length === 0) failure.configProblems = [noKeys()];
           return failure;
         }
       }
       const match: KeyMatch = { keys: [], graceSeconds: 0, skipped: [] };
       const documentProblems = stored ? [] : index().problems;
-      for (let i = 0; i < documentProblems.length; i++) match.skipped.push(describeProblem(documentProblems[i]));
-      if (keys.length === 0 && Array.isArray(listed)) match.skipped.push(describeProblem(noKeys()));
+      for (let i = 0; i < documentProblems.length; i++) match.skipped.push(documentProblems[i]);
+      if (keys.length === 0 && Array.isArray(listed)) match.skipped.push(noKeys());
       const count = candidates ? candidates.length : keys.length;
       let firstWithKid = -1;
       for (let i = 0; i < count && match.keys.length < MAX_KEYS_TRIED; i++) {
@@ -200,19 +200,19 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
         if (kid !== undefined) {
           // Keys this alg cannot tell apart under one kid: the first is used, the others are passed over (and `check` reports them).
           if (firstWithKid >= 0) {
-            match.skipped.push(describeProblem({ origin, entry: entryName(position), field: 'kid', message: duplicateKid(firstWithKid, [algorithm.name]) }));
+            match.skipped.push(configProblem(origin, entryName(position), 'kid', duplicateKid(firstWithKid, [algorithm.name])));
             continue;
           }
           firstWithKid = position;
         }
         const key = prepare(position);
-        if (isProblem(key)) match.skipped.push(describeProblem({ origin, entry: entryName(position), field: key.field, message: key.message }));
+        if (isProblem(key)) match.skipped.push(located(key, origin, entryName(position)));
         // An oct key without alg verifies only the HS algorithms it is long enough for (RFC 7518 3.2).
         else if (key.algorithms.indexOf(algorithm.name) >= 0) match.keys.push(key);
       }
       return match;
     },
-    problems(): ConfigProblem[] {
+    problems(): Problem[] {
       const all = index().problems.slice();
       if (document !== null && typeof document === 'object' && (document as JsonObject).index !== undefined) {
         if (!stored || JSON.stringify((document as JsonObject).index) !== JSON.stringify(kidIndexOf(document))) {
@@ -227,20 +227,20 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
       let working = 0;
       for (let i = 0; i < usable.length; i++) {
         const key = prepare(usable[i]);
-        if (isProblem(key)) all.push({ origin, entry: entryName(usable[i]), field: key.field, message: key.message });
+        if (isProblem(key)) all.push(located(key, origin, entryName(usable[i])));
         else working++;
         const jwk = keys[usable[i]] as JsonObject;
         const sameKid = typeof jwk.kid === 'string' ? index().byKid['#' + jwk.kid] : [];
         for (let j = 0; j < sameKid.length && sameKid[j] < usable[i]; j++) {
           const shared = sharedAlgorithms(keys[sameKid[j]] as JsonObject, jwk);
           if (shared.length) {
-            all.push({ origin, entry: entryName(usable[i]), field: 'kid', message: duplicateKid(sameKid[j], shared) });
+            all.push(configProblem(origin, entryName(usable[i]), 'kid', duplicateKid(sameKid[j], shared)));
             break;
           }
         }
       }
       if (Array.isArray(listed) && working === 0) {
-        all.push(keys.length === 0 ? noKeys() : { origin, entry: 'JWK Set', field: 'keys', message: 'no usable key (every entry is refused, see above), so every token is refused' });
+        all.push(keys.length === 0 ? noKeys() : configProblem(origin, 'JWK Set', 'keys', 'no usable key (every entry is refused, see above), so every token is refused'));
       }
       return all;
     },

@@ -6,7 +6,8 @@ import { algorithmNames, algorithmsForKey, findAlgorithm, KeyType } from '../alg
 import { decodeBase64, decodeBase64url } from '../base64url';
 import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaSpki } from '../der';
 import { JsonObject } from '../strict-json';
-import { Capabilities, FieldProblem, isProblem, VerificationKey } from './types';
+import { configProblem, isProblem, Problem } from '../errors';
+import { Capabilities, VerificationKey } from './types';
 
 export const MIN_RSA_BITS = 2048;
 
@@ -14,12 +15,13 @@ function coordinateBytes(crv: unknown): number {
   return crv === 'P-256' ? 32 : crv === 'P-384' ? 48 : crv === 'P-521' ? 66 : 0;
 }
 
-function problem(field: string, message: string): FieldProblem {
-  return { field, message };
+/** A problem in one field of a key; the key source places it in its file and entry. */
+function problem(field: string, message: string): Problem {
+  return configProblem(undefined, undefined, field, message);
 }
 
 /** The algorithms a key may verify: all its type allows, or only `alg` when one is configured. */
-function bind(kty: KeyType, crv: string | undefined, alg: unknown, algField: string): string[] | FieldProblem {
+function bind(kty: KeyType, crv: string | undefined, alg: unknown, algField: string): string[] | Problem {
   if (alg === undefined) return algorithmsForKey(kty, crv);
   const algorithm = findAlgorithm(alg);
   if (!algorithm) {
@@ -32,7 +34,7 @@ function bind(kty: KeyType, crv: string | undefined, alg: unknown, algField: str
   return [algorithm.name];
 }
 
-function fromPublicKeyInfo(info: PublicKeyInfo, alg: unknown, algField: string, keyField: string, capabilities: Capabilities): VerificationKey | FieldProblem {
+function fromPublicKeyInfo(info: PublicKeyInfo, alg: unknown, algField: string, keyField: string, capabilities: Capabilities): VerificationKey | Problem {
   if (info.kty === 'RSA' && (info.bits || 0) < MIN_RSA_BITS) {
     return problem(keyField, 'RSA key has ' + info.bits + ' bits; at least ' + MIN_RSA_BITS + ' are required');
   }
@@ -45,7 +47,7 @@ function fromPublicKeyInfo(info: PublicKeyInfo, alg: unknown, algField: string, 
   return { kty: info.kty, crv: info.crv, algorithms, format: 'spki', material: info.spki };
 }
 
-function base64urlField(jwk: JsonObject, field: string, expectedLength?: number): Uint8Array | FieldProblem {
+function base64urlField(jwk: JsonObject, field: string, expectedLength?: number): Uint8Array | Problem {
   const value = jwk[field];
   if (typeof value !== 'string' || value === '') return problem(field, 'missing (a base64url string is required)');
   const bytes = decodeBase64url(value);
@@ -57,7 +59,7 @@ function base64urlField(jwk: JsonObject, field: string, expectedLength?: number)
 }
 
 /** A JWK (RFC 7517) as a verification key. */
-export function keyFromJwk(jwk: JsonObject, capabilities: Capabilities): VerificationKey | FieldProblem {
+export function keyFromJwk(jwk: JsonObject, capabilities: Capabilities): VerificationKey | Problem {
   if (jwk.use !== undefined && jwk.use !== 'sig') return problem('use', 'key is for ' + JSON.stringify(jwk.use) + ', not "sig"');
   if (jwk.key_ops !== undefined) {
     const ops = jwk.key_ops;
@@ -112,7 +114,7 @@ export function minimumHmacBytes(alg: string): number {
  * configured alg verifies HS256 only. Too short for all of them, it is
  * refused (`keyField` names the field; the message never shows the secret).
  */
-export function secretKey(secret: Uint8Array, alg: unknown, algField: string, keyField: string): VerificationKey | FieldProblem {
+export function secretKey(secret: Uint8Array, alg: unknown, algField: string, keyField: string): VerificationKey | Problem {
   const bound = bind('oct', undefined, alg, algField);
   if (!Array.isArray(bound)) return bound;
   const algorithms: string[] = [];
@@ -126,7 +128,7 @@ export function secretKey(secret: Uint8Array, alg: unknown, algField: string, ke
 }
 
 /** A consumer credential's `secret` (text, or base64 when `base64_secret`). */
-export function keyFromSecret(secret: unknown, isBase64: boolean, alg: string): VerificationKey | FieldProblem {
+export function keyFromSecret(secret: unknown, isBase64: boolean, alg: string): VerificationKey | Problem {
   if (typeof secret !== 'string' || secret === '') return problem('secret', 'missing (required for ' + alg + ')');
   const bytes = isBase64 ? decodeBase64(secret) : Buffer.from(secret);
   if (!bytes || bytes.length === 0) return problem('secret', 'not valid base64 (base64_secret is true)');
@@ -134,7 +136,7 @@ export function keyFromSecret(secret: unknown, isBase64: boolean, alg: string): 
 }
 
 /** A consumer credential's PEM `public_key`. */
-export function keyFromPem(pem: unknown, alg: string, capabilities: Capabilities): VerificationKey | FieldProblem {
+export function keyFromPem(pem: unknown, alg: string, capabilities: Capabilities): VerificationKey | Problem {
   if (typeof pem !== 'string' || pem === '') return problem('public_key', 'missing (required for ' + alg + ')');
   const info = pemToSpki(pem);
   if (typeof info === 'string') return problem('public_key', info);

@@ -3,7 +3,7 @@
  * question: which keys may verify this token, and who is it then?
  */
 import { Algorithm, KeyType } from '../algorithms';
-import { Failure } from '../errors';
+import { configProblem, Problem } from '../errors';
 import { JsonObject } from '../strict-json';
 
 export interface VerificationKey {
@@ -31,7 +31,7 @@ export interface KeyMatch {
   /** Extra clock skew allowed for this credential (APISIX lifetime_grace_period). */
   graceSeconds: number;
   /** Config entries passed over because they are broken; for the log. */
-  skipped: string[];
+  skipped: Problem[];
   /** The kid the source found the key by when the key has none of its own (a credential named by a `kid` claim). */
   kid?: string;
 }
@@ -50,18 +50,17 @@ export interface KeySource {
   /** Where the keys come from, for log lines and config errors. */
   origin: string;
   /** Keys that may verify this token with `algorithm` (already allow-listed). */
-  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Failure;
+  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Problem;
   /** Prepares every entry and lists what is wrong; for `check` and tests, never per request. */
-  problems(): ConfigProblem[];
+  problems(): Problem[];
   /** A consumer by username (consumer maps only), e.g. the anonymous consumer. */
   consumer?(username: string): Identity | null;
 }
 
-export interface ConfigProblem {
+/** A parsed config document (JWK Set, consumer map, deny list) and where it came from, for messages. */
+export interface ConfigDocument {
+  document: unknown;
   origin: string;
-  entry: string;
-  field: string;
-  message: string;
 }
 
 /** A position in a stored index: a whole number >= 0 (anything else finds nothing). */
@@ -79,15 +78,11 @@ export function counted(count: number, noun: string): string[] {
  * index` would write now: `missed` lists what cannot be found through it
  * (e.g. "3 credential keys"), null when it is not an index at all.
  */
-export function indexProblem(origin: string, entry: string, what: string, missed: string[] | null): ConfigProblem {
+export function indexProblem(origin: string, entry: string, what: string, missed: string[] | null): Problem {
   const again = ': run `jwt-gateway index` again';
-  if (!missed) return { origin, entry, field: 'index', message: 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again };
+  if (!missed) return configProblem(origin, entry, 'index', 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again);
   const lost = missed.length ? '; ' + missed.join(' and ') + ' not found through it, their tokens are refused' : '';
-  return { origin, entry, field: 'index', message: 'does not match the ' + what + ' (stale or edited' + lost + ')' + again };
-}
-
-export function describeProblem(problem: ConfigProblem): string {
-  return problem.origin + ': ' + problem.entry + ': field "' + problem.field + '": ' + problem.message;
+  return configProblem(origin, entry, 'index', 'does not match the ' + what + ' (stale or edited' + lost + ')' + again);
 }
 
 /** A synchronous HMAC: the digest, or null when the engine lacks that hash (njs before 0.9.7 has only sha256). */
@@ -99,13 +94,4 @@ export interface Capabilities {
   env?: (name: string) => string | undefined;
   /** Lets HS* verify without a WebCrypto round trip (and its promises). */
   hmac?: SyncHmac;
-}
-
-export interface FieldProblem {
-  field: string;
-  message: string;
-}
-
-export function isProblem<T>(value: T | FieldProblem): value is FieldProblem {
-  return typeof (value as FieldProblem).field === 'string';
 }
