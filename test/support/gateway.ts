@@ -161,11 +161,11 @@ export function gatewayConfig(options: GatewayConfigOptions): string {
 
 /**
  * A location only valid tokens pass (jwt-auth.conf), proxied to the echo
- * upstream with the identity headers (jwt-proxy-headers.conf): `before` are
- * the directives ahead of the includes (the `set $auth_jwt_...` lines),
- * `after` those between them and proxy_pass (more headers, limit_req...).
+ * upstream (or `upstream`) with the identity headers (jwt-proxy-headers.conf):
+ * `before` are the directives ahead of the includes (the `set $auth_jwt_...`
+ * lines), `after` those between them and proxy_pass (more headers, limit_req...).
  */
-export function authLocation(path: string, before: string[] = [], after: string[] = []): string {
+export function authLocation(path: string, before: string[] = [], after: string[] = [], upstream = 'echo_upstream'): string {
   const indented = (lines: string[]) => lines.map((line) => '    ' + line);
   return [
     'location ' + path + ' {',
@@ -173,7 +173,7 @@ export function authLocation(path: string, before: string[] = [], after: string[
     '    include ${ROOT}/nginx/jwt-auth.conf;',
     '    include ${ROOT}/nginx/jwt-proxy-headers.conf;',
     ...indented(after),
-    '    proxy_pass http://echo_upstream;',
+    '    proxy_pass http://' + upstream + ';',
     '}',
   ].join('\n');
 }

@@ -19,12 +19,14 @@
  *
  * Exits 1 on any 5xx, mismatch, request error, crash or failed reload check.
  */
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { base64url, CryptoKey, exportJWK, exportSPKI, generateKeyPair, JWK, JWTHeaderParameters, JWTPayload, SignJWT } from 'jose';
 import { parseCommandLine } from '../../cli/args';
-import { cachedStyleHttp, configHead, isAlive, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
+import { authLocation } from '../../test/support/gateway';
+import { tampered, withPayload } from '../../test/support/mutations';
+import { b64u, b64uJson, mintJwt, SigningKey, signRaw } from '../../test/support/tokens';
+import { configHead, isAlive, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
+import { toolHttp } from '../config';
 import { Clock, drive, emptyStats, Expected, Kind, request, send, Target, TrafficStats } from './traffic';
 
 const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload [--reloads N]]
@@ -33,42 +35,15 @@ const USAGE = `usage: npm run soak -- [--duration S] [--concurrency C] [--reload
   --reload         reload nginx under load, replacing the consumer map and JWK Set
   --reloads N      number of reloads (default 10; implies --reload)`;
 
+const SUB_HEADER = ['proxy_set_header X-Jwt-Sub $jwt_claim_sub;'];
 const CONFIG =
-  configHead({ errorLogLevel: '${LOG_LEVEL}' }) +
+  toolHttp('soak', { errorLogLevel: '${LOG_LEVEL}', keepalive: 32 }) +
   `
-    access_log off;
-
-    js_import jwt from \${BUNDLE};
-    js_preload_object soak_consumers from \${PREFIX}/consumers.json;
-    js_preload_object soak_jwks from \${PREFIX}/jwks.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-
-    # The cached auth_request style: its verifier server on a unix socket.
-    ${cachedStyleHttp()}
-
-    upstream soak_upstream {
-        server 127.0.0.1:\${UPSTREAM_PORT};
-        keepalive 32;
-    }
-
     server {
         listen 127.0.0.1:\${PORT};
 
-        location = /consumers {
-            set $auth_jwt_consumers soak_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_pass http://soak_upstream;
-        }
-
-        location = /jwks {
-            set $auth_jwt_key_file soak_jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_set_header X-Jwt-Sub $jwt_claim_sub;
-            proxy_pass http://soak_upstream;
-        }
+${authLocation('= /consumers', ['set $auth_jwt_consumers soak_consumers;'], SUB_HEADER, 'soak_upstream')}
+${authLocation('= /jwks', ['set $auth_jwt_key_file soak_jwks;'], SUB_HEADER, 'soak_upstream')}
 
         include \${ROOT}/nginx/jwt-auth-cache-locations.conf;
         location = /cached {
@@ -129,7 +104,6 @@ function parseOptions(argv: string[]): Options {
 // ---------------------------------------------------------------- key material
 
 type Alg = 'HS256' | 'RS256' | 'ES256' | 'PS256';
-type SigningKey = CryptoKey | Uint8Array;
 
 interface Credential {
   username: string;
@@ -144,59 +118,50 @@ interface JwkEntry {
   kid: string;
   alg: Alg;
   signingKey: SigningKey;
-  jwk: JWK;
+  jwk: object;
 }
 
-async function credential(username: string, alg: Alg): Promise<Credential> {
+type Claims = { [name: string]: unknown };
+
+/** A fresh private key for `alg` (node:crypto; RSA 2048, P-256). */
+function keyPair(alg: Alg): { privateKey: KeyObject; publicKey: KeyObject } {
+  return alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+function credential(username: string, alg: Alg): Credential {
   const key = username + '-key';
   const id = 'cred-' + username;
   if (alg === 'HS256') {
     const secret = randomBytes(32).toString('hex');
-    return { username, key, alg, signingKey: new TextEncoder().encode(secret), entry: { id, key, algorithm: alg, secret } };
+    return { username, key, alg, signingKey: secret, entry: { id, key, algorithm: alg, secret } };
   }
-  const pair = await generateKeyPair(alg, alg === 'ES256' ? {} : { modulusLength: 2048 });
-  return { username, key, alg, signingKey: pair.privateKey, entry: { id, key, algorithm: alg, public_key: await exportSPKI(pair.publicKey) } };
+  const pair = keyPair(alg);
+  return { username, key, alg, signingKey: pair.privateKey, entry: { id, key, algorithm: alg, public_key: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
 }
 
-async function jwkEntry(kid: string, alg: Alg): Promise<JwkEntry> {
+function jwkEntry(kid: string, alg: Alg): JwkEntry {
   if (alg === 'HS256') {
     const secret = randomBytes(32);
-    return { kid, alg, signingKey: secret, jwk: { kty: 'oct', kid, alg, use: 'sig', k: base64url.encode(secret) } };
+    return { kid, alg, signingKey: secret, jwk: { kty: 'oct', kid, alg, use: 'sig', k: b64u(secret) } };
   }
-  const pair = await generateKeyPair(alg, alg === 'ES256' ? {} : { modulusLength: 2048 });
-  return { kid, alg, signingKey: pair.privateKey, jwk: { ...(await exportJWK(pair.publicKey)), kid, alg, use: 'sig' } };
+  const pair = keyPair(alg);
+  return { kid, alg, signingKey: pair.privateKey, jwk: { ...(pair.publicKey.export({ format: 'jwk' }) as object), kid, alg, use: 'sig' } };
 }
 
 const NOW = () => Math.floor(Date.now() / 1000);
 
-function sign(payload: JWTPayload, header: JWTHeaderParameters, key: SigningKey): Promise<string> {
-  return new SignJWT(payload).setProtectedHeader(header).sign(key);
-}
-
 /** A token that stays valid for the whole run (payload `key` names the credential). */
-function consumerToken(c: Credential, claims: JWTPayload = {}): Promise<string> {
-  return sign({ key: c.key, sub: c.username, iat: NOW(), exp: NOW() + 7200, ...claims }, { alg: c.alg, typ: 'JWT' }, c.signingKey);
+function consumerToken(c: Credential, claims: Claims = {}): string {
+  return mintJwt(c.alg, c.signingKey, { key: c.key, sub: c.username, iat: NOW(), exp: NOW() + 7200, ...claims });
 }
 
-function jwkToken(k: JwkEntry, claims: JWTPayload = {}, signingKey: SigningKey = k.signingKey): Promise<string> {
-  return sign({ sub: 'svc-' + k.kid, iat: NOW(), exp: NOW() + 7200, ...claims }, { alg: k.alg, typ: 'JWT', kid: k.kid }, signingKey);
+function jwkToken(k: JwkEntry, claims: Claims = {}, signingKey: SigningKey = k.signingKey): string {
+  return mintJwt(k.alg, signingKey, { sub: 'svc-' + k.kid, iat: NOW(), exp: NOW() + 7200, ...claims }, { kid: k.kid });
 }
 
-function segment(value: unknown): string {
-  return base64url.encode(typeof value === 'string' ? value : JSON.stringify(value));
-}
-
-/** Changes one character in the middle of the signature. */
-function flipSignature(token: string): string {
-  const dot = token.lastIndexOf('.');
-  const at = dot + Math.floor((token.length - dot) / 2);
-  return token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1);
-}
-
-/** Replaces the payload, keeping header and signature. */
-function swapPayload(token: string, payload: object): string {
-  const parts = token.split('.');
-  return parts[0] + '.' + segment(payload) + '.' + parts[2];
+/** A token of `alg` with no typ (the wrong-key kinds). */
+function bareToken(alg: Alg, key: SigningKey, claims: Claims, header: Claims = {}): string {
+  return signRaw(alg, key, { alg, ...header }, claims);
 }
 
 // ---------------------------------------------------------------- the reload plan
@@ -267,105 +232,123 @@ interface Setup {
   files(generation: number): { [name: string]: string };
 }
 
-function bearer(token: string): { [name: string]: string } {
+/** The run's keys, fresh each time: the stable credentials and keys, those the reloads add and remove, an attacker's. */
+interface Material {
+  /** HS256, RS256, ES256 and PS256 consumers. */
+  stable: Credential[];
+  guests: Credential[];
+  /** HS256, RS256 and ES256 keys of the JWK Set. */
+  stableKeys: JwkEntry[];
+  rotating: JwkEntry[];
+  other: { rsa: KeyObject; ec: KeyObject; secret: string };
+}
+
+type Headers = { [name: string]: string };
+
+function bearer(token: string): Headers {
   return { Authorization: 'Bearer ' + token };
 }
 
-async function setup(p: Plan): Promise<Setup> {
-  const stable: Credential[] = [];
-  for (const alg of ['HS256', 'RS256', 'ES256', 'PS256'] as Alg[]) stable.push(await credential(alg.toLowerCase().slice(0, 2) + alg.slice(2), alg));
-  const [hs, rs, es, ps] = stable;
-  const guests: Credential[] = [];
-  for (let i = 0; i < p.guestCount; i++) guests.push(await credential(guestName(i), GUEST_ALGS[i % GUEST_ALGS.length]));
-  const stableKeys: JwkEntry[] = [await jwkEntry('stable-hs', 'HS256'), await jwkEntry('stable-rs', 'RS256'), await jwkEntry('stable-es', 'ES256')];
-  const [khs, krs, kes] = stableKeys;
-  const rotating: JwkEntry[] = [];
-  for (let i = 0; i < p.kidCount; i++) rotating.push(await jwkEntry(kidName(i), KID_ALGS[i % KID_ALGS.length]));
-  const otherRsa = await generateKeyPair('RS256', { modulusLength: 2048 });
-  const otherEc = await generateKeyPair('ES256');
-  const otherSecret = new TextEncoder().encode(randomBytes(32).toString('hex'));
+/** Requests to one location; the cached auth_request style (/cached) passes no claim headers (sub= stays empty). */
+const on =
+  (route: string) =>
+  (headers: Headers, query = ''): Target => ({ path: route + query, headers });
+const onConsumers = on('/consumers');
+const onJwks = on('/jwks');
+const onCached = on('/cached');
+const always = (status: Expected) => () => status;
 
-  const last = p.states.length - 1;
-  const at = (g: number) => p.states[Math.max(0, Math.min(last, g))];
-  const always = (status: Expected) => () => status;
-  const onConsumers = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/consumers' + query, headers });
-  const onJwks = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/jwks' + query, headers });
-  // The cached auth_request style over the same consumer map; it passes no claim headers (sub= stays empty).
-  const onCached = (headers: { [name: string]: string }, query = ''): Target => ({ path: '/cached' + query, headers });
-  const kinds: Kind[] = [];
+/** Configuration generation g, clamped to the plan. */
+function stateAt(p: Plan, g: number): State {
+  return p.states[Math.max(0, Math.min(p.states.length - 1, g))];
+}
 
-  // Valid tokens: each algorithm through the consumer map and the JWK Set.
-  for (const c of stable) {
-    const token = await consumerToken(c);
-    kinds.push({ name: c.alg + ' consumer', group: 'valid', variants: [onConsumers(bearer(token))], expect: always(200), body: `ok consumer=${c.username} sub=${c.username}\n` });
-    kinds.push({ name: c.alg + ' consumer, cached', group: 'valid', variants: [onCached(bearer(token))], expect: always(200), body: `ok consumer=${c.username} sub=\n` });
-  }
-  for (const k of stableKeys) {
-    kinds.push({ name: k.alg + ' JWK kid ' + k.kid, group: 'valid', variants: [onJwks(bearer(await jwkToken(k)))], expect: always(200), body: `ok consumer= sub=svc-${k.kid}\n` });
-  }
-  // Tokens whose validity changes with the reloads (the soak has only rot-0, always valid).
-  for (let i = 0; i < guests.length; i++) {
-    const c = guests[i];
-    const token = await consumerToken(c);
-    const expect = (g: number): Expected => (at(g).guests.indexOf(i) >= 0 ? 200 : 401);
-    kinds.push({ name: c.alg + ' consumer ' + c.username, group: 'valid', variants: [onConsumers(bearer(token))], expect, body: `ok consumer=${c.username} sub=${c.username}\n` });
-    kinds.push({ name: c.alg + ' consumer ' + c.username + ', cached', group: 'valid', variants: [onCached(bearer(token))], expect, body: `ok consumer=${c.username} sub=\n` });
-  }
-  for (let i = 0; i < rotating.length; i++) {
-    const k = rotating[i];
-    kinds.push({
-      name: k.alg + ' JWK kid ' + k.kid,
-      group: 'valid',
-      variants: [onJwks(bearer(await jwkToken(k)))],
-      expect: (g) => (at(g).kids.indexOf(i) >= 0 ? 200 : 401),
-      body: `ok consumer= sub=svc-${k.kid}\n`,
-    });
-  }
+function material(p: Plan): Material {
+  const algs: Alg[] = ['HS256', 'RS256', 'ES256', 'PS256'];
+  return {
+    stable: algs.map((alg) => credential(alg.toLowerCase().slice(0, 2) + alg.slice(2), alg)),
+    guests: Array.from({ length: p.guestCount }, (_, i) => credential(guestName(i), GUEST_ALGS[i % GUEST_ALGS.length])),
+    stableKeys: [jwkEntry('stable-hs', 'HS256'), jwkEntry('stable-rs', 'RS256'), jwkEntry('stable-es', 'ES256')],
+    rotating: Array.from({ length: p.kidCount }, (_, i) => jwkEntry(kidName(i), KID_ALGS[i % KID_ALGS.length])),
+    other: { rsa: keyPair('RS256').privateKey, ec: keyPair('ES256').privateKey, secret: randomBytes(32).toString('hex') },
+  };
+}
 
+/** A consumer's token through the consumer map and the cached style, valid while `expect` says 200. */
+function consumerKinds(c: Credential, label: string, expect: (g: number) => Expected): Kind[] {
+  const token = consumerToken(c);
+  return [
+    { name: label, group: 'valid', variants: [onConsumers(bearer(token))], expect, body: `ok consumer=${c.username} sub=${c.username}\n` },
+    { name: label + ', cached', group: 'valid', variants: [onCached(bearer(token))], expect, body: `ok consumer=${c.username} sub=\n` },
+  ];
+}
+
+function jwkKind(k: JwkEntry, expect: (g: number) => Expected): Kind {
+  return { name: k.alg + ' JWK kid ' + k.kid, group: 'valid', variants: [onJwks(bearer(jwkToken(k)))], expect, body: `ok consumer= sub=svc-${k.kid}\n` };
+}
+
+/** Valid tokens: each algorithm through the consumer map and the JWK Set, and those whose validity changes with the reloads. */
+function validKinds(m: Material, p: Plan): Kind[] {
+  return [
+    ...m.stable.flatMap((c) => consumerKinds(c, c.alg + ' consumer', always(200))),
+    ...m.stableKeys.map((k) => jwkKind(k, always(200))),
+    // The soak has only rot-0, always valid.
+    ...m.guests.flatMap((c, i) => consumerKinds(c, c.alg + ' consumer ' + c.username, (g) => (stateAt(p, g).guests.indexOf(i) >= 0 ? 200 : 401))),
+    ...m.rotating.map((k, i) => jwkKind(k, (g) => (stateAt(p, g).kids.indexOf(i) >= 0 ? 200 : 401))),
+  ];
+}
+
+function expiredKind(m: Material): Kind {
+  const [hs, rs, es] = m.stable;
   const expired = { iat: NOW() - 7200, exp: NOW() - 3600 };
-  kinds.push({
+  return {
     name: 'exp passed / nbf ahead',
     group: 'expired',
     variants: [
-      onConsumers(bearer(await consumerToken(hs, expired))),
-      onConsumers(bearer(await consumerToken(rs, expired))),
-      onJwks(bearer(await jwkToken(kes, expired))),
-      onConsumers(bearer(await consumerToken(es, { nbf: NOW() + 3600 }))),
+      onConsumers(bearer(consumerToken(hs, expired))),
+      onConsumers(bearer(consumerToken(rs, expired))),
+      onJwks(bearer(jwkToken(m.stableKeys[2], expired))),
+      onConsumers(bearer(consumerToken(es, { nbf: NOW() + 3600 }))),
     ],
     expect: always(401),
-  });
+  };
+}
 
-  kinds.push({
+function tamperedKind(m: Material): Kind {
+  const [hs, rs, es, ps] = m.stable;
+  const [khs, krs] = m.stableKeys;
+  const admin = { sub: 'admin', exp: NOW() + 7200 };
+  return {
     name: 'signature or payload changed',
     group: 'tampered',
     variants: [
-      onConsumers(bearer(swapPayload(await consumerToken(rs), { key: rs.key, sub: 'admin', exp: NOW() + 7200 }))),
-      onConsumers(bearer(flipSignature(await consumerToken(es)))),
-      onConsumers(bearer(flipSignature(await consumerToken(ps)))),
-      onConsumers(bearer(flipSignature(await consumerToken(hs)))),
-      onJwks(bearer(flipSignature(await jwkToken(khs)))),
-      onJwks(bearer(swapPayload(await jwkToken(krs), { sub: 'admin', exp: NOW() + 7200 }))),
-      onCached(bearer(swapPayload(await consumerToken(hs), { key: hs.key, sub: 'admin', exp: NOW() + 7200 }))),
-      onCached(bearer(flipSignature(await consumerToken(rs)))),
+      onConsumers(bearer(withPayload(consumerToken(rs), { key: rs.key, ...admin }))),
+      onConsumers(bearer(tampered(consumerToken(es)))),
+      onConsumers(bearer(tampered(consumerToken(ps)))),
+      onConsumers(bearer(tampered(consumerToken(hs)))),
+      onJwks(bearer(tampered(jwkToken(khs)))),
+      onJwks(bearer(withPayload(jwkToken(krs), admin))),
+      onCached(bearer(withPayload(consumerToken(hs), { key: hs.key, ...admin }))),
+      onCached(bearer(tampered(consumerToken(rs)))),
     ],
     expect: always(401),
-  });
+  };
+}
 
-  kinds.push({ name: 'no token', group: 'missing', variants: [onConsumers({}), onJwks({}), onCached({})], expect: always(401) });
-
-  const good = await consumerToken(hs);
-  const goodPayload = good.split('.')[1];
-  kinds.push({
+function malformedKind(m: Material): Kind {
+  const good = consumerToken(m.stable[0]);
+  const [, goodPayload, goodSignature] = good.split('.');
+  return {
     name: 'not a JWT',
     group: 'malformed',
     variants: [
       onConsumers(bearer('not-a-jwt')),
       onConsumers(bearer('a.b')),
       onJwks(bearer(good + '.extra')),
-      onConsumers(bearer(segment('hello') + '.' + goodPayload + '.' + good.split('.')[2])),
-      onConsumers(bearer(segment({ alg: 'none', typ: 'JWT' }) + '.' + goodPayload + '.')),
-      onConsumers(bearer(segment('{"alg":"HS256","alg":"none"}') + '.' + goodPayload + '.' + good.split('.')[2])),
-      onJwks(bearer(segment({ alg: 'ES256', kid: 'stable-es' }) + '.' + segment([1, 2]) + '.' + 'AAAA')),
+      onConsumers(bearer(b64u('hello') + '.' + goodPayload + '.' + goodSignature)),
+      onConsumers(bearer(b64uJson({ alg: 'none', typ: 'JWT' }) + '.' + goodPayload + '.')),
+      onConsumers(bearer(b64u('{"alg":"HS256","alg":"none"}') + '.' + goodPayload + '.' + goodSignature)),
+      onJwks(bearer(b64uJson({ alg: 'ES256', kid: 'stable-es' }) + '.' + b64uJson([1, 2]) + '.' + 'AAAA')),
       onConsumers(bearer(good + '==')),
       onConsumers({ Authorization: 'Bearer ' }),
       onConsumers({}, '?jwt=%00%ff.%2e.x'),
@@ -373,29 +356,45 @@ async function setup(p: Plan): Promise<Setup> {
       onConsumers(bearer('A'.repeat(6000))),
     ],
     expect: always(401),
-  });
+  };
+}
 
-  kinds.push({
+function wrongKeyKind(m: Material): Kind {
+  const [hs, rs, es] = m.stable;
+  const { other } = m;
+  const exp = NOW() + 7200;
+  return {
     name: 'other key, unknown kid, alg confusion',
     group: 'wrong-key',
     variants: [
-      onConsumers(bearer(await sign({ key: hs.key, sub: 'hs', exp: NOW() + 7200 }, { alg: 'HS256' }, otherSecret))),
-      onConsumers(bearer(await sign({ key: rs.key, sub: 'rs', exp: NOW() + 7200 }, { alg: 'RS256' }, otherRsa.privateKey))),
-      onConsumers(bearer(await sign({ key: es.key, sub: 'es', exp: NOW() + 7200 }, { alg: 'ES256' }, otherEc.privateKey))),
-      onCached(bearer(await sign({ key: es.key, sub: 'es', exp: NOW() + 7200 }, { alg: 'ES256' }, otherEc.privateKey))),
+      onConsumers(bearer(bareToken('HS256', other.secret, { key: hs.key, sub: 'hs', exp }))),
+      onConsumers(bearer(bareToken('RS256', other.rsa, { key: rs.key, sub: 'rs', exp }))),
+      onConsumers(bearer(bareToken('ES256', other.ec, { key: es.key, sub: 'es', exp }))),
+      onCached(bearer(bareToken('ES256', other.ec, { key: es.key, sub: 'es', exp }))),
       // RS256 public key used as an HMAC secret.
-      onConsumers(bearer(await sign({ key: rs.key, sub: 'rs', exp: NOW() + 7200 }, { alg: 'HS256' }, new TextEncoder().encode((rs.entry as { public_key: string }).public_key)))),
-      onJwks(bearer(await jwkToken(kes, {}, otherEc.privateKey))),
-      onJwks(bearer(await sign({ sub: 'x', exp: NOW() + 7200 }, { alg: 'RS256', kid: 'no-such-kid' }, otherRsa.privateKey))),
-      onJwks(bearer(await sign({ sub: 'x', exp: NOW() + 7200 }, { alg: 'RS256' }, otherRsa.privateKey))),
+      onConsumers(bearer(bareToken('HS256', (rs.entry as { public_key: string }).public_key, { key: rs.key, sub: 'rs', exp }))),
+      onJwks(bearer(jwkToken(m.stableKeys[2], {}, other.ec))),
+      onJwks(bearer(bareToken('RS256', other.rsa, { sub: 'x', exp }, { kid: 'no-such-kid' }))),
+      onJwks(bearer(bareToken('RS256', other.rsa, { sub: 'x', exp }))),
     ],
     expect: always(401),
-  });
+  };
+}
 
+function setup(p: Plan): Setup {
+  const m = material(p);
+  const kinds: Kind[] = [
+    ...validKinds(m, p),
+    expiredKind(m),
+    tamperedKind(m),
+    { name: 'no token', group: 'missing', variants: [onConsumers({}), onJwks({}), onCached({})], expect: always(401) },
+    malformedKind(m),
+    wrongKeyKind(m),
+  ];
   const files = (g: number) => {
-    const state = at(g);
-    const consumers = stable.concat(state.guests.map((i) => guests[i])).map((c) => ({ username: c.username, credentials: [c.entry] }));
-    const keys = stableKeys.concat(state.kids.map((i) => rotating[i])).map((k) => k.jwk);
+    const state = stateAt(p, g);
+    const consumers = m.stable.concat(state.guests.map((i) => m.guests[i])).map((c) => ({ username: c.username, credentials: [c.entry] }));
+    const keys = m.stableKeys.concat(state.kids.map((i) => m.rotating[i])).map((k) => k.jwk);
     return {
       'consumers.json': JSON.stringify({ consumers }, null, 2),
       'jwks.json': JSON.stringify({ keys }, null, 2),
@@ -565,65 +564,40 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const reloadMode = options.reloads > 0;
-  const label = reloadMode ? 'reload' : 'soak';
-  const p = plan(options.reloads);
-  const s = await setup(p);
-  upstream = await startNginx({ config: UPSTREAM_CONFIG, ports: ['PORT'] });
-  nginx = await startNginx({
-    config: CONFIG,
-    ports: ['PORT'],
-    // The runner's reload() waits for the "start worker process" notice.
-    variables: { LOG_LEVEL: reloadMode ? 'notice' : 'warn', UPSTREAM_PORT: String(upstream.ports.PORT) },
-    files: s.files(0),
-  });
-  const master = nginx.masterPid;
-  const clock: Clock = { phase: 0 };
-  const failures: string[] = [];
-
-  // Every token once on its own connection: a broken setup fails here, fast.
-  const preflight = emptyStats(s.kinds);
-  for (const kind of s.kinds) {
-    for (const target of kind.variants) {
-      await request({ port: nginx.ports.PORT, kinds: s.kinds, concurrency: 1, clock, done: () => false }, preflight, false, kind, target);
-    }
-  }
-  if (preflight.mismatches || preflight.errors) {
-    console.error(label + ': the first request of each token already fails:');
-    for (const f of preflight.samples) console.error('  ' + f.kind + ' ' + f.path + ': got ' + f.status + ', expected ' + f.expected + ' ' + JSON.stringify(f.body));
-    process.exitCode = 1;
-    return;
-  }
-
-  const variantCount = s.kinds.reduce((n, k) => n + k.variants.length, 0);
-  process.stderr.write(
-    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workerProcesses(master).map((w) => w.pid).join(',')}), ` +
-      `${s.kinds.length} token rows, ${variantCount} distinct requests` +
-      (reloadMode ? `, ${options.reloads} reloads every ${(options.duration / (options.reloads + 1)).toFixed(1)} s` : '') +
-      '\n',
-  );
-
-  const rssStart = workerRss(master);
-  const masterStart = rssKb(master);
-  let rssPeak = rssStart;
-  const statusBefore = await stubStatus(nginx);
+/** Every token once on its own connection: a broken setup fails here, fast. False (and the first failures printed) when one fails. */
+async function preflight(s: Setup, port: number, clock: Clock, label: string): Promise<boolean> {
   const stats = emptyStats(s.kinds);
-  const started = Date.now();
-  const deadline = started + options.duration * 1000;
-  const progressEvery = Math.max(5, Math.round(options.duration / 6)) * 1000;
+  for (const kind of s.kinds) {
+    for (const target of kind.variants) await request({ port, kinds: s.kinds, concurrency: 1, clock, done: () => false }, stats, false, kind, target);
+  }
+  if (!stats.mismatches && !stats.errors) return true;
+  console.error(label + ': the first request of each token already fails:');
+  for (const f of stats.samples) console.error('  ' + f.kind + ' ' + f.path + ': got ' + f.status + ', expected ' + f.expected + ' ' + JSON.stringify(f.body));
+  return false;
+}
+
+/** The worker's RSS peak, a progress line every few seconds, and the longest time this process was frozen. */
+interface Sampler {
+  rssStart: number;
+  rssPeak: number;
+  longestStall: number;
+  stop(): void;
+}
+
+function startSampler(master: number, stats: TrafficStats, started: number, duration: number): Sampler {
+  const progressEvery = Math.max(5, Math.round(duration / 6)) * 1000;
   let lastProgress = started;
   let lastRequests = 0;
   // The sampler also notices when this process itself was frozen (a starved
   // machine): requests timing out then say nothing about the gateway.
   let lastTick = started;
-  let longestStall = 0;
-  const sampler = setInterval(() => {
-    longestStall = Math.max(longestStall, Date.now() - lastTick - 250);
+  const rssStart = workerRss(master);
+  const sampler: Sampler = { rssStart, rssPeak: rssStart, longestStall: 0, stop: () => clearInterval(timer) };
+  const timer = setInterval(() => {
+    sampler.longestStall = Math.max(sampler.longestStall, Date.now() - lastTick - 250);
     lastTick = Date.now();
     const rss = workerRss(master);
-    rssPeak = Math.max(rssPeak, rss);
+    sampler.rssPeak = Math.max(sampler.rssPeak, rss);
     const now = Date.now();
     if (now - lastProgress >= progressEvery - 500) {
       const rate = ((stats.requests - lastRequests) * 1000) / (now - lastProgress);
@@ -632,89 +606,170 @@ async function main(): Promise<void> {
       lastRequests = stats.requests;
     }
   }, 250);
+  return sampler;
+}
 
-  const reloads: Promise<ReloadResult[]> = (async () => {
-    const results: ReloadResult[] = [];
-    const interval = (options.duration * 1000) / (options.reloads + 1);
-    for (let g = 1; g <= options.reloads; g++) {
-      await sleep(started + g * interval - Date.now());
-      if (interrupted) break;
-      const r = await reloadTo(nginx!, master, s, p, g, clock);
-      rssPeak = Math.max(rssPeak, workerRss(master));
-      process.stderr.write(`  reload ${g}: ${r.step.type} ${r.step.subject}: settled in ${r.settledMs} ms${r.problems.length ? ': ' + r.problems.join('; ') : ''}\n`);
-      results.push(r);
-    }
-    return results;
-  })();
+/** The reloads, spread evenly over the run. */
+async function runReloads(nginx: Nginx, s: Setup, p: Plan, options: Options, started: number, clock: Clock, sampler: Sampler): Promise<ReloadResult[]> {
+  const results: ReloadResult[] = [];
+  const interval = (options.duration * 1000) / (options.reloads + 1);
+  for (let g = 1; g <= options.reloads; g++) {
+    await sleep(started + g * interval - Date.now());
+    if (interrupted) break;
+    const r = await reloadTo(nginx, nginx.masterPid, s, p, g, clock);
+    sampler.rssPeak = Math.max(sampler.rssPeak, workerRss(nginx.masterPid));
+    process.stderr.write(`  reload ${g}: ${r.step.type} ${r.step.subject}: settled in ${r.settledMs} ms${r.problems.length ? ': ' + r.problems.join('; ') : ''}\n`);
+    results.push(r);
+  }
+  return results;
+}
+
+/** What the run measured, for the report and the verdict. */
+interface RunResult {
+  stats: TrafficStats;
+  elapsed: number;
+  reloads: ReloadResult[];
+  rss: { start: number; end: number; peak: number };
+  masterRss: { start: number; end: number };
+  accepted: string;
+  masterAlive: boolean;
+  log: LogCounts;
+  upstreamLog: LogCounts;
+  longestStall: number;
+}
+
+/** Drives the traffic for the run's duration (and the reloads beside it), then reads RSS, stub_status and both error logs. */
+async function run(nginx: Nginx, upstream: Nginx, s: Setup, p: Plan, options: Options, clock: Clock): Promise<RunResult> {
+  const master = nginx.masterPid;
+  const masterStart = rssKb(master);
+  const statusBefore = await stubStatus(nginx);
+  const stats = emptyStats(s.kinds);
+  const started = Date.now();
+  const deadline = started + options.duration * 1000;
+  const sampler = startSampler(master, stats, started, options.duration);
+  const reloads = runReloads(nginx, s, p, options, started, clock, sampler);
   try {
     await drive({ port: nginx.ports.PORT, kinds: s.kinds, concurrency: options.concurrency, clock, done: () => Date.now() >= deadline || interrupted }, stats);
   } finally {
-    clearInterval(sampler);
+    sampler.stop();
   }
   const elapsed = (Date.now() - started) / 1000;
   const reloadResults = await reloads;
   const rssEnd = workerRss(master);
-  rssPeak = Math.max(rssPeak, rssEnd);
-  const masterEnd = rssKb(master);
   const statusAfter = await stubStatus(nginx);
-  const masterAlive = isAlive(master);
-  const log = scanErrorLog(nginx.errorLog());
-  const upstreamLog = scanErrorLog(upstream.errorLog());
+  return {
+    stats,
+    elapsed,
+    reloads: reloadResults,
+    rss: { start: sampler.rssStart, end: rssEnd, peak: Math.max(sampler.rssPeak, rssEnd) },
+    masterRss: { start: masterStart, end: rssKb(master) },
+    accepted: statusBefore && statusAfter ? String(statusAfter.accepted - statusBefore.accepted - 1) : '?',
+    masterAlive: isAlive(master),
+    log: scanErrorLog(nginx.errorLog()),
+    upstreamLog: scanErrorLog(upstream.errorLog()),
+    longestStall: sampler.longestStall,
+  };
+}
 
-  console.log(`\n${label}: ${options.duration} s of mixed traffic, ${options.concurrency} in flight, 1 nginx worker` + (reloadMode ? `, ${options.reloads} reloads` : '') + '\n');
-  printKinds(s.kinds, stats, p.states.length);
+function errorLines(log: LogCounts): number {
+  return log.emerg + log.alert + log.crit + log.error;
+}
+
+function printSummary(r: RunResult, options: Options): void {
+  const { stats, log, upstreamLog } = r;
   const rows: [string, string][] = [
     ['requests', String(stats.requests)],
-    ['req/s', String(Math.round(stats.requests / elapsed))],
+    ['req/s', String(Math.round(stats.requests / r.elapsed))],
     ['latency p50 / p99 / max', `${stats.latency.quantile(0.5).toFixed(2)} / ${stats.latency.quantile(0.99).toFixed(2)} / ${stats.latency.maximum().toFixed(1)} ms`],
     ['5xx', String(stats.fiveXX)],
     ['mismatches', String(stats.mismatches)],
     ['request errors (no answer)', String(stats.errors) + (stats.errors ? ' ' + JSON.stringify(stats.errorCodes) : '')],
     ['connection retries', String(stats.retries) + (stats.retries ? ' ' + JSON.stringify(stats.retryCodes) : '')],
-    ['worker RSS start / end / peak', `${mb(rssStart)} / ${mb(rssEnd)} / ${mb(rssPeak)}`],
-    ['master RSS start / end', `${mb(masterStart)} / ${mb(masterEnd)}`],
-    ['client connections accepted', statusBefore && statusAfter ? String(statusAfter.accepted - statusBefore.accepted - 1) : '?'],
+    ['worker RSS start / end / peak', `${mb(r.rss.start)} / ${mb(r.rss.end)} / ${mb(r.rss.peak)}`],
+    ['master RSS start / end', `${mb(r.masterRss.start)} / ${mb(r.masterRss.end)}`],
+    ['client connections accepted', r.accepted],
     ['error.log', `${log.crashes} exited on signal, ${log.emerg + log.alert + log.crit} emerg/alert/crit, ${log.error} error, ${log.warn} warn, ${log.jsExceptions} js exceptions`],
-    ['upstream error.log', `${upstreamLog.crashes} exited on signal, ${upstreamLog.emerg + upstreamLog.alert + upstreamLog.crit + upstreamLog.error} error or above`],
+    ['upstream error.log', `${upstreamLog.crashes} exited on signal, ${errorLines(upstreamLog)} error or above`],
   ];
-  if (reloadMode) {
-    rows.push(['reloads done', String(reloadResults.length) + ' of ' + options.reloads]);
+  if (options.reloads > 0) {
+    rows.push(['reloads done', String(r.reloads.length) + ' of ' + options.reloads]);
     rows.push(['reload failures (valid before and after, not 200)', String(stats.reloadFailures)]);
     rows.push(['transitional (validity changed in flight)', String(stats.transitional)]);
   }
   console.log('');
-  const width = Math.max(...rows.map((r) => r[0].length));
+  const width = Math.max(...rows.map((row) => row[0].length));
   for (const [name, value] of rows) console.log(name.padEnd(width) + '  ' + value);
-  if (reloadMode) {
-    console.log('');
-    for (const r of reloadResults) {
-      const per = stats.perReload[r.generation] || { spanning: 0, failures: 0, retries: 0 };
-      console.log(
-        `reload ${String(r.generation).padStart(2)}: ${(r.step.type + ' ' + r.step.subject).padEnd(38)} settled ${String(r.settledMs).padStart(4)} ms, ` +
-          `${per.spanning} in flight, ${per.failures} failed, ${per.retries} retried; after: ${r.probes.join(', ')}`,
-      );
-    }
-  }
-  if (stats.samples.length) {
-    console.log('\nfirst failures:');
-    for (const f of stats.samples) console.log(`  ${f.kind} ${f.path} (phase ${f.phases}): got ${f.status}, expected ${f.expected}${f.body ? ' body ' + JSON.stringify(f.body) : ''}`);
-  }
-  if (log.samples.length) console.log('\nerror.log lines:\n  ' + log.samples.join('\n  '));
+}
 
+function printDetails(r: RunResult): void {
+  if (r.reloads.length) console.log('');
+  for (const reload of r.reloads) {
+    const per = r.stats.perReload[reload.generation] || { spanning: 0, failures: 0, retries: 0 };
+    console.log(
+      `reload ${String(reload.generation).padStart(2)}: ${(reload.step.type + ' ' + reload.step.subject).padEnd(38)} settled ${String(reload.settledMs).padStart(4)} ms, ` +
+        `${per.spanning} in flight, ${per.failures} failed, ${per.retries} retried; after: ${reload.probes.join(', ')}`,
+    );
+  }
+  if (r.stats.samples.length) {
+    console.log('\nfirst failures:');
+    for (const f of r.stats.samples) console.log(`  ${f.kind} ${f.path} (phase ${f.phases}): got ${f.status}, expected ${f.expected}${f.body ? ' body ' + JSON.stringify(f.body) : ''}`);
+  }
+  if (r.log.samples.length) console.log('\nerror.log lines:\n  ' + r.log.samples.join('\n  '));
+}
+
+/** What makes the run fail. */
+function failuresOf(r: RunResult, options: Options): string[] {
+  const { stats, log, upstreamLog } = r;
+  const failures: string[] = [];
   if (stats.requests === 0) failures.push('no requests were answered');
   if (stats.fiveXX) failures.push(stats.fiveXX + ' responses were 5xx');
   if (stats.mismatches) failures.push(stats.mismatches + ' mismatches');
   if (stats.errors) failures.push(stats.errors + ' requests got no answer');
-  if (longestStall > 2000) failures.push('this client was frozen for ' + (longestStall / 1000).toFixed(1) + ' s (a starved machine): timeouts may not be the gateway\'s; run again');
+  if (r.longestStall > 2000) failures.push('this client was frozen for ' + (r.longestStall / 1000).toFixed(1) + " s (a starved machine): timeouts may not be the gateway's; run again");
   // Without reloads nothing should close a kept-alive connection under a request.
-  if (!reloadMode && stats.retries) failures.push(stats.retries + ' connection errors without a reload');
+  if (options.reloads === 0 && stats.retries) failures.push(stats.retries + ' connection errors without a reload');
   if (log.crashes) failures.push(log.crashes + ' workers exited on a signal');
-  if (log.emerg + log.alert + log.crit + log.error) failures.push('error.log has ' + (log.emerg + log.alert + log.crit + log.error) + ' lines at error level or above');
+  if (errorLines(log)) failures.push('error.log has ' + errorLines(log) + ' lines at error level or above');
   if (log.jsExceptions) failures.push(log.jsExceptions + ' js exceptions in error.log');
-  if (upstreamLog.crashes + upstreamLog.emerg + upstreamLog.alert + upstreamLog.crit + upstreamLog.error) failures.push('the upstream nginx logged errors: ' + upstreamLog.samples.join(' | '));
-  if (!masterAlive) failures.push('the nginx master is gone');
-  if (reloadMode && reloadResults.length !== options.reloads) failures.push('only ' + reloadResults.length + ' of ' + options.reloads + ' reloads ran');
-  for (const r of reloadResults) for (const problem of r.problems) failures.push('reload ' + r.generation + ': ' + problem);
+  if (upstreamLog.crashes + errorLines(upstreamLog)) failures.push('the upstream nginx logged errors: ' + upstreamLog.samples.join(' | '));
+  if (!r.masterAlive) failures.push('the nginx master is gone');
+  if (options.reloads > 0 && r.reloads.length !== options.reloads) failures.push('only ' + r.reloads.length + ' of ' + options.reloads + ' reloads ran');
+  for (const reload of r.reloads) for (const problem of reload.problems) failures.push('reload ' + reload.generation + ': ' + problem);
+  return failures;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const reloadMode = options.reloads > 0;
+  const label = reloadMode ? 'reload' : 'soak';
+  const p = plan(options.reloads);
+  const s = setup(p);
+  upstream = await startNginx({ config: UPSTREAM_CONFIG, ports: ['PORT'] });
+  nginx = await startNginx({
+    config: CONFIG,
+    ports: ['PORT'],
+    // The runner's reload() waits for the "start worker process" notice.
+    variables: { LOG_LEVEL: reloadMode ? 'notice' : 'warn', UPSTREAM_PORT: String(upstream.ports.PORT) },
+    files: s.files(0),
+  });
+  const clock: Clock = { phase: 0 };
+  if (!(await preflight(s, nginx.ports.PORT, clock, label))) {
+    process.exitCode = 1;
+    return;
+  }
+  const variantCount = s.kinds.reduce((n, k) => n + k.variants.length, 0);
+  process.stderr.write(
+    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workerProcesses(nginx.masterPid).map((w) => w.pid).join(',')}), ` +
+      `${s.kinds.length} token rows, ${variantCount} distinct requests` +
+      (reloadMode ? `, ${options.reloads} reloads every ${(options.duration / (options.reloads + 1)).toFixed(1)} s` : '') +
+      '\n',
+  );
+  const result = await run(nginx, upstream, s, p, options, clock);
+  console.log(`\n${label}: ${options.duration} s of mixed traffic, ${options.concurrency} in flight, 1 nginx worker` + (reloadMode ? `, ${options.reloads} reloads` : '') + '\n');
+  printKinds(s.kinds, result.stats, p.states.length);
+  printSummary(result, options);
+  printDetails(result);
+  const failures = failuresOf(result, options);
   console.log('\n' + label + ': ' + (failures.length ? 'FAILED\n  ' + failures.join('\n  ') : 'passed'));
   if (failures.length) process.exitCode = 1;
 }
