@@ -3,7 +3,6 @@
  * between the request and the pure core; it catches everything, so any
  * unexpected exception still ends as a 401, never a 500.
  */
-import { Verified } from './core/authenticate';
 import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { describeProblem, Problem } from './core/errors';
@@ -48,8 +47,13 @@ function valueOf(r: NginxHTTPRequest, outcome: Outcome, value: (outcome: Outcome
   }
 }
 
-function verifiedValue(r: NginxHTTPRequest, pick: (verified: Verified) => unknown): Answer {
-  return answer(r, (outcome) => (outcome.verdict.result.ok ? claimText(pick(outcome.verdict.result)) : ''));
+/** A member of the verified token's payload or header (or the payload's text, for `payloadText`), as text; '' when the token did not verify. */
+function verifiedValue(r: NginxHTTPRequest, part: 'payload' | 'header' | 'payloadText', name: string): Answer {
+  return answer(r, (outcome) => {
+    const result = outcome.verdict.result;
+    if (!result.ok) return '';
+    return claimText(part === 'payloadText' ? result.payloadText : result[part][name]);
+  });
 }
 
 /** RFC 6750 3: no error code without a token; invalid_token for 401, insufficient_scope for 403. */
@@ -190,39 +194,17 @@ function revoke(r: NginxHTTPRequest): void {
   r.return(added ? 200 : 400, JSON.stringify({ message: added ? 'revoked' : 'nothing to revoke: give jti, sub or kid' }) + '\n');
 }
 
-function claim_sub(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.sub);
-}
-function claim_iss(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.iss);
-}
-function claim_aud(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.aud);
-}
-function claim_exp(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.exp);
-}
-function claim_iat(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.iat);
-}
-function claim_nbf(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.nbf);
-}
-function claim_jti(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payload.jti);
-}
-function header_alg(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.header.alg);
-}
-function header_kid(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.header.kid);
-}
-function header_typ(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.header.typ);
-}
-function payload(r: NginxHTTPRequest): Answer {
-  return verifiedValue(r, (verified) => verified.payloadText);
-}
+function claim_sub(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'sub'); }
+function claim_iss(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'iss'); }
+function claim_aud(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'aud'); }
+function claim_exp(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'exp'); }
+function claim_iat(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'iat'); }
+function claim_nbf(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'nbf'); }
+function claim_jti(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'jti'); }
+function header_alg(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'alg'); }
+function header_kid(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'kid'); }
+function header_typ(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'typ'); }
+function payload(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payloadText', ''); }
 function consumer(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => (outcome.verdict.identity ? outcome.verdict.identity.consumer : ''));
 }

@@ -28,21 +28,14 @@ function hmac(bits: number): Algorithm {
   };
 }
 
-function rsaPkcs1(bits: number): Algorithm {
+/** RSASSA-PKCS1-v1_5 (RS*) and RSASSA-PSS (PS*, whose salt is as long as the hash). */
+function rsa(prefix: 'RS' | 'PS', bits: number): Algorithm {
+  const name = prefix === 'RS' ? 'RSASSA-PKCS1-v1_5' : 'RSA-PSS';
   return {
-    name: 'RS' + bits,
+    name: prefix + bits,
     kty: 'RSA',
-    importParams: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-' + bits },
-    verifyParams: { name: 'RSASSA-PKCS1-v1_5' },
-  };
-}
-
-function rsaPss(bits: number): Algorithm {
-  return {
-    name: 'PS' + bits,
-    kty: 'RSA',
-    importParams: { name: 'RSA-PSS', hash: 'SHA-' + bits },
-    verifyParams: { name: 'RSA-PSS', saltLength: bits / 8 },
+    importParams: { name, hash: 'SHA-' + bits },
+    verifyParams: prefix === 'RS' ? { name } : { name, saltLength: bits / 8 },
   };
 }
 
@@ -71,8 +64,7 @@ function build(name: string): Algorithm | null {
   if ((bits !== 256 && bits !== 384 && bits !== 512) || name.length !== 5) return null;
   const family = name.slice(0, 2);
   if (family === 'HS') return hmac(bits);
-  if (family === 'RS') return rsaPkcs1(bits);
-  if (family === 'PS') return rsaPss(bits);
+  if (family === 'RS' || family === 'PS') return rsa(family, bits);
   if (family === 'ES') return bits === 256 ? ecdsa(256, 'P-256', 32) : bits === 384 ? ecdsa(384, 'P-384', 48) : ecdsa(512, 'P-521', 66);
   return null;
 }
