@@ -79,6 +79,22 @@ export function configProblemAt(file: string, entry: string, field: string, mess
   return { ok: false, code: 'CONFIG_INVALID', status: 401, message, detail: '', file, entry, field };
 }
 
+/**
+ * "index" members that are not what `jwt-gateway index` writes, for
+ * `test.each` in the key sources' tests (each must be ignored): `table` names
+ * a hash table member of `index`, `other` a member that may not be missing.
+ */
+export function notAnIndex(index: unknown, table: string, other: string): [string, unknown][] {
+  const stored = index as JsonObject;
+  return [
+    ['a string', 'stale'],
+    ['an array', []],
+    ['of another hash', { ...stored, hash: 'fnv1a-64' }],
+    ['without ' + other, { ...stored, [other]: undefined }],
+    ['a table of no slots', { ...stored, [table]: { probes: 0, digits: 1, slots: '' } }],
+  ];
+}
+
 /** Asserts success and returns the verified result. */
 export function expectOk(result: AuthResult): Extract<AuthResult, { ok: true }> {
   if (!result.ok) throw new Error('expected success, got ' + result.code + ': ' + result.detail);

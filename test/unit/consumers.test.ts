@@ -8,7 +8,7 @@ import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { describeProblems, Problem } from '../../njs/core/errors';
 import { Capabilities } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { bytes, CAPS, configProblemAt, expectFailure, expectOk, JACK, jackConsumer, NOW, policy } from '../support/core';
+import { bytes, CAPS, configProblemAt, expectFailure, expectOk, JACK, jackConsumer, notAnIndex, NOW, policy } from '../support/core';
 import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const ORIGIN = '/etc/nginx/consumers.json';
@@ -423,13 +423,9 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
   });
 
   test.each([
-    ['a string', 'stale'],
-    ['an array', []],
-    ['of another hash', { ...(indexed.index as JsonObject), hash: 'fnv1a-64' }],
-    ['without usernames', { ...(indexed.index as JsonObject), usernames: undefined }],
+    ...notAnIndex(indexed.index, 'usernames', 'usernames'),
     ['a table of 3 slots', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: '123' } }],
     ['a table of numbers', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: [1, 2, 3, 0] } }],
-    ['a table of no slots', { ...(indexed.index as JsonObject), usernames: { probes: 0, digits: 1, slots: '' } }],
     ['a table without digits', { ...(indexed.index as JsonObject), usernames: { probes: 0, slots: '1230' } }],
     ['of names (an older layout)', { keys: { '#jack-key': [0, 0] }, usernames: { '#jack': 0 } }],
   ])('an "index" that is %s is ignored (the map is walked as without one) and check says to index again', async (_name, index) => {

@@ -8,7 +8,7 @@ import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
-import { b64u, bytes, CAPS, CAPS_NO_ED25519, configProblemAt, expectFailure, expectOk, NOW, policy, publicJwk, spkiHex } from '../support/core';
+import { b64u, bytes, CAPS, CAPS_NO_ED25519, configProblemAt, expectFailure, expectOk, notAnIndex, NOW, policy, publicJwk, spkiHex } from '../support/core';
 import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const b64uHex = (secret: string) => Buffer.from(secret).toString('hex');
@@ -371,14 +371,7 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
     expect(indexProblems(edited)).toEqual([stale('1 kid')]);
   });
 
-  test.each([
-    ['a string', 'stale'],
-    ['an array', []],
-    ['of another hash', { ...(indexed.index as JsonObject), hash: 'x' }],
-    ['without withoutKid', { ...(indexed.index as JsonObject), withoutKid: undefined }],
-    ['a table of no slots', { ...(indexed.index as JsonObject), kids: { probes: 0, digits: 1, slots: '' } }],
-    ['of names (an older layout)', { kids: { '#a': [0] }, withoutKid: {} }],
-  ])('an "index" that is %s is ignored (the set is walked as without one) and check says to index again', (_name, index) => {
+  test.each([...notAnIndex(indexed.index, 'kids', 'withoutKid'), ['of names (an older layout)', { kids: { '#a': [0] }, withoutKid: {} }]])('an "index" that is %s is ignored (the set is walked as without one) and check says to index again', (_name, index) => {
     expect(materials(lookup(withIndex(index), { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
     expect(materials(lookup(withIndex(index), {}, 'HS256'))).toHaveLength(4);
     expect(indexProblems(withIndex(index))).toEqual([
