@@ -32,7 +32,9 @@ import http from 'node:http';
 import { parseCommandLine } from '../../cli/args';
 import { applyMutation, B64URL_CHARS, Mutation, MutationContext } from '../../test/support/mutations';
 import { mintJwt } from '../../test/support/tokens';
-import { cachedStyleHttp, configHead, Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
+import { authLocation } from '../../test/support/gateway';
+import { Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
+import { toolHttp } from '../config';
 
 const USAGE = `usage: npm run fuzz [-- --count N] [--seed S]
   --count N   requests to send (default 100000)
@@ -49,23 +51,13 @@ const ISSUED_AT = 1729132271;
 const EXPIRES_AT = 4102444800;
 
 const CONFIG =
-  configHead({ errorLogLevel: 'warn' }) +
+  toolHttp('fuzz', {
+    errorLogLevel: 'warn',
+    keepalive: 16,
+    // Room for the oversized tokens (up to ~32 KB), so they reach the gateway instead of nginx's 400/494.
+    http: ['large_client_header_buffers 4 64k;', 'keepalive_requests 100000;'],
+  }) +
   `
-    access_log off;
-    # Room for the oversized tokens (up to ~32 KB), so they reach the gateway instead of nginx's 400/494.
-    large_client_header_buffers 4 64k;
-    keepalive_requests 100000;
-
-    js_import jwt from \${BUNDLE};
-    js_preload_object fuzz_consumers from \${PREFIX}/consumers.json;
-    js_preload_object fuzz_jwks from \${PREFIX}/jwks.json;
-    include \${ROOT}/nginx/jwt-variables.conf;
-    ${cachedStyleHttp()}
-
-    upstream fuzz_upstream {
-        server 127.0.0.1:\${UPSTREAM_PORT};
-        keepalive 16;
-    }
     server {
         listen 127.0.0.1:\${UPSTREAM_PORT};
         keepalive_requests 100000;
@@ -77,18 +69,8 @@ const CONFIG =
         listen 127.0.0.1:\${PORT};
         include \${ROOT}/nginx/jwt-auth-request-locations.conf;
 
-        location /c/ {
-            set $auth_jwt_consumers fuzz_consumers;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://fuzz_upstream;
-        }
-        location /k/ {
-            set $auth_jwt_key_file fuzz_jwks;
-            include \${ROOT}/nginx/jwt-auth.conf;
-            include \${ROOT}/nginx/jwt-proxy-headers.conf;
-            proxy_pass http://fuzz_upstream;
-        }
+${authLocation('/c/', ['set $auth_jwt_consumers fuzz_consumers;'], [], 'fuzz_upstream')}
+${authLocation('/k/', ['set $auth_jwt_key_file fuzz_jwks;'], [], 'fuzz_upstream')}
         location /a/ {
             set $auth_jwt_consumers fuzz_consumers;
             include \${ROOT}/nginx/jwt-auth-request.conf;
@@ -485,9 +467,92 @@ async function isolate(nginx: Nginx, suspects: Probe[]): Promise<string[]> {
   return culprits;
 }
 
-interface InFlight {
-  probe: Probe;
-  started: number;
+/** Answers outside {200, 401, 403}, forged tokens let through and valid ones refused: counts and the first examples. */
+interface Tally {
+  sent: number;
+  validSent: number;
+  statuses: { [status: string]: number };
+  outside: { count: number; examples: string[] };
+  forged: { count: number; examples: string[] };
+  validRefused: { count: number; examples: string[] };
+}
+
+function newTally(): Tally {
+  return { sent: 0, validSent: 0, statuses: {}, outside: { count: 0, examples: [] }, forged: { count: 0, examples: [] }, validRefused: { count: 0, examples: [] } };
+}
+
+function note(bucket: { count: number; examples: string[] }, example: () => string): void {
+  if (bucket.count++ < EXAMPLES) bucket.examples.push(example());
+}
+
+function judge(tally: Tally, keys: Keys, probe: Probe, status: number | string): void {
+  tally.sent++;
+  tally.statuses[status] = (tally.statuses[status] || 0) + 1;
+  const valid = keys.valid[probe.location];
+  const isValid = valid.indexOf(probe.token) >= 0;
+  if (isValid) tally.validSent++;
+  if (status !== 200 && status !== 401 && status !== 403) note(tally.outside, () => describeProbe(probe, status));
+  else if (status === 200 && valid.indexOf(probe.seen) < 0) note(tally.forged, () => describeProbe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
+  else if (status !== 200 && isValid) note(tally.validRefused, () => describeProbe(probe, status));
+}
+
+/** The run as it goes: what is in flight, when the last answer came, and why it stopped early (a worker that stopped answering or ate memory). */
+interface RunState {
+  inFlight: Map<number, Probe>;
+  lastAnswer: number;
+  hang: string;
+  suspects: Probe[];
+}
+
+/**
+ * A worker stuck in a loop answers nothing and grows without bound: stop the run, keep the
+ * requests in flight (the likely causes), and kill the worker before it takes the machine down.
+ */
+function startWatchdog(nginx: Nginx, agent: http.Agent, state: RunState): NodeJS.Timeout {
+  return setInterval(() => {
+    if (state.hang) return;
+    const workers = workerPids(nginx);
+    const fat = workers.find((pid) => rssMiB(pid) > MAX_WORKER_MIB);
+    const stalled = state.inFlight.size > 0 && Date.now() - state.lastAnswer > STALL_MS;
+    if (!fat && !stalled) return;
+    state.hang = (fat ? `worker ${fat} grew past ${MAX_WORKER_MIB} MiB` : `no answer for ${STALL_MS / 1000} s`) + `; killed worker(s) ${workers.join(' ')}`;
+    state.suspects = [...state.inFlight.values()];
+    killWorkers(workers);
+    agent.destroy();
+  }, 500);
+}
+
+/** `count` probes, CONCURRENCY at a time, until done or the watchdog stops the run. */
+async function sendAll(nginx: Nginx, agent: http.Agent, keys: Keys, options: Options, state: RunState, tally: Tally): Promise<void> {
+  const rng = new Rng(options.seed);
+  let next = 0;
+  const loop = async () => {
+    while (next < options.count && !state.hang) {
+      // Probes are made in index order from one PRNG, so a seed always gives the same probes.
+      const probe = makeProbe(next++, rng, keys);
+      state.inFlight.set(probe.index, probe);
+      const reply = await sendWithRetry(agent, nginx.ports.PORT, probe, () => state.hang !== '');
+      state.inFlight.delete(probe.index);
+      if (state.hang) break;
+      state.lastAnswer = Date.now();
+      judge(tally, keys, probe, reply.status);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+}
+
+/** Workers that crashed and error.log lines at error level or worse. */
+function workerHealth(nginx: Nginx, workersBefore: number[]): { workersAfter: number[]; exitedOnSignal: number; crashes: number; errorLines: string[] } {
+  const workersAfter = workerPids(nginx);
+  const log = nginx.errorLog();
+  const exitedOnSignal = (log.match(/exited on signal/g) || []).length;
+  const gone = workersBefore.filter((pid) => workersAfter.indexOf(pid) < 0).length;
+  return { workersAfter, exitedOnSignal, crashes: Math.max(exitedOnSignal, gone), errorLines: log.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line)) };
+}
+
+function printBucket(title: string, bucket: { count: number; examples: string[] }): void {
+  console.log(`${title}: ${bucket.count}`);
+  for (const line of bucket.examples) console.log(line);
 }
 
 async function main(): Promise<void> {
@@ -495,106 +560,50 @@ async function main(): Promise<void> {
   const keys = makeKeys();
   const nginx = await startNginx({ config: CONFIG, ports: ['PORT', 'UPSTREAM_PORT'], files: keys.files });
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const rng = new Rng(options.seed);
-  const statuses: { [status: string]: number } = {};
-  const outside: string[] = [];
-  const forgedAccepted: string[] = [];
-  const validRefused: string[] = [];
-  const inFlight = new Map<number, InFlight>();
-  let outsideCount = 0;
-  let forgedCount = 0;
-  let validRefusedCount = 0;
-  let validSent = 0;
-  let sent = 0;
-  let lastAnswer = Date.now();
-  /** Why the run stopped early: a worker that stopped answering or ate memory. */
-  let hang = '';
+  const tally = newTally();
+  const state: RunState = { inFlight: new Map(), lastAnswer: Date.now(), hang: '', suspects: [] };
   const started = Date.now();
-  let crashes = 0;
-  let errorLines: string[] = [];
+  let health = { workersAfter: [] as number[], exitedOnSignal: 0, crashes: 0, errorLines: [] as string[] };
   let watchdog: NodeJS.Timeout | undefined;
-  let suspects: Probe[] = [];
-  let culprits: string[] = [];
   try {
     const workersBefore = workerPids(nginx);
     console.log(`fuzz: seed ${options.seed}, ${options.count} requests, ${CONCURRENCY} in flight, nginx worker ${workersBefore.join(' ')} (prefix ${nginx.prefix})`);
-    // A worker stuck in a loop answers nothing and grows without bound: stop the run, name the oldest
-    // request in flight (the likely cause), and kill the worker before it takes the machine down.
-    watchdog = setInterval(() => {
-      if (hang) return;
-      const workers = workerPids(nginx);
-      const fat = workers.find((pid) => rssMiB(pid) > MAX_WORKER_MIB);
-      const stalled = inFlight.size > 0 && Date.now() - lastAnswer > STALL_MS;
-      if (!fat && !stalled) return;
-      hang = (fat ? `worker ${fat} grew past ${MAX_WORKER_MIB} MiB` : `no answer for ${STALL_MS / 1000} s`) + `; killed worker(s) ${workers.join(' ')}`;
-      suspects = [...inFlight.values()].map((entry) => entry.probe);
-      killWorkers(workers);
-      agent.destroy();
-    }, 500);
-    let next = 0;
-    const loop = async () => {
-      while (next < options.count && !hang) {
-        // Probes are made in index order from one PRNG, so a seed always gives the same probes.
-        const probe = makeProbe(next++, rng, keys);
-        inFlight.set(probe.index, { probe, started: Date.now() });
-        const reply = await sendWithRetry(agent, nginx.ports.PORT, probe, () => hang !== '');
-        inFlight.delete(probe.index);
-        if (hang) break;
-        lastAnswer = Date.now();
-        sent++;
-        const status = reply.status;
-        statuses[status] = (statuses[status] || 0) + 1;
-        const isValid = keys.valid[probe.location].indexOf(probe.token) >= 0;
-        if (isValid) validSent++;
-        if (status !== 200 && status !== 401 && status !== 403) {
-          if (outsideCount++ < EXAMPLES) outside.push(describeProbe(probe, status));
-        } else if (status === 200 && keys.valid[probe.location].indexOf(probe.seen) < 0) {
-          if (forgedCount++ < EXAMPLES) forgedAccepted.push(describeProbe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
-        } else if (status !== 200 && isValid) {
-          if (validRefusedCount++ < EXAMPLES) validRefused.push(describeProbe(probe, status));
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, loop));
+    watchdog = startWatchdog(nginx, agent, state);
+    await sendAll(nginx, agent, keys, options, state, tally);
     clearInterval(watchdog);
     const seconds = (Date.now() - started) / 1000;
     agent.destroy();
     // Give the master a moment to log a crashed worker and start another.
     await new Promise((resolve) => setTimeout(resolve, 300));
-    if (suspects.length) culprits = await isolate(nginx, suspects);
-    const workersAfter = workerPids(nginx);
-    const log = nginx.errorLog();
-    const exitedOnSignal = (log.match(/exited on signal/g) || []).length;
-    const gone = workersBefore.filter((pid) => workersAfter.indexOf(pid) < 0).length;
-    crashes = Math.max(exitedOnSignal, gone);
-    errorLines = log.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line));
+    const culprits = state.suspects.length ? await isolate(nginx, state.suspects) : [];
+    health = workerHealth(nginx, workersBefore);
 
-    const histogram = Object.keys(statuses)
+    const histogram = Object.keys(tally.statuses)
       .sort()
-      .map((status) => status + ': ' + statuses[status])
+      .map((status) => status + ': ' + tally.statuses[status])
       .join(', ');
-    console.log(`sent ${sent} in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)} req/s), ${validSent} with a valid token`);
+    console.log(`sent ${tally.sent} in ${seconds.toFixed(1)} s (${Math.round(tally.sent / seconds)} req/s), ${tally.validSent} with a valid token`);
     console.log(`status histogram: ${histogram || '-'}`);
-    if (hang) {
-      console.log(`RUN STOPPED: ${hang}; the ${suspects.length} requests in flight, sent again one at a time: ${culprits.length ? 'these hang a worker or make nginx log an error:' : 'none of them fails again'}`);
+    if (state.hang) {
+      console.log(
+        `RUN STOPPED: ${state.hang}; the ${state.suspects.length} requests in flight, sent again one at a time: ${culprits.length ? 'these hang a worker or make nginx log an error:' : 'none of them fails again'}`,
+      );
       for (const line of culprits) console.log(line);
     }
-    console.log(`responses outside {200,401,403}: ${outsideCount}`);
-    for (const line of outside) console.log(line);
-    console.log(`forged tokens answered 200: ${forgedCount}`);
-    for (const line of forgedAccepted) console.log(line);
-    console.log(`valid tokens not answered 200: ${validRefusedCount}`);
-    for (const line of validRefused) console.log(line);
-    console.log(`workers before: ${workersBefore.join(' ') || '-'}, after: ${workersAfter.join(' ') || '-'}; "exited on signal" in error.log: ${exitedOnSignal}`);
-    console.log(`error.log lines at error level or worse: ${errorLines.length}`);
-    for (const line of errorLines.slice(0, EXAMPLES)) console.log('  ' + line.slice(0, 300));
+    printBucket('responses outside {200,401,403}', tally.outside);
+    printBucket('forged tokens answered 200', tally.forged);
+    printBucket('valid tokens not answered 200', tally.validRefused);
+    console.log(`workers before: ${workersBefore.join(' ') || '-'}, after: ${health.workersAfter.join(' ') || '-'}; "exited on signal" in error.log: ${health.exitedOnSignal}`);
+    console.log(`error.log lines at error level or worse: ${health.errorLines.length}`);
+    for (const line of health.errorLines.slice(0, EXAMPLES)) console.log('  ' + line.slice(0, 300));
   } finally {
     clearInterval(watchdog);
     agent.destroy();
     await nginx.stop();
   }
-  console.log(`fuzz: ${sent} sent, ${outsideCount} outside {200,401,403}, ${crashes} worker crashes`);
-  const failed = outsideCount > 0 || crashes > 0 || forgedCount > 0 || validRefusedCount > 0 || errorLines.length > 0 || sent !== options.count || hang !== '';
+  console.log(`fuzz: ${tally.sent} sent, ${tally.outside.count} outside {200,401,403}, ${health.crashes} worker crashes`);
+  const failed =
+    tally.outside.count > 0 || health.crashes > 0 || tally.forged.count > 0 || tally.validRefused.count > 0 || health.errorLines.length > 0 || tally.sent !== options.count || state.hang !== '';
   process.exitCode = failed ? 1 : 0;
 }
 
