@@ -8,19 +8,19 @@
 import path from 'node:path';
 import { consumersSource } from '../njs/core/keys/consumers';
 import { jwksSource } from '../njs/core/keys/jwks';
-import { describeProblem } from '../njs/core/errors';
+import { configProblem, describeProblem, Problem } from '../njs/core/errors';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
 
-function revocationProblems(document: JsonObject, file: string): string[] {
-  const problems: string[] = [];
+function revocationProblems(document: JsonObject, file: string): Problem[] {
+  const problems: Problem[] = [];
   for (const name of Object.keys(document)) {
     const list = document[name];
-    if (!['jti', 'sub', 'kid'].includes(name)) problems.push(`${file}: revocation list: field "${name}": unknown field (known: jti, sub, kid)`);
+    if (!['jti', 'sub', 'kid'].includes(name)) problems.push(configProblem(file, 'revocation list', name, 'unknown field (known: jti, sub, kid)'));
     else if (Array.isArray(list) ? list.some((value) => typeof value !== 'string') : list === null || typeof list !== 'object') {
-      problems.push(`${file}: revocation list: field "${name}": must be an array of strings or an object whose names are the values`);
+      problems.push(configProblem(file, 'revocation list', name, 'must be an array of strings or an object whose names are the values'));
     }
   }
   return problems;
@@ -35,7 +35,7 @@ export function checkDocument(file: string, bytes: Uint8Array, capabilities: Cap
     return source.problems().map(describeProblem).concat(rateLimitConfig(document, file).problems);
   }
   if ('keys' in document) return jwksSource(document, file, capabilities).problems().map(describeProblem);
-  if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);
+  if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file).map(describeProblem);
   return [`${file}: not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})`];
 }
 
