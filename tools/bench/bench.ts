@@ -57,6 +57,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
 import { parseCommandLine } from '../../cli/args';
+import { runTool } from '../run';
 import { tampered } from '../../test/support/mutations';
 import { mintJwt, SigningKey } from '../../test/support/tokens';
 import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './bench-results';
@@ -435,7 +436,6 @@ function machine(): { [name: string]: string | number } {
 
 const running: Nginx[] = [];
 let stopping: Promise<unknown> | null = null;
-let interrupted = false;
 
 async function stopNginx(nginx: Nginx): Promise<void> {
   const errors = nginx.errorLog().split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
@@ -452,15 +452,6 @@ function shutdown(): Promise<unknown> {
     });
   }
   return stopping;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write('\nbench: ' + signal + ', stopping nginx\n');
-    shutdown().finally(() => process.exit(130));
-  });
 }
 
 interface Measured {
@@ -504,16 +495,8 @@ async function scalePhase(
   return out;
 }
 
-async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
-  const began = Date.now();
-  const meta = machine();
-  scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));
-  const indexer = await loadIndexer();
-
-  const setup = mainConsumers();
-  const tokens: { [alg: string]: string } = {};
-  for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
+/** The nginx of the style cases: nginx/bench/nginx.conf with the main consumer map. */
+async function startMainNginx(document: object): Promise<Nginx> {
   const nginx = await startNginx({
     config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'nginx.conf'), 'utf8').replace(
       '${CACHED_STYLE_HTTP}',
@@ -521,42 +504,41 @@ async function main(): Promise<void> {
       cachedStyleHttp({ cache: 'keys_zone=jwt_cache:10m max_size=64m inactive=10m', bootId: bootIdFile(scratch) }),
     ),
     ports: ['PORT', 'CACHED_PORT', 'UPSTREAM_PORT'],
-    files: { 'consumers.json': JSON.stringify(setup.document, null, 2) },
+    files: { 'consumers.json': JSON.stringify(document, null, 2) },
   });
   running.push(nginx);
+  return nginx;
+}
 
-  process.stderr.write(
-    `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
-      (indexer ? '' : '; no cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
-      '\n',
-  );
-  const plain: BenchCase = { case: 'plain proxy', style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };
+/** Each integration style and algorithm; the direct style also with fresh tokens, the pool sized from the repeated rate. */
+async function styleCases(nginx: Nginx, signers: { [alg: string]: Signer }, tokens: { [alg: string]: string }, options: Options): Promise<Measured[]> {
   const results: Measured[] = [];
-  const first = await runCase(plain, options, {});
-
-  // Direct style: repeated, then fresh tokens, pool sized from the repeated rate.
   for (const alg of ALGS) {
-    const signer = setup.signers[alg];
     const repeated: BenchCase = { case: 'direct', style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
     const m = await runCase(repeated, options, { token: tokens[alg] });
     results.push({ c: repeated, m });
     const wanted = Math.ceil(m.peak.rps * Math.max(options.duration, options.warmup) * 1.2) + 64;
-    const pool = mintPool(signer, wanted, options.mintBudgetMs);
+    const pool = mintPool(signers[alg], wanted, options.mintBudgetMs);
     const fresh: BenchCase = { case: 'direct, fresh tokens', style: 'direct', alg, token: 'fresh', nginx, path: '/jwt' };
     const mf = await runCase(fresh, options, { tokenFile: poolFile(pool), verifyToken: pool[0] });
     mf.pool = pool.length;
     results.push({ c: fresh, m: mf });
   }
-  for (const alg of ALGS) {
-    const c: BenchCase = { case: 'auth_request', style: 'auth_request', alg, token: 'repeated', nginx, path: '/jwt-auth-request' };
-    results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
+  const styles: Omit<BenchCase, 'alg' | 'token' | 'nginx'>[] = [
+    { case: 'auth_request', style: 'auth_request', path: '/jwt-auth-request' },
+    { case: 'cached (hits)', style: 'cached', path: '/jwt-cached', portName: 'CACHED_PORT' },
+  ];
+  for (const style of styles) {
+    for (const alg of ALGS) {
+      const c: BenchCase = { ...style, alg, token: 'repeated', nginx };
+      results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
+    }
   }
-  for (const alg of ALGS) {
-    const c: BenchCase = { case: 'cached (hits)', style: 'cached', alg, token: 'repeated', nginx, path: '/jwt-cached', portName: 'CACHED_PORT' };
-    results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
-  }
+  return results;
+}
 
-  // Scale: one start with one entry in each file, then one per large file.
+/** Scale: one start with one entry in each file, then one per large file. */
+async function scaleCases(indexer: Indexer | null, options: Options): Promise<Measured[]> {
   const seed = randomBytes(16).toString('hex');
   const small = scaleFiles(1, 1, seed);
   const big = scaleFiles(BIG_CONSUMERS, BIG_KEYS, seed);
@@ -577,55 +559,47 @@ async function main(): Promise<void> {
     ], options)),
   ];
   for (const item of scale) item.extra!.indexed = indexer !== null;
-  results.push(...scale);
+  return scale;
+}
 
-  const last = await runCase(plain, options, {});
-  await stopNginx(nginx);
+/** The plain proxy's first and last runs, which the ratios are to. */
+interface Baseline {
+  first: Measurement;
+  last: Measurement;
+}
 
-  const baseline = (first.peak.rps + last.peak.rps) / 2;
-  const rows = withTargets([benchRow(plain, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))]);
-  warnings.push(...rowProblems(rows));
-
+function printReport(rows: BenchRow[], plain: Baseline, meta: { [name: string]: string | number }): void {
   console.log('');
   console.log(formatTable(rows));
-  const drift = (last.peak.rps - first.peak.rps) / first.peak.rps;
+  const drift = (plain.last.peak.rps - plain.first.peak.rps) / plain.first.peak.rps;
   console.log(
-    `\nplain proxy: ${Math.round(first.peak.rps)} req/s first, ${Math.round(last.peak.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.` +
+    `\nplain proxy: ${Math.round(plain.first.peak.rps)} req/s first, ${Math.round(plain.last.peak.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.` +
       '\np50/p99 ms: paced run at about half the case\'s peak ("at req/s"); "peak": the saturation run.',
   );
   if (Math.abs(drift) > 0.1) console.log('note: the plain proxy drifted by more than 10% during the run (a noisy machine): re-run before trusting the ratios');
   console.log(`machine: ${meta.cpu}, ${meta.cores} cores, ${meta.kernel}; nginx ${meta.nginx}, njs ${meta.njs}, ${meta.wrk}`);
-  const elapsed = (Date.now() - began) / 1000;
-  if (warnings.length) {
-    // A run with broken keepalive, socket errors or nginx errors does not measure the gateway: keep the last good results.
-    console.error('\nbench failed, results not written:\n  ' + warnings.join('\n  '));
-    process.exitCode = 1;
-    return;
-  }
+}
+
+/** Rows, meta and chart to tools/bench/results/{latest,quick}.*. */
+function writeResults(rows: BenchRow[], plain: Baseline, meta: { [name: string]: string | number }, options: Options, elapsed: number, indexed: boolean): void {
   const base = path.join(RESULTS_DIR, options.quick ? 'quick' : 'latest');
   const date = new Date().toISOString();
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(base + '.json', JSON.stringify(rows, null, 2) + '\n');
-  writeFileSync(
-    base + '-meta.json',
-    JSON.stringify(
-      {
-        date,
-        mode: options.quick ? 'quick' : 'full',
-        seconds_per_run: options.duration,
-        warmup_seconds: options.warmup,
-        wrk_connections: CONNECTIONS,
-        nginx_workers: 1,
-        plain_rps_first: Math.round(first.peak.rps),
-        plain_rps_last: Math.round(last.peak.rps),
-        index_available: indexer !== null,
-        elapsed_s: round(elapsed, 1),
-        machine: meta,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
+  const runMeta = {
+    date,
+    mode: options.quick ? 'quick' : 'full',
+    seconds_per_run: options.duration,
+    warmup_seconds: options.warmup,
+    wrk_connections: CONNECTIONS,
+    nginx_workers: 1,
+    plain_rps_first: Math.round(plain.first.peak.rps),
+    plain_rps_last: Math.round(plain.last.peak.rps),
+    index_available: indexed,
+    elapsed_s: round(elapsed, 1),
+    machine: meta,
+  };
+  writeFileSync(base + '-meta.json', JSON.stringify(runMeta, null, 2) + '\n');
   const svg = ratioChart(
     rows,
     `${date.slice(0, 10)}, ${options.quick ? 'quick run, ' : ''}nginx ${meta.nginx} / njs ${meta.njs}, 1 worker, wrk -t1 -c${CONNECTIONS}; ${meta.cpu}, ${meta.cores} cores`,
@@ -634,12 +608,40 @@ async function main(): Promise<void> {
   console.log(`\n${elapsed.toFixed(0)} s; written: ${['.json', '-meta.json', '.svg'].map((s) => path.relative(process.cwd(), base + s)).join(', ')}`);
 }
 
-main()
-  .catch((e) => {
-    if (interrupted) return;
-    console.error('bench failed: ' + (e instanceof Error ? e.message : String(e)));
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const began = Date.now();
+  const meta = machine();
+  scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));
+  const indexer = await loadIndexer();
+
+  const setup = mainConsumers();
+  const tokens: { [alg: string]: string } = {};
+  for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
+  const nginx = await startMainNginx(setup.document);
+  process.stderr.write(
+    `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
+      (indexer ? '' : '; no cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
+      '\n',
+  );
+  const plainCase: BenchCase = { case: 'plain proxy', style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };
+  const first = await runCase(plainCase, options, {});
+  const results = [...(await styleCases(nginx, setup.signers, tokens, options)), ...(await scaleCases(indexer, options))];
+  const last = await runCase(plainCase, options, {});
+  await stopNginx(nginx);
+
+  const plain = { first, last };
+  const baseline = (first.peak.rps + last.peak.rps) / 2;
+  const rows = withTargets([benchRow(plainCase, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))]);
+  warnings.push(...rowProblems(rows));
+  printReport(rows, plain, meta);
+  if (warnings.length) {
+    // A run with broken keepalive, socket errors or nginx errors does not measure the gateway: keep the last good results.
+    console.error('\nbench failed, results not written:\n  ' + warnings.join('\n  '));
     process.exitCode = 1;
-  })
-  .finally(async () => {
-    await shutdown();
-  });
+    return;
+  }
+  writeResults(rows, plain, meta, options, (Date.now() - began) / 1000, indexer !== null);
+}
+
+runTool('bench', main, shutdown);

@@ -22,6 +22,7 @@
 import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseCommandLine } from '../../cli/args';
+import { runTool, signals } from '../run';
 import { authLocation } from '../../test/support/gateway';
 import { tampered, withPayload } from '../../test/support/mutations';
 import { b64u, b64uJson, mintJwt, SigningKey, signRaw } from '../../test/support/tokens';
@@ -542,7 +543,6 @@ function printKinds(kinds: Kind[], stats: TrafficStats, generations: number): vo
 let nginx: Nginx | null = null;
 let upstream: Nginx | null = null;
 let stopping: Promise<void> | null = null;
-let interrupted = false;
 
 /**
  * Stops both nginx. The runner SIGKILLs a master that does not quit within
@@ -553,15 +553,6 @@ function shutdown(): Promise<void> {
   // stop() also kills a worker that outlives its master.
   if (!stopping) stopping = Promise.all([nginx?.stop(), upstream?.stop()]).then(() => undefined);
   return stopping;
-}
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write('\nsoak: ' + signal + ', stopping nginx\n');
-    shutdown().finally(() => process.exit(130));
-  });
 }
 
 /** Every token once on its own connection: a broken setup fails here, fast. False (and the first failures printed) when one fails. */
@@ -615,7 +606,7 @@ async function runReloads(nginx: Nginx, s: Setup, p: Plan, options: Options, sta
   const interval = (options.duration * 1000) / (options.reloads + 1);
   for (let g = 1; g <= options.reloads; g++) {
     await sleep(started + g * interval - Date.now());
-    if (interrupted) break;
+    if (signals.interrupted) break;
     const r = await reloadTo(nginx, nginx.masterPid, s, p, g, clock);
     sampler.rssPeak = Math.max(sampler.rssPeak, workerRss(nginx.masterPid));
     process.stderr.write(`  reload ${g}: ${r.step.type} ${r.step.subject}: settled in ${r.settledMs} ms${r.problems.length ? ': ' + r.problems.join('; ') : ''}\n`);
@@ -649,7 +640,7 @@ async function run(nginx: Nginx, upstream: Nginx, s: Setup, p: Plan, options: Op
   const sampler = startSampler(master, stats, started, options.duration);
   const reloads = runReloads(nginx, s, p, options, started, clock, sampler);
   try {
-    await drive({ port: nginx.ports.PORT, kinds: s.kinds, concurrency: options.concurrency, clock, done: () => Date.now() >= deadline || interrupted }, stats);
+    await drive({ port: nginx.ports.PORT, kinds: s.kinds, concurrency: options.concurrency, clock, done: () => Date.now() >= deadline || signals.interrupted }, stats);
   } finally {
     sampler.stop();
   }
@@ -774,12 +765,4 @@ async function main(): Promise<void> {
   if (failures.length) process.exitCode = 1;
 }
 
-main()
-  .catch((e) => {
-    if (interrupted) return;
-    console.error('soak failed: ' + (e instanceof Error ? e.stack || e.message : String(e)));
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await shutdown();
-  });
+runTool('soak', main, shutdown, { stack: true });
