@@ -8,11 +8,11 @@
  * users know. The config includes the shipped nginx/jwt-auth-*.conf snippets.
  */
 import { SignJWT } from 'jose';
-import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from '../support/gateway';
+import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, Gateway, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, unique } from '../support/gateway';
 
-export function authRequestSuite(style: AuthRequestStyle): void {
-  /** What a user would put in the server block (the shippable part is marked). */
-  const CONFIG = gatewayConfig({
+/** What a user would put in the server block (the shippable part is marked). */
+function suiteConfig(style: AuthRequestStyle): string {
+  return gatewayConfig({
     http: `
       ${authRequestStyle(style).http}
       log_format ar escape=json '{"url":"$request_uri","status":"$status","consumer":"$jwt_ar_consumer","upstream":"$upstream_addr"}';
@@ -78,6 +78,7 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       }
     `,
   });
+  }
 
   const SECRET = 'auth-request-test-secret-0123456789abcdefghij';
   const CONSUMERS = {
@@ -88,17 +89,8 @@ export function authRequestSuite(style: AuthRequestStyle): void {
     ],
   };
 
-  const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
-
   function token(claims: { [name: string]: unknown }, secret = SECRET): Promise<string> {
     return new SignJWT({ key: 'dave-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
-  }
-
-  function upstreamSaw(probe: string): string[] {
-    return g()
-      .readLog('upstream.log')
-      .split('\n')
-      .filter((line) => line.includes(probe));
   }
 
   const forged = { 'X-Consumer-Username': 'admin', 'X-Credential-Identifier': 'x', 'X-Consumer-Custom-Id': 'y' };
@@ -108,9 +100,24 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       username: 'dave',
       credential: 'cred-dave',
       customId: 'd-7',
-    });
-  }
+  });
+}
 
+/** What each group of tests uses: the file's gateway, and what reaches its upstream and its raw socket. */
+interface Suite {
+  it: (name: string, body: () => Promise<void>) => void;
+  g: () => Gateway;
+  upstreamSaw(probe: string): string[];
+  raw(path: string, headerLines: string[]): Promise<{ status: number; body: string }>;
+}
+
+/** Two different valid tokens, for dave and erin. */
+async function twoTokens(): Promise<[string, string]> {
+  return [await token({ sub: 'first' }), await token({ key: 'erin-key', sub: 'second' }, SECRET + '-erin')];
+}
+
+/** A valid token in each place the gateway reads it passes with the identity from the subrequest. */
+function validTokens({ it, g }: Suite): void {
   describe('a valid token, wherever it is', () => {
     it('Authorization: Bearer passes with the identity from the subrequest', async () => {
       const echo = await g().echo('/api/x', { Authorization: 'Bearer ' + (await token({})), ...forged });
@@ -156,7 +163,10 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect(reply.json().method).toBe('DELETE');
     });
   });
+}
 
+/** The anonymous consumer through auth_request. */
+function anonymousConsumer({ it, g }: Suite): void {
   describe('an anonymous consumer through auth_request', () => {
     it('no token or a bad one passes as the anonymous consumer, marked as such', async () => {
       const attempts: { [name: string]: string }[] = [{}, { Authorization: 'abc.def' }, { Authorization: 'Bearer ' + (await token({}, SECRET + '-wrong')) }];
@@ -176,7 +186,10 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect(echo.headers['X-Anonymous-Consumer']).toBeUndefined();
     });
   });
+}
 
+/** Denials: JSON 401 (or 403) through error_page, never proxied. */
+function denials({ it, g, upstreamSaw }: Suite): void {
   describe('denials through error_page 401 = @jwt_denied', () => {
     const cases: [string, () => Promise<{ path: string; headers: { [name: string]: string } }>, { message: string }, boolean][] = [
       ['no token', async () => ({ path: '/api/x', headers: {} }), MESSAGES.missing, false],
@@ -250,14 +263,10 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect(count() - before).toBe(1);
     });
   });
+}
 
-  const raw = (path: string, headerLines: string[]) => rawRequest(g(), path, headerLines);
-
-  /** Two different valid tokens, for dave and erin. */
-  async function twoTokens(): Promise<[string, string]> {
-    return [await token({ sub: 'first' }), await token({ key: 'erin-key', sub: 'second' }, SECRET + '-erin')];
-  }
-
+/** F5: two different tokens are refused. */
+function multipleTokens({ it, g, upstreamSaw, raw }: Suite): void {
   describe('F5: two different tokens, however they are spelled, are "Multiple tokens provided"', () => {
     const variants: [string, (a: string, b: string) => { path: string; headers: { [name: string]: string } }][] = [
       ['Cookie: jwt=A; jwt=B', (a, b) => ({ path: '/api/x', headers: { Cookie: 'jwt=' + a + '; jwt=' + b } })],
@@ -290,7 +299,10 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect((await raw('/api/x', ['Cookie: jwt=' + a, 'Cookie: Jwt=' + a])).status).toBe(200);
     });
   });
+}
 
+/** F6: hide_credentials through auth_request. */
+function hiddenCredentials({ it, g, raw }: Suite): void {
   describe('F6: with hide_credentials on the upstream gets no token in any form, and the rest as sent', () => {
     function expectNoToken(echo: Echo, t: string): void {
       expect(JSON.stringify(echo)).not.toContain(t.slice(t.lastIndexOf('.') + 1));
@@ -348,7 +360,10 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expect((await g().echo('/api/q?j%77t=' + t)).url).toBe('/api/q?j%77t=' + t);
     });
   });
+}
 
+/** F2: match rules never stall a worker. */
+function matchRules({ it, g }: Suite): void {
   describe('F2: match claim rules never stall a worker', () => {
     function within<T>(ms: number, work: Promise<T>): Promise<T> {
       let timer: NodeJS.Timeout | undefined;
@@ -372,4 +387,25 @@ export function authRequestSuite(style: AuthRequestStyle): void {
       expectForbidden(await g().get('/normal-rules/x', { Authorization: await token({ ...good, email: 'ops@example.net' }) }));
     });
   });
+}
+
+export function authRequestSuite(style: AuthRequestStyle): void {
+  const { it, g } = gatewayPerFile(() => ({ config: suiteConfig(style), ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
+  const suite: Suite = {
+    it,
+    g,
+    upstreamSaw(probe: string): string[] {
+      return g()
+        .readLog('upstream.log')
+        .split('\n')
+        .filter((line) => line.includes(probe));
+    },
+    raw: (path, headerLines) => rawRequest(g(), path, headerLines),
+  };
+  validTokens(suite);
+  anonymousConsumer(suite);
+  denials(suite);
+  multipleTokens(suite);
+  hiddenCredentials(suite);
+  matchRules(suite);
 }
