@@ -6,9 +6,10 @@
  * auth_request style. Every one must be a 401 with the JSON body, never a
  * 5xx, and no worker may crash.
  */
-import { createHmac, createSign, KeyObject, webcrypto } from 'node:crypto';
+import { createSign, KeyObject, webcrypto } from 'node:crypto';
 import net from 'node:net';
 import { CompactSign, CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { compact, signRaw } from '../support/tokens';
 import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from '../support/gateway';
 
 const CONFIG = gatewayConfig({
@@ -100,12 +101,11 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 
 /**
  * Header bytes jose would never write (duplicate names, broken JSON), with a
- * correct HS256 MAC over them, computed with node:crypto, not project code.
+ * correct HS256 MAC over them, from test/support/tokens.ts (node:crypto), not project code.
  * With a valid MAC, only the strict parser stands between them and a 200.
  */
 function hmacToken(headerBytes: Uint8Array | string, payloadBytes: Uint8Array | string): string {
-  const input = b64(headerBytes) + '.' + b64(payloadBytes);
-  return input + '.' + createHmac('sha256', SECRET).update(input).digest('base64url');
+  return signRaw('HS256', SECRET, b64(headerBytes), b64(payloadBytes));
 }
 
 /** Any payload bytes, HS256-signed by jose (CompactSign takes raw payload bytes). */
@@ -119,7 +119,7 @@ function jackClaims(): { [name: string]: unknown } {
 
 function replaceSignature(token: string, signature: Uint8Array | string): string {
   const [h, p] = token.split('.');
-  return h + '.' + p + '.' + (typeof signature === 'string' ? signature : b64(signature));
+  return compact(h, p, signature);
 }
 
 /** ECDSA r||s -> ASN.1 DER, the encoding JWS forbids. */
