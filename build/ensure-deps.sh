@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the demo and the tests need on a fresh Debian 12 machine:
-# nginx with the njs module, the njs CLI, wrk (benchmarks), then npm packages,
+# nginx with the njs module, the njs CLI, wrk (benchmarks), podman (container
+# tests), then npm packages,
 # and fetches the newer engines the tests also run on (test/support/fetch-engines.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ command -v nginx >/dev/null || missing+=(nginx-light)
 [ -e /usr/lib/nginx/modules/ngx_http_js_module.so ] || missing+=(libnginx-mod-http-js)
 command -v njs >/dev/null || missing+=(njs)
 command -v wrk >/dev/null || missing+=(wrk)
+# The container tests (test/container): podman serves the Docker API; runc and
+# the network stack named, since --no-install-recommends leaves them out.
+command -v podman >/dev/null || missing+=(podman runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get" >&2
   sudo_cmd=""
