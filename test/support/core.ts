@@ -1,6 +1,6 @@
 /**
- * Small shared helpers for the unit tests. Tokens are minted here (with jose or
- * node:crypto), never by the code under test.
+ * Small shared helpers for the unit tests. Tokens are minted by
+ * test/support/tokens.ts (node:crypto), never by the code under test.
  */
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { JACK } from '../../tools/demo/consumers';
