@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { consumersSource } from '../njs/core/keys/consumers';
 import { jwksSource } from '../njs/core/keys/jwks';
-import { configProblem, describeProblem, Problem } from '../njs/core/errors';
+import { configProblem, Problem } from '../njs/core/errors';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
 import { checkNginxConfig } from './nginx-check';
@@ -27,16 +27,16 @@ function revocationProblems(document: JsonObject, file: string): Problem[] {
 }
 
 /** Problems in one file; none means nginx will accept every entry. */
-export function checkDocument(file: string, bytes: Uint8Array, capabilities: Capabilities): string[] {
+export function checkDocument(file: string, bytes: Uint8Array, capabilities: Capabilities): Problem[] {
   const document = parseJsonObject(bytes);
-  if (typeof document === 'string') return [`${file}: ${document}`];
+  if (typeof document === 'string') return [configProblem(file, undefined, undefined, document)];
   if ('consumers' in document) {
     const source = consumersSource(document, file, capabilities);
-    return source.problems().map(describeProblem).concat(rateLimitConfig(document, file).problems);
+    return source.problems().concat(rateLimitConfig(document, file).problems);
   }
-  if ('keys' in document) return jwksSource(document, file, capabilities).problems().map(describeProblem);
-  if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file).map(describeProblem);
-  return [`${file}: not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})`];
+  if ('keys' in document) return jwksSource(document, file, capabilities).problems();
+  if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);
+  return [configProblem(file, undefined, undefined, 'not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})')];
 }
 
 /** Whether a file given to `check` is a JSON document (else it is read as nginx configuration): a .json name, or text that starts like JSON. */
@@ -54,7 +54,7 @@ export function isJsonFile(file: string, bytes: Uint8Array): boolean {
  * relative includes resolve against `confDir`, nginx's configuration prefix,
  * by default the file's own directory).
  */
-export function checkFile(file: string, bytes: Uint8Array, capabilities: Capabilities, confDir?: string): string[] {
+export function checkFile(file: string, bytes: Uint8Array, capabilities: Capabilities, confDir?: string): Problem[] {
   if (isJsonFile(file, bytes)) return checkDocument(file, bytes, capabilities);
   return checkNginxConfig(file, confDir ?? path.dirname(path.resolve(file)));
 }

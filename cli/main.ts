@@ -17,6 +17,7 @@ import { parseCommandLine, usageError } from './args';
 import { checkFile } from './check';
 import { indexDocument, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
+import { describeProblem } from '../njs/core/errors';
 
 const USAGE =
   'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]';
@@ -53,7 +54,7 @@ function rateLimits(args: string[]): void {
   const dir = outDir || path.dirname(file);
   writeFileSync(path.join(dir, 'jwt-rate-limit-zones.conf'), config.zones);
   writeFileSync(path.join(dir, 'jwt-rate-limits.conf'), config.limits);
-  for (const problem of config.problems) process.stderr.write('warning: ' + problem + '\n');
+  for (const problem of config.problems) process.stderr.write('warning: ' + describeProblem(problem) + '\n');
   process.stdout.write('wrote ' + path.join(dir, 'jwt-rate-limit-zones.conf') + ' (include at http level) and ' + path.join(dir, 'jwt-rate-limits.conf') + ' (include in the protected location)\n');
 }
 
@@ -93,7 +94,7 @@ function check(args: string[]): void {
       continue;
     }
     const found = checkFile(file, bytes, capabilities, confDir);
-    for (const problem of found) process.stderr.write(problem + '\n');
+    for (const problem of found) process.stderr.write(describeProblem(problem) + '\n');
     problems += found.length;
     if (found.length === 0) process.stdout.write(file + ': ok\n');
   }

@@ -16,6 +16,7 @@
 import path from 'node:path';
 import { SETTINGS, SETTING_PREFIX } from '../build/settings-table';
 import { Directive, effective, loadConfig } from './nginx-config';
+import { configProblem, describeProblem, Problem } from '../njs/core/errors';
 
 /** The location-level snippets that make the gateway verify a request. */
 export const AUTH_SNIPPETS = ['jwt-auth.conf', 'jwt-auth-error-page.conf', 'jwt-auth-request.conf'];
@@ -73,7 +74,7 @@ function* walk(directives: Directive[]): Generator<Directive> {
   }
 }
 
-function unknownNames(directives: Directive[], problems: string[]): void {
+function unknownNames(directives: Directive[], problems: Problem[]): void {
   for (const directive of walk(directives)) {
     for (const arg of directive.args) {
       for (const match of arg.matchAll(REFERENCE)) {
@@ -82,8 +83,12 @@ function unknownNames(directives: Directive[], problems: string[]): void {
         const suggestion = closestSetting(name);
         const hint = suggestion ? 'did you mean $' + PREFIX + suggestion + '?' : 'the known ones are $' + PREFIX + KNOWN.join(', $' + PREFIX);
         problems.push(
-          where(directive) + ': ' + directive.name + ': field "$' + match[1] + '": unknown gateway setting; ' + hint +
-            ' (nginx accepts any variable name, so the gateway never sees this one and its default applies)',
+          configProblem(
+            where(directive),
+            directive.name,
+            '$' + match[1],
+            'unknown gateway setting; ' + hint + ' (nginx accepts any variable name, so the gateway never sees this one and its default applies)',
+          ),
         );
       }
     }
@@ -151,7 +156,7 @@ function describeLocation(location: Directive): string {
   return 'location ' + location.args.join(' ');
 }
 
-function checkLocation(location: Directive, scope: Scope, problems: string[]): void {
+function checkLocation(location: Directive, scope: Scope, problems: Problem[]): void {
   const body = effective(location.block ?? []);
   const own = settingsOf(body);
   const snippets = includedNames(location.block ?? []).filter((name) => AUTH_SNIPPETS.includes(name));
@@ -163,20 +168,25 @@ function checkLocation(location: Directive, scope: Scope, problems: string[]): v
     (directive) => directive.name === 'js_content' && scope.imports.some((name) => directive.args[0] === name + '.authorize' || directive.args[0] === name + '.revoke'),
   );
   const answersItself = body.some((directive) => directive.name === 'return');
-  const entry = where(location) + ': ' + describeLocation(location);
+  const file = where(location);
+  const entry = describeLocation(location);
   const none = 'includes none of ' + AUTH_SNIPPETS.join(', ') + ': its requests reach the content unverified (protected-looking but unprotected)';
 
   if (!isProtected && !named && !internal && !gatewayHandler) {
     if (own.length) {
       const set = own[0];
-      problems.push(entry + ': field "' + set.args[0] + '": set at ' + at(set, location) + ', but the location ' + none);
+      problems.push(configProblem(file, entry, set.args[0], 'set at ' + at(set, location) + ', but the location ' + none));
     } else if (scope.serverSettings.length && !answersItself) {
       const set = scope.serverSettings[0];
-      problems.push(entry + ': field "' + set.args[0] + '": inherited from the server (' + at(set, location) + '), but the location ' + none);
+      problems.push(configProblem(file, entry, set.args[0], 'inherited from the server (' + at(set, location) + '), but the location ' + none));
     } else if (scope.outer && !answersItself) {
       problems.push(
-        entry + ': field "include": nested in ' + describeLocation(scope.outer) + ' (' + at(scope.outer, location) +
-          '), but nginx applies neither its settings nor its auth snippet to nested locations, and this one ' + none,
+        configProblem(
+          file,
+          entry,
+          'include',
+          'nested in ' + describeLocation(scope.outer) + ' (' + at(scope.outer, location) + '), but nginx applies neither its settings nor its auth snippet to nested locations, and this one ' + none,
+        ),
       );
     }
   }
@@ -191,8 +201,14 @@ function checkLocation(location: Directive, scope: Scope, problems: string[]): v
     for (const pass of passes) {
       if (!pass.args.some((arg) => /\$\{?request_uri\b/i.test(arg))) continue;
       problems.push(
-        where(pass) + ': ' + describeLocation(location) + ': field "proxy_pass": carries $request_uri, the original URI with its query string, token included, while $auth_jwt_hide_credentials is on (' +
-          at(hide, pass) + '): the upstream still gets the token; use proxy_pass without a URI part, or $uri$is_args$args',
+        configProblem(
+          where(pass),
+          entry,
+          'proxy_pass',
+          'carries $request_uri, the original URI with its query string, token included, while $auth_jwt_hide_credentials is on (' +
+            at(hide, pass) +
+            '): the upstream still gets the token; use proxy_pass without a URI part, or $uri$is_args$args',
+        ),
       );
     }
   }
@@ -203,7 +219,7 @@ function checkLocation(location: Directive, scope: Scope, problems: string[]): v
   }
 }
 
-function checkServer(server: Directive[], inheritedAuthRequest: boolean, imports: string[], problems: string[]): void {
+function checkServer(server: Directive[], inheritedAuthRequest: boolean, imports: string[], problems: Problem[]): void {
   const body = effective(server);
   const scope: Scope = {
     serverSettings: settingsOf(body),
@@ -233,9 +249,9 @@ function gatewayImports(directives: Directive[]): string[] {
  * (server blocks) or at server level (location blocks); in a piece of
  * location level only the names are checked.
  */
-export function checkNginxConfig(file: string, confDir: string): string[] {
+export function checkNginxConfig(file: string, confDir: string): Problem[] {
   const loaded = loadConfig(file, confDir);
-  const problems = loaded.problems.map((problem) => problem.file + (problem.line ? ':' + problem.line : '') + ': ' + problem.message);
+  const problems = loaded.problems.map((problem) => configProblem(problem.file + (problem.line ? ':' + problem.line : ''), undefined, undefined, problem.message));
   const top = effective(loaded.directives);
   unknownNames(loaded.directives, problems);
   const imports = gatewayImports(loaded.directives);
@@ -251,5 +267,6 @@ export function checkNginxConfig(file: string, confDir: string): string[] {
   } else if (top.some((directive) => directive.name === 'location' && directive.block)) {
     checkServer(loaded.directives, false, imports, problems);
   }
-  return problems.filter((problem, i) => problems.indexOf(problem) === i);
+  const texts = problems.map(describeProblem);
+  return problems.filter((_problem, i) => texts.indexOf(texts[i]) === i);
 }

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { rateLimitConfig } from '../../cli/rate-limits';
+import { describeProblems } from '../../njs/core/errors';
 import { engine, Nginx, startNginx } from '../support/nginx';
 import { composeConfig, getRecipe, locationsOf, parseRecipes, Place, readmeRecipes, runnable } from '../support/readme-recipes';
 
@@ -252,7 +253,7 @@ beforeAll(async () => {
   const all = readmeRecipes();
   const recipes = RECIPES.map(([name, place]) => getRecipe(all, name, place));
   const limits = rateLimitConfig(CONSUMERS, 'consumers.json');
-  if (limits.problems.length) throw new Error('rate-limits: ' + limits.problems.join('; '));
+  if (limits.problems.length) throw new Error('rate-limits: ' + describeProblems(limits.problems).join('; '));
   nginx = await startNginx({
     config: composeConfig(recipes, {
       main: ENV_LINES,
