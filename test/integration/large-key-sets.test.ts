@@ -27,7 +27,7 @@ const consumers = {
 const UNICODE_KEY = 'cl\u00e9-\u{1F511}';
 const unicodeSecret = secretOf(CONSUMERS);
 consumers.consumers.push({ username: 'unicode', labels: { custom_id: 'u' }, credentials: [{ id: 'cred-unicode', key: UNICODE_KEY, secret: unicodeSecret }] });
-const keySecrets = Array.from({ length: KEYS + 1 }, (_, i) => randomBytes(32));
+const keySecrets = Array.from({ length: KEYS + 1 }, () => randomBytes(32));
 const jwks = { keys: keySecrets.map((k, i) => ({ kty: 'oct', kid: i < KEYS ? 'kid-' + i : UNICODE_KEY, alg: 'HS256', k: k.toString('base64url') })) };
 
 /** Indexed, then one entry pointed at the wrong place (a hand edit): key-7 at consumer 8, kid-7 at position 8. */

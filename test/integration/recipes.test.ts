@@ -150,7 +150,7 @@ function request(pathAndQuery: string, headers: { [name: string]: string } = {},
             try {
               return JSON.parse(text);
             } catch (e) {
-              throw new Error('not JSON (status ' + res.statusCode + '): ' + text);
+              throw new Error('not JSON (status ' + res.statusCode + '): ' + text, { cause: e });
             }
           },
         });

@@ -306,7 +306,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
     child.kill('SIGKILL');
     await exited;
     if (!process.env.KEEP_NGINX_PREFIX) rmSync(prefix, { recursive: true, force: true });
-    throw new Error((e as Error).message + stderr);
+    throw new Error((e as Error).message + stderr, { cause: e });
   }
   return {
     prefix,

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
+import { findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { indexDocument } from '../../cli/index';
 import { consumerIndexOf, consumersSource } from '../../njs/core/keys/consumers';

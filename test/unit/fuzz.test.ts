@@ -158,7 +158,7 @@ async function check(source: string, token: string): Promise<AuthResult> {
   try {
     result = await authenticate(token, SOURCES[source], POLICY, NOW);
   } catch (e) {
-    throw new Error('authenticate threw or rejected: ' + String((e as Error)?.stack || e));
+    throw new Error('authenticate threw or rejected: ' + String((e as Error)?.stack || e), { cause: e });
   }
   if (result === null || typeof result !== 'object' || (result.ok !== true && result.ok !== false)) {
     throw new Error('authenticate resolved to a non-result: ' + JSON.stringify(result));

@@ -334,7 +334,7 @@ function makeToken(rng: Rng, keys: Keys, location: Location): { token: string; k
     try {
       token = applyMutation(token, mutation, keys.mutation);
     } catch (e) {
-      throw new Error('mutation ' + JSON.stringify(mutation) + ' failed on ' + JSON.stringify(token.slice(0, 200)) + ': ' + (e as Error).message);
+      throw new Error('mutation ' + JSON.stringify(mutation) + ' failed on ' + JSON.stringify(token.slice(0, 200)) + ': ' + (e as Error).message, { cause: e });
     }
     applied.push(mutation.kind);
   }
