@@ -40,9 +40,16 @@ function importProblem(algorithm: Algorithm, key: VerificationKey, e: unknown, p
 }
 
 function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array, problems?: Problem[]): Promise<boolean> {
+  const check = (cryptoKey: unknown) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey as never, signature, signingInput).then((valid) => valid === true, () => false);
   try {
+    const kept = key.imported && key.imported[algorithm.name];
+    if (kept) return check(kept);
     return crypto.subtle.importKey(key.format, key.material, algorithm.importParams as never, false, ['verify']).then(
-      (cryptoKey) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey, signature, signingInput).then((valid) => valid === true, () => false),
+      (cryptoKey) => {
+        if (!key.imported) key.imported = {};
+        key.imported[algorithm.name] = cryptoKey;
+        return check(cryptoKey);
+      },
       (e) => importProblem(algorithm, key, e, problems),
     );
   } catch (e) {

@@ -16,6 +16,12 @@ export interface VerificationKey {
   material: Uint8Array;
   /** The JWK's `kid` (JWK Sets): revoking it revokes this key, whatever a token's header says. */
   kid?: string;
+  /**
+   * The engine's imported key, by algorithm, once imported (signature.ts). It lives as long as the
+   * key source: on the classic engine one request, on QuickJS with a reused context many, so a
+   * fresh token there costs one verify, not an import as well.
+   */
+  imported?: { [algorithm: string]: unknown };
 }
 
 /** The consumer a credential belongs to, as the upstream learns it. */
