@@ -14,7 +14,7 @@
  * reason; under CI (CI=true) that fails instead.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -33,7 +33,13 @@ const BASE_IMAGE = 'localhost/jwt-gateway-test-base:sid';
 const IMAGE = 'localhost/jwt-gateway:test';
 const inCI = /^(1|true|yes)$/i.test(process.env.CI || '');
 
-const found = await containerEngine();
+// The stand-in base is made from the sid packages that test/support/fetch-engines.sh extracts.
+const sidNginx = path.join(ROOT, '.engines', 'sid', 'root', 'usr', 'sbin', 'nginx');
+const found = existsSync(sidNginx)
+  ? await containerEngine()
+  : {
+      reason: "the base image needs Debian sid's nginx/njs packages: " + path.relative(ROOT, sidNginx) + ' is missing (run test/support/fetch-engines.sh sid)',
+    };
 const engine: ContainerEngine | null = 'reason' in found ? null : found;
 const skipReason = 'reason' in found ? found.reason : '';
 if (!engine) console.log('container tests skipped: ' + skipReason);
