@@ -21,7 +21,7 @@ import path from 'node:path';
 import { GenericContainer, Network, StartedNetwork, StartedTestContainer, Wait } from 'testcontainers';
 import { parse } from 'yaml';
 import { ROOT } from '../support/nginx';
-import { mintJwt } from '../support/tokens';
+import { b64u, mintJwt } from '../support/tokens';
 import { containerEngine, ContainerEngine } from './engine';
 
 const SEED_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU';
@@ -274,6 +274,37 @@ suite(engine ? 'the image of docker/Dockerfile, on ' + engine.name : 'container 
       // The reload is in the container's error log: nginx's own notice, at the official image's level.
       expect(await logsOf(gateway)).toMatch(/\[notice\] \d+#\d+: signal 1 \(SIGHUP\) received/);
     }, 30_000);
+  });
+
+  describe('default server with a JWK Set (JWT_KEYS_SETTING=key_file)', () => {
+    let base: string;
+    const secret = 'service-hs256-secret-that-is-very-long';
+
+    beforeAll(async () => {
+      const data = path.join(scratch, 'jwks');
+      mkdirSync(data, { recursive: true });
+      writeFileSync(path.join(data, 'jwks.json'), JSON.stringify({ keys: [{ kty: 'oct', kid: 'service-1', alg: 'HS256', k: b64u(secret) }] }));
+      const gateway = await start(
+        new GenericContainer(IMAGE)
+          .withNetwork(network)
+          .withEnvironment({ JWT_KEYS_SETTING: 'key_file', JWT_KEYS_FILE: '/etc/nginx/jwt/data/jwks.json', JWT_LISTEN: '9000' })
+          .withBindMounts([{ source: data, target: '/etc/nginx/jwt/data', mode: 'ro' }])
+          .withExposedPorts(...IMAGE_PORTS, 9000)
+          .withWaitStrategy(Wait.forHttp('/', 9000).forStatusCode(401)),
+      );
+      base = baseOf(gateway, 9000);
+    }, 120_000);
+
+    test("a token of the set's key passes on the port of JWT_LISTEN; one of another key is 401", async () => {
+      const token = mintJwt('HS256', secret, { sub: 'service-a' }, { kid: 'service-1' });
+      const answer = await get(base, '/headers', { Authorization: 'Bearer ' + token });
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text).path).toBe('/headers');
+      const other = mintJwt('HS256', 'another-hs256-secret-that-is-very-long', { sub: 'service-a' }, { kid: 'service-1' });
+      const rejected = await get(base, '/headers', { Authorization: 'Bearer ' + other });
+      expect(rejected.status).toBe(401);
+      expect(rejected.text).toBe('{"message":"failed to verify jwt"}');
+    });
   });
 
   describe('the demo of docker/compose.yaml', () => {
