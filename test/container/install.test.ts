@@ -99,7 +99,9 @@ if (!reason || !inCI) {
         if (nginx && nginx.exitCode === null) {
           const exited = new Promise((resolve) => nginx!.once('exit', resolve));
           nginx.kill('SIGQUIT');
-          await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+          clearTimeout(timer);
           if (nginx.exitCode === null) nginx.kill('SIGKILL');
         }
         await new Promise((resolve) => upstream?.close(resolve));
