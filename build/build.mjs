@@ -10,7 +10,6 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'build', 'dist');
 
-
 /** njs before 0.7.12 accepts only `export default x;`, not the `export { x as default };` esbuild writes. */
 function defaultExportForNjs(code, file) {
   const rewritten = code.replace(/export\s*\{\s*([A-Za-z_$][\w$]*) as default\s*\};?\s*$/, 'export default $1;\n');

@@ -90,7 +90,11 @@ function equivalentRows(): string[] {
       const equivalent = product.of(setting);
       if (!equivalent) continue;
       const anchor = '#' + variable(setting).slice(1);
-      const cells = [product.label, '`' + equivalent.name + '`', '[`' + variable(setting) + '`](' + anchor + ')' + (equivalent.note ? ': ' + equivalent.note : '')];
+      const cells = [
+        product.label,
+        '`' + equivalent.name + '`',
+        '[`' + variable(setting) + '`](' + anchor + ')' + (equivalent.note ? ': ' + equivalent.note : ''),
+      ];
       rows.push('| ' + cells.map(tableCell).join(' | ') + ' |');
     }
   }

@@ -36,7 +36,14 @@ export function checkDocument(file: string, bytes: Uint8Array, capabilities: Cap
   }
   if ('keys' in document) return jwksSource(document, file, capabilities).problems();
   if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);
-  return [configProblem(file, undefined, undefined, 'not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})')];
+  return [
+    configProblem(
+      file,
+      undefined,
+      undefined,
+      'not a consumer map ({"consumers": [...]}), a JWK Set ({"keys": [...]}) or a revocation list ({"jti": [...], "sub": [...], "kid": [...]})',
+    ),
+  ];
 }
 
 /** Whether a file given to `check` is a JSON document (else it is read as nginx configuration): a .json name, or text that starts like JSON. */

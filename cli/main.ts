@@ -55,7 +55,13 @@ function rateLimits(args: string[]): void {
   writeFileSync(path.join(dir, 'jwt-rate-limit-zones.conf'), config.zones);
   writeFileSync(path.join(dir, 'jwt-rate-limits.conf'), config.limits);
   for (const problem of config.problems) process.stderr.write('warning: ' + describeProblem(problem) + '\n');
-  process.stdout.write('wrote ' + path.join(dir, 'jwt-rate-limit-zones.conf') + ' (include at http level) and ' + path.join(dir, 'jwt-rate-limits.conf') + ' (include in the protected location)\n');
+  process.stdout.write(
+    'wrote ' +
+      path.join(dir, 'jwt-rate-limit-zones.conf') +
+      ' (include at http level) and ' +
+      path.join(dir, 'jwt-rate-limits.conf') +
+      ' (include in the protected location)\n',
+  );
 }
 
 function index(args: string[]): void {

@@ -165,7 +165,8 @@ function checkLocation(location: Directive, scope: Scope, problems: Problem[]): 
   const named = (location.args[0] ?? '').startsWith('@');
   const internal = body.some((directive) => directive.name === 'internal');
   const gatewayHandler = body.some(
-    (directive) => directive.name === 'js_content' && scope.imports.some((name) => directive.args[0] === name + '.authorize' || directive.args[0] === name + '.revoke'),
+    (directive) =>
+      directive.name === 'js_content' && scope.imports.some((name) => directive.args[0] === name + '.authorize' || directive.args[0] === name + '.revoke'),
   );
   const answersItself = body.some((directive) => directive.name === 'return');
   const file = where(location);
@@ -185,7 +186,12 @@ function checkLocation(location: Directive, scope: Scope, problems: Problem[]): 
           file,
           entry,
           'include',
-          'nested in ' + describeLocation(scope.outer) + ' (' + at(scope.outer, location) + '), but nginx applies neither its settings nor its auth snippet to nested locations, and this one ' + none,
+          'nested in ' +
+            describeLocation(scope.outer) +
+            ' (' +
+            at(scope.outer, location) +
+            '), but nginx applies neither its settings nor its auth snippet to nested locations, and this one ' +
+            none,
         ),
       );
     }
@@ -251,7 +257,9 @@ function gatewayImports(directives: Directive[]): string[] {
  */
 export function checkNginxConfig(file: string, confDir: string): Problem[] {
   const loaded = loadConfig(file, confDir);
-  const problems = loaded.problems.map((problem) => configProblem(problem.file + (problem.line ? ':' + problem.line : ''), undefined, undefined, problem.message));
+  const problems = loaded.problems.map((problem) =>
+    configProblem(problem.file + (problem.line ? ':' + problem.line : ''), undefined, undefined, problem.message),
+  );
   const top = effective(loaded.directives);
   unknownNames(loaded.directives, problems);
   const imports = gatewayImports(loaded.directives);
@@ -260,7 +268,8 @@ export function checkNginxConfig(file: string, confDir: string): Problem[] {
     for (const http of https) {
       const body = effective(http.block!);
       const authRequest = authRequestOf(body) ?? false;
-      for (const server of body.filter((directive) => directive.name === 'server' && directive.block)) checkServer(server.block!, authRequest, imports, problems);
+      for (const server of body.filter((directive) => directive.name === 'server' && directive.block))
+        checkServer(server.block!, authRequest, imports, problems);
     }
   } else if (top.some((directive) => directive.name === 'server' && directive.block)) {
     for (const server of top.filter((directive) => directive.name === 'server' && directive.block)) checkServer(server.block!, false, imports, problems);

@@ -278,14 +278,30 @@ export function loadConfig(file: string, confDir: string): LoadedConfig {
       const targets = GLOB.test(target) ? expandGlob(target) : [target];
       for (const one of targets) {
         if (chain.includes(one) || chain.length > MAX_INCLUDE_DEPTH) {
-          loaded.problems.push({ file: directive.file, line: directive.line, message: 'include ' + directive.args[0] + ': includes itself (' + chain.concat(one).map((f) => path.basename(f)).join(' -> ') + ')' });
+          loaded.problems.push({
+            file: directive.file,
+            line: directive.line,
+            message:
+              'include ' +
+              directive.args[0] +
+              ': includes itself (' +
+              chain
+                .concat(one)
+                .map((f) => path.basename(f))
+                .join(' -> ') +
+              ')',
+          });
           continue;
         }
         if (!GLOB.test(target)) {
           try {
             statSync(one);
           } catch (e) {
-            loaded.problems.push({ file: directive.file, line: directive.line, message: 'include ' + directive.args[0] + ': ' + one + ' cannot be read (' + (e as NodeJS.ErrnoException).code + '); nginx -t fails too' });
+            loaded.problems.push({
+              file: directive.file,
+              line: directive.line,
+              message: 'include ' + directive.args[0] + ': ' + one + ' cannot be read (' + (e as NodeJS.ErrnoException).code + '); nginx -t fails too',
+            });
             continue;
           }
         }

@@ -63,7 +63,12 @@ function strictJson(): void {
   acceptsJson(g, 'the same name in sibling objects', '{"x":{"a":1},"y":{"a":2},"a":3}');
   // Every depth the scanner lets through must be one JSON.parse can read, or the depth error turns into "not valid JSON".
   const atLimit = parseJsonObject(utf8(nested(MAX_JSON_DEPTH)));
-  check(g, 'nesting at MAX_JSON_DEPTH (' + MAX_JSON_DEPTH + ') is accepted', typeof atLimit !== 'string', 'got ' + JSON.stringify(atLimit) + '; JSON.parse of this engine stops at depth ' + engineJsonDepth());
+  check(
+    g,
+    'nesting at MAX_JSON_DEPTH (' + MAX_JSON_DEPTH + ') is accepted',
+    typeof atLimit !== 'string',
+    'got ' + JSON.stringify(atLimit) + '; JSON.parse of this engine stops at depth ' + engineJsonDepth(),
+  );
   const proto = acceptsJson(g, 'Object.prototype names as members', '{"__proto__":1,"constructor":2,"hasOwnProperty":3}');
   if (proto) check(g, 'hasOwnProperty member keeps its value', proto['hasOwnProperty'] === 3, JSON.stringify(proto));
   const unicode = acceptsJson(g, 'multi-byte UTF-8', '{"n":"\u00e9\ud83d\ude00"}');
@@ -98,7 +103,12 @@ function nonAsciiScans(g: Group): void {
 
 function decodesTo(g: Group, text: string, expected: number[]): void {
   const bytes = decodeBase64url(text);
-  check(g, JSON.stringify(text) + ' decodes to ' + JSON.stringify(expected), bytes !== null && bytesEqual(bytes, new Uint8Array(expected)), 'got ' + (bytes && JSON.stringify(Array.prototype.slice.call(bytes))));
+  check(
+    g,
+    JSON.stringify(text) + ' decodes to ' + JSON.stringify(expected),
+    bytes !== null && bytesEqual(bytes, new Uint8Array(expected)),
+    'got ' + (bytes && JSON.stringify(Array.prototype.slice.call(bytes))),
+  );
 }
 
 function rejectsBase64url(g: Group, text: string, why: string): void {
@@ -178,7 +188,12 @@ function der(): void {
   small[0] = 0xc0;
   small[127] = 0x01;
   const refused = keyFromJwk({ kty: 'RSA', n: encodeBase64url(small), e: 'AQAB' }, { ed25519: false });
-  check(g, 'RSA 1024 JWK refused (MIN_RSA_BITS ' + MIN_RSA_BITS + ')', isProblem(refused) && refused.message.indexOf('1024 bits') >= 0, JSON.stringify(refused));
+  check(
+    g,
+    'RSA 1024 JWK refused (MIN_RSA_BITS ' + MIN_RSA_BITS + ')',
+    isProblem(refused) && refused.message.indexOf('1024 bits') >= 0,
+    JSON.stringify(refused),
+  );
 
   // Malformed DER is described, never thrown.
   check(g, 'truncated SPKI is described as not SPKI', typeof describeSpki(rsa.subarray(0, rsa.length - 1)) === 'string');

@@ -45,15 +45,30 @@ function byteOrderMark(): void {
   const bom = [0xef, 0xbb, 0xbf];
   const json = [0x7b, 0x22, 0x61, 0x6c, 0x67, 0x22, 0x3a, 0x22, 0x48, 0x53, 0x32, 0x35, 0x36, 0x22, 0x7d]; // {"alg":"HS256"}
   const result = parseJsonObject(bytesOf(bom.concat(json)));
-  check(g, 'a document starting with a BOM is refused', result === 'starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)', JSON.stringify(result));
+  check(
+    g,
+    'a document starting with a BOM is refused',
+    result === 'starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)',
+    JSON.stringify(result),
+  );
   const plain = parseJsonObject(bytesOf(json));
   check(g, 'the same document without it parses', typeof plain !== 'string' && plain.alg === 'HS256', JSON.stringify(plain));
   const withBom = segmentOf(bytesOf(bom.concat(json)));
   const payload = segmentOf(bytesOf([0x7b, 0x7d]));
   const inHeader = parseToken(withBom + '.' + payload + '.c2ln', 16384);
-  check(g, 'a BOM before the header JSON is TOKEN_MALFORMED', isProblem(inHeader) && inHeader.code === 'TOKEN_MALFORMED' && inHeader.detail.indexOf('header: starts with a UTF-8 byte order mark') === 0, JSON.stringify(inHeader));
+  check(
+    g,
+    'a BOM before the header JSON is TOKEN_MALFORMED',
+    isProblem(inHeader) && inHeader.code === 'TOKEN_MALFORMED' && inHeader.detail.indexOf('header: starts with a UTF-8 byte order mark') === 0,
+    JSON.stringify(inHeader),
+  );
   const inPayload = parseToken(segmentOf(bytesOf(json)) + '.' + segmentOf(bytesOf(bom.concat([0x7b, 0x7d]))) + '.c2ln', 16384);
-  check(g, 'a BOM before the payload JSON is TOKEN_MALFORMED', isProblem(inPayload) && inPayload.code === 'TOKEN_MALFORMED' && inPayload.detail.indexOf('payload: starts with') === 0, JSON.stringify(inPayload));
+  check(
+    g,
+    'a BOM before the payload JSON is TOKEN_MALFORMED',
+    isProblem(inPayload) && inPayload.code === 'TOKEN_MALFORMED' && inPayload.detail.indexOf('payload: starts with') === 0,
+    JSON.stringify(inPayload),
+  );
   report(g);
 }
 
@@ -61,11 +76,21 @@ function shortHmacKeys(): void {
   const g = group('engine HMAC key sizes (F12)');
   const caps: Capabilities = { ed25519: false };
   const oneByte = keyFromJwk({ kty: 'oct', k: 'YQ' }, caps);
-  check(g, 'a 1-byte oct JWK is refused on "k"', isProblem(oneByte) && oneByte.field === 'k' && oneByte.message.indexOf('HMAC key has 1 byte') === 0, JSON.stringify(oneByte));
+  check(
+    g,
+    'a 1-byte oct JWK is refused on "k"',
+    isProblem(oneByte) && oneByte.field === 'k' && oneByte.message.indexOf('HMAC key has 1 byte') === 0,
+    JSON.stringify(oneByte),
+  );
   const base64 = keyFromSecret('AA==', true, 'HS256');
   check(g, 'base64 secret "AA==" is refused on "secret"', isProblem(base64) && base64.field === 'secret', JSON.stringify(base64));
   const text = keyFromSecret('a', false, 'HS256');
-  check(g, 'secret "a" is refused on "secret"', isProblem(text) && text.field === 'secret' && text.message.indexOf('HS256 needs at least 32') >= 0, JSON.stringify(text));
+  check(
+    g,
+    'secret "a" is refused on "secret"',
+    isProblem(text) && text.field === 'secret' && text.message.indexOf('HS256 needs at least 32') >= 0,
+    JSON.stringify(text),
+  );
   const seed = keyFromSecret('jack-hs256-secret-that-is-very-long', false, 'HS256');
   check(g, 'the 35-byte seed secret is fine for HS256', !isProblem(seed) && seed.algorithms.join() === 'HS256', JSON.stringify(seed));
   const sized = keyFromJwk({ kty: 'oct', k: segmentOf(new Uint8Array(48)) }, caps);
@@ -128,7 +153,12 @@ async function rfc7520(root: string): Promise<void> {
     const found = source.lookup({ header, payload: {} }, algorithm, { keyClaim: 'key' });
     const keys = isProblem(found) ? [] : (found as KeyMatch).keys;
     const kty = algorithm.kty;
-    check(g, signatures[i].section + ' (' + algorithm.name + '): the kid and alg pick exactly the ' + kty + ' key', keys.length === 1 && keys[0].kty === kty && keys[0].kid === 'bilbo.baggins@hobbiton.example', JSON.stringify(found));
+    check(
+      g,
+      signatures[i].section + ' (' + algorithm.name + '): the kid and alg pick exactly the ' + kty + ' key',
+      keys.length === 1 && keys[0].kty === kty && keys[0].kid === 'bilbo.baggins@hobbiton.example',
+      JSON.stringify(found),
+    );
     if (keys.length !== 1) continue;
     const input = Buffer.from(parts[0] + '.' + parts[1]);
     const signature = decodeBase64url(parts[2]) as Uint8Array;
@@ -150,4 +180,3 @@ export async function keysHardening(root: string): Promise<void> {
   await kidRevocation(root);
   await rfc7520(root);
 }
-

@@ -25,18 +25,23 @@ export function safeRegexChecks(): void {
   const refused = refusedPatterns();
   for (let i = 0; i < refused.length; i++) {
     const result = compilePattern(refused[i][0]);
-    check(g, JSON.stringify(refused[i][0]) + ' is refused (' + refused[i][1] + ')', typeof result === 'string' && result.indexOf(refused[i][1]) >= 0, 'got ' + JSON.stringify(result));
+    check(
+      g,
+      JSON.stringify(refused[i][0]) + ' is refused (' + refused[i][1] + ')',
+      typeof result === 'string' && result.indexOf(refused[i][1]) >= 0,
+      'got ' + JSON.stringify(result),
+    );
   }
   let letters = '';
   for (let i = 0; i < 40; i++) letters += 'a';
   const catastrophic = compilePattern('^([a-zA-Z0-9]+[._-]?)+@example[.]com');
-  if (typeof catastrophic === 'string') check(g, 'the finding\'s pattern compiles', false, catastrophic);
+  if (typeof catastrophic === 'string') check(g, "the finding's pattern compiles", false, catastrophic);
   else {
     const started = Date.now();
     const bad = patternMatches(catastrophic, letters + '!@example.com');
     const good = patternMatches(catastrophic, letters + '@example.com');
     const took = Date.now() - started;
-    check(g, "the finding's pattern on 40 letters and a \"!\" is false", bad === false);
+    check(g, 'the finding\'s pattern on 40 letters and a "!" is false', bad === false);
     check(g, "the finding's pattern on 40 letters is true", good === true);
     check(g, "the finding's pattern answers within 100 ms", took < 100, took + ' ms');
   }

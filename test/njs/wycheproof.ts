@@ -201,10 +201,27 @@ async function runMacGroup(g: Group, vg: VectorGroup, alg: Algorithm, capabiliti
     let refused = 0;
     for (let i = 0; i < vg.tests.length; i++) {
       const key = secretKey(fromHex(vg.tests[i].key || ''), alg.name, 'alg', 'k');
-      check(g, label(vg.tests[i]) + ': a ' + vg.keySize + '-bit key is refused', isProblem(key) && key.field === 'k' && key.message.indexOf('needs at least ' + minimum) >= 0, isProblem(key) ? key.message : 'accepted');
+      check(
+        g,
+        label(vg.tests[i]) + ': a ' + vg.keySize + '-bit key is refused',
+        isProblem(key) && key.field === 'k' && key.message.indexOf('needs at least ' + minimum) >= 0,
+        isProblem(key) ? key.message : 'accepted',
+      );
       if (isProblem(key)) refused++;
     }
-    note(g, refused + ' keys of ' + vg.keySize + ' bits refused by policy (RFC 7518 3.2: at least ' + 8 * minimum + ' for ' + alg.name + '); their ' + countResults(vg.tests, 'valid') + ' valid vectors not run');
+    note(
+      g,
+      refused +
+        ' keys of ' +
+        vg.keySize +
+        ' bits refused by policy (RFC 7518 3.2: at least ' +
+        8 * minimum +
+        ' for ' +
+        alg.name +
+        '); their ' +
+        countResults(vg.tests, 'valid') +
+        ' valid vectors not run',
+    );
     return;
   }
   for (let i = 0; i < vg.tests.length; i++) {

@@ -373,7 +373,7 @@ describe('keys named by the token are never used (jku, x5u, jwk, x5c)', () => {
     await expectCode(token, 'SIGNATURE_INVALID');
   });
 
-  test('the attacker\'s jwk is ignored by a consumer map too', async () => {
+  test("the attacker's jwk is ignored by a consumer map too", async () => {
     const consumers = consumersSource({ consumers: [jackConsumer()] }, ORIGIN, CAPS);
     const k = randomBytes(32);
     await expectCode(signRaw('HS256', k, { alg: 'HS256', jwk: { kty: 'oct', k: b64u(k) } }, { key: JACK.key }), 'SIGNATURE_INVALID', consumers);
@@ -449,13 +449,23 @@ describe('malformed tokens', () => {
       const payload = Buffer.from(JSON.stringify({ sub: 'alice', exp: NOW + 60 }));
       const h = b64u(part === 'payload' ? header : Buffer.concat([BOM, header]));
       const p = b64u(part === 'header' ? payload : Buffer.concat([BOM, payload]));
-      return h + '.' + p + '.' + createHmac('sha256', secrets.HS256).update(h + '.' + p).digest('base64url');
+      return (
+        h +
+        '.' +
+        p +
+        '.' +
+        createHmac('sha256', secrets.HS256)
+          .update(h + '.' + p)
+          .digest('base64url')
+      );
     }
 
     test.each([['header'], ['payload'], ['both']] as const)('in the %s: TOKEN_MALFORMED ("JWT token invalid"), though the signature is good', async (part) => {
       const failure = await expectCode(withBom(part), 'TOKEN_MALFORMED');
       expect(failure.message).toBe('JWT token invalid');
-      expect(failure.detail).toBe((part === 'payload' ? 'payload' : 'header') + ': starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)');
+      expect(failure.detail).toBe(
+        (part === 'payload' ? 'payload' : 'header') + ': starts with a UTF-8 byte order mark, which JSON does not allow (RFC 8259 8.1)',
+      );
     });
 
     test('JSON.parse refuses the decoded segment too (jose 6 does not: its TextDecoder drops the BOM), and without the BOM the token verifies', async () => {
@@ -471,7 +481,14 @@ describe('malformed tokens', () => {
     test('a BOM inside the JSON (U+FEFF is not JSON white space) is refused too', async () => {
       const header = b64u(Buffer.from('{"alg":"HS256",\ufeff"kid":"HS256"}'));
       const p = b64uJson({ sub: 'alice' });
-      const token = header + '.' + p + '.' + createHmac('sha256', secrets.HS256).update(header + '.' + p).digest('base64url');
+      const token =
+        header +
+        '.' +
+        p +
+        '.' +
+        createHmac('sha256', secrets.HS256)
+          .update(header + '.' + p)
+          .digest('base64url');
       expect((await expectCode(token, 'TOKEN_MALFORMED')).detail).toMatch(/^header: not valid JSON/);
     });
   });
@@ -546,7 +563,16 @@ describe('failure messages (the APISIX wording) and details', () => {
 
   test('no failure detail contains a secret or the token signature', async () => {
     const jwksSecret = 'jwks-hmac-secret-that-must-stay-private';
-    const mixed = jwksSource({ keys: [{ kty: 'oct', kid: 'k', alg: 'HS256', k: b64u(jwksSecret) }, { kty: 'oct', kid: 'bad', k: 'bad=' }] }, ORIGIN, CAPS);
+    const mixed = jwksSource(
+      {
+        keys: [
+          { kty: 'oct', kid: 'k', alg: 'HS256', k: b64u(jwksSecret) },
+          { kty: 'oct', kid: 'bad', k: 'bad=' },
+        ],
+      },
+      ORIGIN,
+      CAPS,
+    );
     const secretForms = [
       JACK.secret,
       b64u(JACK.secret),
@@ -609,7 +635,22 @@ test('algorithmNames() lists exactly the JOSE signature algorithms the gateway s
 
 test('findAlgorithm knows every listed name, exactly, and nothing else', () => {
   for (const name of algorithmNames()) expect(findAlgorithm(name)!.name).toBe(name);
-  for (const name of ['none', 'None', 'hs256', 'HS255', 'HS2560', 'HS 256', 'RS128', 'ES256K', 'EDDSA', 'Ed25519', '', 'constructor', '__proto__', 'toString']) {
+  for (const name of [
+    'none',
+    'None',
+    'hs256',
+    'HS255',
+    'HS2560',
+    'HS 256',
+    'RS128',
+    'ES256K',
+    'EDDSA',
+    'Ed25519',
+    '',
+    'constructor',
+    '__proto__',
+    'toString',
+  ]) {
     expect(findAlgorithm(name)).toBeNull();
   }
   expect(findAlgorithm(256)).toBeNull();

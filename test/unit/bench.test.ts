@@ -4,7 +4,17 @@
  * the pacing towards half the peak rate, the rows of latest.json and the SVG.
  */
 import { barChart, escapeXml } from '../../tools/bench/chart';
-import { benchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, REQUIRED_FIELDS, rowProblems, withTargets } from '../../tools/bench/bench-results';
+import {
+  benchRow,
+  CaseInfo,
+  formatTable,
+  Measurement,
+  meanMeasurement,
+  ratioChart,
+  REQUIRED_FIELDS,
+  rowProblems,
+  withTargets,
+} from '../../tools/bench/bench-results';
 import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../tools/bench/wrk';
 
 /** wrk 4.1.0's report with --latency, as printed on this machine (a 404 path). */
@@ -42,7 +52,14 @@ Transfer/sec:      6.91MB
 
 describe('parseWrk', () => {
   it('reads req/s, p50 and p99 in ms whatever the unit, the request count and errors', () => {
-    expect(parseWrk(WRK_OK)).toEqual({ rps: 43120.55, p50: 0.345, p99: 1480, requests: 431200, non2xx: 0, socketErrors: 'connect 0, read 3, write 0, timeout 2' });
+    expect(parseWrk(WRK_OK)).toEqual({
+      rps: 43120.55,
+      p50: 0.345,
+      p99: 1480,
+      requests: 431200,
+      non2xx: 0,
+      socketErrors: 'connect 0, read 3, write 0, timeout 2',
+    });
   });
 
   it('counts answers that were not 2xx/3xx', () => {
@@ -69,7 +86,15 @@ describe('parseWrk', () => {
 describe('wrk command and script', () => {
   it('runs one thread with latency statistics and the script', () => {
     expect(wrkArgs({ url: 'http://127.0.0.1:1/jwt', connections: 16, seconds: 3, timeoutSeconds: 5, script: '/tmp/x.lua' })).toEqual([
-      '-t1', '-c16', '-d3s', '--timeout', '5s', '--latency', '-s', '/tmp/x.lua', 'http://127.0.0.1:1/jwt',
+      '-t1',
+      '-c16',
+      '-d3s',
+      '--timeout',
+      '5s',
+      '--latency',
+      '-s',
+      '/tmp/x.lua',
+      'http://127.0.0.1:1/jwt',
     ]);
   });
 
@@ -88,7 +113,9 @@ describe('wrk command and script', () => {
   });
 
   it('paces with a delay() drawn around the mean, and only when asked', () => {
-    expect(wrkScript({ delayMs: 2.5 })).toMatch(/local mean_delay = 2\.5\nfunction delay\(\)\n {2}return math\.floor\(-mean_delay \* math\.log\(1 - math\.random\(\)\) \+ math\.random\(\)\)/);
+    expect(wrkScript({ delayMs: 2.5 })).toMatch(
+      /local mean_delay = 2\.5\nfunction delay\(\)\n {2}return math\.floor\(-mean_delay \* math\.log\(1 - math\.random\(\)\) \+ math\.random\(\)\)/,
+    );
     expect(wrkScript({ delayMs: 0 })).not.toContain('delay');
     expect(() => wrkScript({ delayMs: -1 })).toThrow('delayMs');
   });
@@ -134,7 +161,17 @@ describe('rows of tools/bench/results/latest.json', () => {
   it('carry the required fields, the ratio to the plain proxy and the paced latency', () => {
     const row = benchRow(DIRECT, measurement(10000.4), 40000);
     for (const field of REQUIRED_FIELDS) expect(row).toHaveProperty(field);
-    expect(row).toMatchObject({ case: 'direct', alg: 'HS256', token: 'repeated', rps: 10000, ratio: 0.25, p50_ms: 0.5, p99_ms: 1.5, p50_ms_peak: 1.25, latency_rps: 5000 });
+    expect(row).toMatchObject({
+      case: 'direct',
+      alg: 'HS256',
+      token: 'repeated',
+      rps: 10000,
+      ratio: 0.25,
+      p50_ms: 0.5,
+      p99_ms: 1.5,
+      p50_ms_peak: 1.25,
+      latency_rps: 5000,
+    });
     expect(row).not.toHaveProperty('token_pool');
     expect(row).not.toHaveProperty('consumers');
   });
@@ -154,9 +191,9 @@ describe('rows of tools/bench/results/latest.json', () => {
     const good = [benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(10000), 40000)];
     expect(rowProblems(good)).toEqual([]);
     expect(rowProblems([good[0], { ...good[1], p99_ms: NaN }])).toEqual(['row 1 (direct): p99_ms is null']);
-    const missing = { ...good[1] } as Partial<typeof good[1]>;
+    const missing = { ...good[1] } as Partial<(typeof good)[1]>;
     delete missing.alg;
-    expect(rowProblems([good[0], missing as typeof good[1]])).toEqual(['row 1 (direct): alg is undefined']);
+    expect(rowProblems([good[0], missing as (typeof good)[1]])).toEqual(['row 1 (direct): alg is undefined']);
     expect(rowProblems([good[0], good[1], good[1]])).toEqual(['row 2: case "direct HS256 repeated" appears twice']);
     expect(rowProblems([good[1]])).toEqual(['no plain proxy row with ratio 1']);
   });

@@ -27,7 +27,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function check(name: string, content: string | object, extraArgs: string[] = []): { status: number | null; stdout: string; stderr: string } {
   const file = path.join(dir, name);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-  const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], { encoding: 'utf8', env: { ...process.env, CHECK_TEST_SET: 'a-secret-value-of-at-least-32-bytes' } });
+  const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], {
+    encoding: 'utf8',
+    env: { ...process.env, CHECK_TEST_SET: 'a-secret-value-of-at-least-32-bytes' },
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -35,7 +38,9 @@ const pem = (bits: number) => generateKeyPairSync('rsa', { modulusLength: bits }
 const ecJwk = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
 
 test('a good consumer map passes with exit 0', () => {
-  const result = check('good.json', { consumers: [jackConsumer(), { username: 'rsa', credentials: [{ id: 'c-rsa', key: 'rsa-key', algorithm: 'RS256', public_key: pem(2048) }] }] });
+  const result = check('good.json', {
+    consumers: [jackConsumer(), { username: 'rsa', credentials: [{ id: 'c-rsa', key: 'rsa-key', algorithm: 'RS256', public_key: pem(2048) }] }],
+  });
   expect(result).toMatchObject({ status: 0, stderr: '' });
   expect(result.stdout).toMatch(/good\.json: ok/);
 });
@@ -48,34 +53,144 @@ test.each([
   ['not valid JSON', '{"consumers": [', /bad\.json: not valid JSON/],
   ['duplicate JSON names', '{"consumers": [], "consumers": []}', /duplicate member name "consumers"/],
   ['neither a consumer map nor a JWK Set', { users: [] }, /not a consumer map/],
-  ['unknown credential field', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 's', secert: 'typo' }] }] }, /consumers\[0\] \("a"\)\.credentials\[0\] \("c"\): field "secert": unknown field/],
+  [
+    'unknown credential field',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 's', secert: 'typo' }] }] },
+    /consumers\[0\] \("a"\)\.credentials\[0\] \("c"\): field "secert": unknown field/,
+  ],
   ['unknown consumer field', { consumers: [{ username: 'a', credentails: [], credentials: [] }] }, /consumers\[0\]: field "credentails": unknown field/],
-  ['duplicate username', { consumers: [{ username: 'a', credentials: [] }, { username: 'a', credentials: [] }] }, /consumers\[1\] \("a"\): field "username": duplicate username/],
-  ['duplicate credential key', { consumers: [{ username: 'a', credentials: [{ key: 'k', secret: 's' }] }, { username: 'b', credentials: [{ key: 'k', secret: 't' }] }] }, /consumers\[1\] \("b"\)\.credentials\[0\]: field "key": duplicate key "k"/],
-  ['duplicate credential id', { consumers: [{ username: 'a', credentials: [{ id: 'x', key: 'k1', secret: 's' }, { id: 'x', key: 'k2', secret: 's' }] }] }, /credentials\[1\] \("x"\): field "id": duplicate credential id/],
-  ['PEM that does not parse', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] }] }, /\("c"\): field "public_key": not a DER SubjectPublicKeyInfo/],
-  ['RSA key under 2048 bits', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: pem(1024) }] }] }, /field "public_key": RSA key has 1024 bits; at least 2048/],
-  ['alg that does not fit the key type', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'ES256', public_key: pem(2048) }] }] }, /field "algorithm": ES256 cannot be used with a RSA key/],
-  ['unknown algorithm', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'none', secret: 's' }] }] }, /field "algorithm": unsupported algorithm "none"/],
+  [
+    'duplicate username',
+    {
+      consumers: [
+        { username: 'a', credentials: [] },
+        { username: 'a', credentials: [] },
+      ],
+    },
+    /consumers\[1\] \("a"\): field "username": duplicate username/,
+  ],
+  [
+    'duplicate credential key',
+    {
+      consumers: [
+        { username: 'a', credentials: [{ key: 'k', secret: 's' }] },
+        { username: 'b', credentials: [{ key: 'k', secret: 't' }] },
+      ],
+    },
+    /consumers\[1\] \("b"\)\.credentials\[0\]: field "key": duplicate key "k"/,
+  ],
+  [
+    'duplicate credential id',
+    {
+      consumers: [
+        {
+          username: 'a',
+          credentials: [
+            { id: 'x', key: 'k1', secret: 's' },
+            { id: 'x', key: 'k2', secret: 's' },
+          ],
+        },
+      ],
+    },
+    /credentials\[1\] \("x"\): field "id": duplicate credential id/,
+  ],
+  [
+    'PEM that does not parse',
+    {
+      consumers: [
+        { username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] },
+      ],
+    },
+    /\("c"\): field "public_key": not a DER SubjectPublicKeyInfo/,
+  ],
+  [
+    'RSA key under 2048 bits',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'RS256', public_key: pem(1024) }] }] },
+    /field "public_key": RSA key has 1024 bits; at least 2048/,
+  ],
+  [
+    'alg that does not fit the key type',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'ES256', public_key: pem(2048) }] }] },
+    /field "algorithm": ES256 cannot be used with a RSA key/,
+  ],
+  [
+    'unknown algorithm',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'none', secret: 's' }] }] },
+    /field "algorithm": unsupported algorithm "none"/,
+  ],
   ['missing secret', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k' }] }] }, /field "secret": missing/],
-  ['$env:// reference that does not resolve', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: '$env://CHECK_TEST_UNSET' }] }] }, /field "secret": references \$env:\/\/CHECK_TEST_UNSET, which is not set/],
+  [
+    '$env:// reference that does not resolve',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: '$env://CHECK_TEST_UNSET' }] }] },
+    /field "secret": references \$env:\/\/CHECK_TEST_UNSET, which is not set/,
+  ],
   ['bad rate limit', { consumers: [{ username: 'a', limit: { count: 0, time_window: 30 }, credentials: [] }] }, /consumers\[0\] \("a"\): field "limit\.count"/],
   ['JWK that does not parse', { keys: [{ kty: 'RSA', kid: 'r1', n: 'not+base64url', e: 'AQAB' }] }, /keys\[0\] \(kid "r1"\): field "n": not valid base64url/],
-  ['JWK alg against its key type', { keys: [{ ...ecJwk(), kid: 'e1', alg: 'RS256' }] }, /keys\[0\] \(kid "e1"\): field "alg": RS256 cannot be used with a EC P-256 key/],
-  ['duplicate kid', { keys: [{ ...ecJwk(), kid: 'same' }, { ...ecJwk(), kid: 'same' }] }, /keys\[1\] \(kid "same"\): field "kid": duplicate kid/],
+  [
+    'JWK alg against its key type',
+    { keys: [{ ...ecJwk(), kid: 'e1', alg: 'RS256' }] },
+    /keys\[0\] \(kid "e1"\): field "alg": RS256 cannot be used with a EC P-256 key/,
+  ],
+  [
+    'duplicate kid',
+    {
+      keys: [
+        { ...ecJwk(), kid: 'same' },
+        { ...ecJwk(), kid: 'same' },
+      ],
+    },
+    /keys\[1\] \(kid "same"\): field "kid": duplicate kid/,
+  ],
   ['a private key in a JWK Set', { keys: [{ kty: 'oct', kid: 'o', k: 'c2VjcmV0', d: 'x' }] }, /field "d": private key material must not be configured/],
   ['bad revocation list', { jti: 'not-a-list', color: [] }, /revocation list: field "jti"[\s\S]*field "color": unknown field/],
   // RFC 7518 3.2: an HMAC key no shorter than the hash output
-  ['a secret of 1 byte', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'a' }] }] }, /\("c"\): field "secret": HMAC key has 1 byte; HS256 needs at least 32 \(RFC 7518 3\.2/],
-  ['a base64 secret of 1 byte', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'AA==', base64_secret: true }] }] }, /field "secret": HMAC key has 1 byte; HS256 needs at least 32/],
-  ['a secret of 35 bytes for HS384', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'HS384', secret: 'jack-hs256-secret-that-is-very-long' }] }] }, /field "secret": HMAC key has 35 bytes; HS384 needs at least 48/],
-  ['a 1-byte oct JWK', { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] }, /keys\[0\] \(kid "o"\): field "k": HMAC key has 1 byte; at least 32 are required \(HS256; 48 for HS384, 64 for HS512\)/],
+  [
+    'a secret of 1 byte',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'a' }] }] },
+    /\("c"\): field "secret": HMAC key has 1 byte; HS256 needs at least 32 \(RFC 7518 3\.2/,
+  ],
+  [
+    'a base64 secret of 1 byte',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'AA==', base64_secret: true }] }] },
+    /field "secret": HMAC key has 1 byte; HS256 needs at least 32/,
+  ],
+  [
+    'a secret of 35 bytes for HS384',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', algorithm: 'HS384', secret: 'jack-hs256-secret-that-is-very-long' }] }] },
+    /field "secret": HMAC key has 35 bytes; HS384 needs at least 48/,
+  ],
+  [
+    'a 1-byte oct JWK',
+    { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] },
+    /keys\[0\] \(kid "o"\): field "k": HMAC key has 1 byte; at least 32 are required \(HS256; 48 for HS384, 64 for HS512\)/,
+  ],
   ['an empty JWK Set', { keys: [] }, /bad\.json: JWK Set: field "keys": empty: no key can verify a token, so every token is refused/],
-  ['a JWK Set whose only key is refused', { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] }, /JWK Set: field "keys": no usable key \(every entry is refused, see above\)/],
-  ['a consumer map without credentials', { consumers: [{ username: 'a', credentials: [] }] }, /bad\.json: consumer map: field "consumers": no credentials: no token can verify, so every token is refused/],
-  ['a consumer map without a usable credential', { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'short' }] }] }, /consumer map: field "consumers": no usable credential \(every credential is refused, see above\)/],
+  [
+    'a JWK Set whose only key is refused',
+    { keys: [{ kty: 'oct', kid: 'o', k: 'AQ' }] },
+    /JWK Set: field "keys": no usable key \(every entry is refused, see above\)/,
+  ],
+  [
+    'a consumer map without credentials',
+    { consumers: [{ username: 'a', credentials: [] }] },
+    /bad\.json: consumer map: field "consumers": no credentials: no token can verify, so every token is refused/,
+  ],
+  [
+    'a consumer map without a usable credential',
+    { consumers: [{ username: 'a', credentials: [{ id: 'c', key: 'k', secret: 'short' }] }] },
+    /consumer map: field "consumers": no usable credential \(every credential is refused, see above\)/,
+  ],
   ['a JSON text with a byte order mark', '\ufeff{"keys": []}', /bad\.json: starts with a UTF-8 byte order mark, which JSON does not allow \(RFC 8259 8\.1\)/],
-  ['two keys of one type under one kid', { keys: [{ ...ecJwk(), kid: 'same', alg: 'ES256' }, { ...ecJwk(), kid: 'same' }] }, /keys\[1\] \(kid "same"\): field "kid": duplicate kid: keys\[0\] has it too and also fits ES256, so a token with this kid and alg is checked against keys\[0\] only/],
+  [
+    'two keys of one type under one kid',
+    {
+      keys: [
+        { ...ecJwk(), kid: 'same', alg: 'ES256' },
+        { ...ecJwk(), kid: 'same' },
+      ],
+    },
+    /keys\[1\] \(kid "same"\): field "kid": duplicate kid: keys\[0\] has it too and also fits ES256, so a token with this kid and alg is checked against keys\[0\] only/,
+  ],
 ])('refuses %s, naming file, entry and field', (_name, content, expected) => {
   const result = check('bad.json', content);
   expect(result.status).toBe(1);
@@ -87,7 +202,10 @@ test.each([
 test("RFC 7520's JWK Set passes: its RSA and EC keys share a kid, which RFC 7517 4.5 allows for keys of different types", () => {
   const fixture = path.join(root, 'test', 'fixtures', 'rfc7520-jwks.json');
   const document = JSON.parse(readFileSync(fixture, 'utf8'));
-  expect(document.keys.map((key: { kty: string; kid: string }) => key.kty + ' ' + key.kid)).toEqual(['EC bilbo.baggins@hobbiton.example', 'RSA bilbo.baggins@hobbiton.example']);
+  expect(document.keys.map((key: { kty: string; kid: string }) => key.kty + ' ' + key.kid)).toEqual([
+    'EC bilbo.baggins@hobbiton.example',
+    'RSA bilbo.baggins@hobbiton.example',
+  ]);
   const result = spawnSync(process.execPath, [cli, 'check', fixture], { encoding: 'utf8' });
   expect(result).toMatchObject({ status: 0, stdout: fixture + ': ok\n', stderr: '' });
 });
@@ -101,7 +219,10 @@ test('a resolvable $env:// reference passes, and the secret never appears in the
 
 test('Ed25519 keys are an error for njs before 0.9.7 and fine after', () => {
   const jwk = { ...generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }), kid: 'ed' };
-  expect(check('ed.json', { keys: [jwk] }, ['--njs', '0.7.9'])).toMatchObject({ status: 1, stderr: expect.stringMatching(/field "x": Ed25519 \(EdDSA\) keys need njs 0\.9\.7/) });
+  expect(check('ed.json', { keys: [jwk] }, ['--njs', '0.7.9'])).toMatchObject({
+    status: 1,
+    stderr: expect.stringMatching(/field "x": Ed25519 \(EdDSA\) keys need njs 0\.9\.7/),
+  });
   expect(check('ed.json', { keys: [jwk] }, ['--njs', '0.9.7']).status).toBe(0);
 });
 
@@ -120,7 +241,10 @@ test('several files: each is reported, the exit status covers them all', () => {
 test('index writes the file with its index, check passes it, and refuses it once the consumers change', () => {
   const source = path.join(dir, 'to-index.json');
   const indexed = path.join(dir, 'indexed.json');
-  writeFileSync(source, JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] }] }));
+  writeFileSync(
+    source,
+    JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] }] }),
+  );
   const made = spawnSync(process.execPath, [cli, 'index', source, '--out', indexed], { encoding: 'utf8' });
   expect(made).toMatchObject({ status: 0, stdout: '' });
   expect(made.stderr).toMatch(/2 credential keys and 2 usernames indexed, written to .*indexed\.json/);
@@ -145,7 +269,13 @@ test('index writes the file with its index, check passes it, and refuses it once
 
 test('index of a JWK Set prints it with its index on stdout; check reports a hand-edited one', () => {
   const file = path.join(dir, 'jwks-to-index.json');
-  const jwks = { keys: [{ ...ecJwk(), kid: 'ec-1' }, { ...ecJwk(), kid: 'ec-2' }, { ...ecJwk(), kid: 'ec-2' }] };
+  const jwks = {
+    keys: [
+      { ...ecJwk(), kid: 'ec-1' },
+      { ...ecJwk(), kid: 'ec-2' },
+      { ...ecJwk(), kid: 'ec-2' },
+    ],
+  };
   writeFileSync(file, JSON.stringify(jwks));
   const made = spawnSync(process.execPath, [cli, 'index', file], { encoding: 'utf8' });
   expect(made.status).toBe(0);
@@ -156,9 +286,16 @@ test('index of a JWK Set prints it with its index on stdout; check reports a han
   expect(check('jwks-indexed.json', document).stderr).not.toMatch(/field "index"/);
   const edited = check('jwks-edited.json', { ...document, index: repointed(document.index, 'kids', [0], [1]) });
   expect(edited.status).toBe(1);
-  expect(edited.stderr).toMatch(/jwks-edited\.json: JWK Set: field "index": does not match the keys \(stale or edited; 1 kid not found through it, their tokens are refused\): run `jwt-gateway index` again/);
+  expect(edited.stderr).toMatch(
+    /jwks-edited\.json: JWK Set: field "index": does not match the keys \(stale or edited; 1 kid not found through it, their tokens are refused\): run `jwt-gateway index` again/,
+  );
   document.index = 'x';
-  expect(check('jwks-malformed.json', document).stderr).toMatch(/field "index": not an index written by this version of `jwt-gateway index` \(every lookup walks the whole file\)/);
-  expect(spawnSync(process.execPath, [cli, 'index', file, '--out'], { encoding: 'utf8' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage:/) });
+  expect(check('jwks-malformed.json', document).stderr).toMatch(
+    /field "index": not an index written by this version of `jwt-gateway index` \(every lookup walks the whole file\)/,
+  );
+  expect(spawnSync(process.execPath, [cli, 'index', file, '--out'], { encoding: 'utf8' })).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/usage:/),
+  });
   expect(spawnSync(process.execPath, [cli, 'index', file, file], { encoding: 'utf8' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage:/) });
 });

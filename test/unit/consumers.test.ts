@@ -81,7 +81,7 @@ describe('consumersSource: the seed consumer jack', () => {
     expectFailure(await authenticate(await jackToken({ key }), jack, policy(), NOW), 'CREDENTIAL_UNKNOWN');
   });
 
-  test('another algorithm than the credential\'s is ALG_NOT_ALLOWED even with the right secret', async () => {
+  test("another algorithm than the credential's is ALG_NOT_ALLOWED even with the right secret", async () => {
     for (const alg of ['HS384', 'HS512']) {
       const failure = expectFailure(await authenticate(await jackToken({ key: JACK.key }, alg), jack, policy(), NOW), 'ALG_NOT_ALLOWED');
       expect(failure.message).toBe('failed to verify jwt');
@@ -155,7 +155,7 @@ describe('consumersSource: asymmetric credentials with PEM public keys', () => {
     expectFailure(await authenticate(await sign('RS384', rsa.privateKey, { key: 'alice-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
   });
 
-  test('a token for one consumer signed with another consumer\'s key fails', async () => {
+  test("a token for one consumer signed with another consumer's key fails", async () => {
     expectFailure(await authenticate(await sign('HS256', bytes(JACK.secret), { key: 'alice-key' }), map, policy(), NOW), 'ALG_NOT_ALLOWED');
     const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     expectFailure(await authenticate(await sign('RS256', otherRsa.privateKey, { key: 'alice-key' }), map, policy(), NOW), 'SIGNATURE_INVALID');
@@ -235,7 +235,10 @@ describe('consumersSource: configuration problems', () => {
     expect(problems[0].entry).toContain('mallory');
     expect(problems[0].message).toMatch(/duplicate key/);
     expect(expectOk(await authenticate(await jackToken({ key: JACK.key }), map, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
-    expectFailure(await authenticate(await sign('HS256', bytes('mallory-secret-mallory-secret-123'), { key: JACK.key }), map, policy(), NOW), 'SIGNATURE_INVALID');
+    expectFailure(
+      await authenticate(await sign('HS256', bytes('mallory-secret-mallory-secret-123'), { key: JACK.key }), map, policy(), NOW),
+      'SIGNATURE_INVALID',
+    );
   });
 
   test('a duplicate username is reported', () => {
@@ -251,7 +254,10 @@ describe('consumersSource: configuration problems', () => {
       { username: 'broken-rsa', credentials: [{ id: 'b1', key: 'b1-key', algorithm: 'RS256', public_key: 'not a pem' }] },
       { username: 'broken-alg', credentials: [{ id: 'b2', key: 'b2-key', algorithm: 'none', secret: 'x' }] },
       { username: 'broken-secret', credentials: [{ id: 'b3', key: 'b3-key' }] },
-      { username: 'private', credentials: [{ id: 'b4', key: 'b4-key', algorithm: 'ES256', public_key: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) }] },
+      {
+        username: 'private',
+        credentials: [{ id: 'b4', key: 'b4-key', algorithm: 'ES256', public_key: ec.privateKey.export({ type: 'pkcs8', format: 'pem' }) }],
+      },
       { username: 'mismatch', credentials: [{ id: 'b5', key: 'b5-key', algorithm: 'ES384', public_key: spkiPem(ec.publicKey) }] },
       'not an object',
       { credentials: [] },
@@ -333,15 +339,23 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     consumers: [
       jackConsumer(),
       { username: 'kim', credentials: [{ id: 'cred-kim', key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] },
-      { username: 'lee', credentials: [{ key: '__proto__', secret: 'lee-secret-0123456789-0123456789' }, { key: 'kim-key', secret: 'not-kim-not-kim-not-kim-not-kim-0123' }] },
+      {
+        username: 'lee',
+        credentials: [
+          { key: '__proto__', secret: 'lee-secret-0123456789-0123456789' },
+          { key: 'kim-key', secret: 'not-kim-not-kim-not-kim-not-kim-0123' },
+        ],
+      },
     ],
   };
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
   const kimToken = () => sign('HS256', bytes('kim-secret-0123456789-0123456789'), { key: 'kim-key' });
   const indexProblems = (document: unknown) => indexProblemsOf(consumersSource(document, ORIGIN, CAPS));
-  const stale = (lost: string) => 'consumer map: does not match the consumers (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
-  const NOT_AN_INDEX = 'consumer map: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again';
+  const stale = (lost: string) =>
+    'consumer map: does not match the consumers (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
+  const NOT_AN_INDEX =
+    'consumer map: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again';
 
   test('holds each credential key and username once, the first of duplicates, and verifies like the map without it', async () => {
     const index = indexed.index as JsonObject;
@@ -367,7 +381,11 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
   });
 
   test('with an index, building the source and a lookup read a consumer or two, whatever the size of the map', async () => {
-    const consumers = Array.from({ length: 20000 }, (_, i) => ({ username: 'user-' + i, labels: { custom_id: 'c' + i }, credentials: [{ key: 'key-' + i, secret: 'secret-' + i + '-of-at-least-32-bytes-0123456789' }] }));
+    const consumers = Array.from({ length: 20000 }, (_, i) => ({
+      username: 'user-' + i,
+      labels: { custom_id: 'c' + i },
+      credentials: [{ key: 'key-' + i, secret: 'secret-' + i + '-of-at-least-32-bytes-0123456789' }],
+    }));
     const big = indexDocument({ consumers }) as JsonObject;
     const { document, reads } = counted(big, 'consumers');
     const source = consumersSource(document, ORIGIN, CAPS);
@@ -395,26 +413,38 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
   });
 
-  test('after the map changes, a stale index refuses moved and new credentials and never lends one consumer\'s identity to another', async () => {
+  test("after the map changes, a stale index refuses moved and new credentials and never lends one consumer's identity to another", async () => {
     // kim removed, a new consumer "max" appended; the index is the old one
-    const changed = { consumers: [jackConsumer(), doc.consumers[2], { username: 'max', credentials: [{ key: 'max-key', secret: 'max-secret-0123456789-0123456789' }] }], index: indexed.index };
+    const changed = {
+      consumers: [jackConsumer(), doc.consumers[2], { username: 'max', credentials: [{ key: 'max-key', secret: 'max-secret-0123456789-0123456789' }] }],
+      index: indexed.index,
+    };
     const source = consumersSource(changed, ORIGIN, CAPS);
     expect(expectOk(await authenticate(JACK.seedToken, source, policy(), NOW)).identity).toEqual(JACK_IDENTITY);
     expectFailure(await authenticate(await kimToken(), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    expectFailure(await authenticate(await sign('HS256', bytes('max-secret-0123456789-0123456789'), { key: 'max-key' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(
+      await authenticate(await sign('HS256', bytes('max-secret-0123456789-0123456789'), { key: 'max-key' }), source, policy(), NOW),
+      'CREDENTIAL_UNKNOWN',
+    );
     // lee moved from 2 to 1: the index still points at 2, which is max's; kim-key is now lee's second credential
-    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(
+      await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW),
+      'CREDENTIAL_UNKNOWN',
+    );
     expect(source.consumer!('lee')).toBeNull();
     expect(source.consumer!('max')).toBeNull();
     expect(indexProblems(changed)).toEqual([stale('3 credential keys and 2 usernames')]);
     expect(indexProblems(indexDocument(changed))).toEqual([]);
   });
 
-  test.each([[[1, 0]], [[0, 1]], [[2, 1]], [[30, 0]], [['!', 0]], [[0, '-']], [['zzzz', 'zzzz']], [['', '']]])('a key slot edited to %j finds nothing', async (entry) => {
-    const edited = withIndex(repointed(indexed.index, 'keys', [0, 0], entry));
-    expectFailure(await authenticate(JACK.seedToken, consumersSource(edited, ORIGIN, CAPS), policy(), NOW), 'CREDENTIAL_UNKNOWN');
-    expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
-  });
+  test.each([[[1, 0]], [[0, 1]], [[2, 1]], [[30, 0]], [['!', 0]], [[0, '-']], [['zzzz', 'zzzz']], [['', '']]])(
+    'a key slot edited to %j finds nothing',
+    async (entry) => {
+      const edited = withIndex(repointed(indexed.index, 'keys', [0, 0], entry));
+      expectFailure(await authenticate(JACK.seedToken, consumersSource(edited, ORIGIN, CAPS), policy(), NOW), 'CREDENTIAL_UNKNOWN');
+      expect(indexProblems(edited)).toEqual([stale('1 credential key')]);
+    },
+  );
 
   test.each([[1], [2], [30], ['!'], ['-'], ['zzzz']])('a username slot edited to %j finds nothing', (entry) => {
     const edited = withIndex(repointed(indexed.index, 'usernames', [0], [entry]));
@@ -439,7 +469,10 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     const partial = withIndex(consumerIndexOf({ consumers: doc.consumers.slice(0, 2) }));
     const source = consumersSource(partial, ORIGIN, CAPS);
     expectOk(await authenticate(JACK.seedToken, source, policy(), NOW));
-    expectFailure(await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(
+      await authenticate(await sign('HS256', bytes('lee-secret-0123456789-0123456789'), { key: '__proto__' }), source, policy(), NOW),
+      'CREDENTIAL_UNKNOWN',
+    );
     expect(source.consumer!('lee')).toBeNull();
     expect(indexProblems(partial)).toEqual([stale('1 credential key and 1 username')]);
   });
@@ -448,13 +481,21 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
     const index = indexed.index as { keys: { probes: number } };
     const generous = withIndex({ ...index, keys: { ...index.keys, probes: 1e9 } });
     expectOk(await authenticate(await kimToken(), consumersSource(generous, ORIGIN, CAPS), policy(), NOW));
-    expectFailure(await authenticate(await sign('HS256', bytes('x'), { key: 'nobody' }), consumersSource(generous, ORIGIN, CAPS), policy(), NOW), 'CREDENTIAL_UNKNOWN');
+    expectFailure(
+      await authenticate(await sign('HS256', bytes('x'), { key: 'nobody' }), consumersSource(generous, ORIGIN, CAPS), policy(), NOW),
+      'CREDENTIAL_UNKNOWN',
+    );
     expect(indexProblems(generous)).toEqual(['consumer map: does not match the consumers (stale or edited): run `jwt-gateway index` again']);
   });
 
   test('keys and usernames named like Object.prototype members, or outside the BMP, work with and without an index', async () => {
     const names = ['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', '#x', 'k\u{1F600}\uFFFD', '\u00e9t\u00e9'];
-    const odd = { consumers: names.map((name, i) => ({ username: name, credentials: [{ id: 'c' + i, key: name, secret: 'secret-' + i + '-0123456789-0123456789-0123456789' }] })) };
+    const odd = {
+      consumers: names.map((name, i) => ({
+        username: name,
+        credentials: [{ id: 'c' + i, key: name, secret: 'secret-' + i + '-0123456789-0123456789-0123456789' }],
+      })),
+    };
     for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
       const source = consumersSource(document, ORIGIN, CAPS);
       for (let i = 0; i < names.length; i++) {

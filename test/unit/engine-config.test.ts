@@ -9,8 +9,25 @@ import { describeEngine } from '../../test/support/engines.mjs';
 
 const MODULE = '/opt/engine/ngx_http_js_module.so';
 const features = { preloadObject: true, sharedDict: true, ed25519: true, slowPreload: false, preloadFailureLogged: true, envDirectiveOnly: true };
-const classic: Engine = { id: 'sid', name: 'nginx 1.30.6 / njs 1.0.2', nginxVersion: '1.30.6', njsVersion: '1.0.2', qjs: false, root: '/opt/engine', nginx: ['nginx'], njs: ['njs'], modulePath: MODULE, features };
-const quickjs: Engine = { ...classic, id: 'sid-qjs', name: 'nginx 1.30.6 / njs 1.0.2 (QuickJS)', qjs: true, features: { ...features, preloadObject: false, slowPreload: false, preloadFailureLogged: false } };
+const classic: Engine = {
+  id: 'sid',
+  name: 'nginx 1.30.6 / njs 1.0.2',
+  nginxVersion: '1.30.6',
+  njsVersion: '1.0.2',
+  qjs: false,
+  root: '/opt/engine',
+  nginx: ['nginx'],
+  njs: ['njs'],
+  modulePath: MODULE,
+  features,
+};
+const quickjs: Engine = {
+  ...classic,
+  id: 'sid-qjs',
+  name: 'nginx 1.30.6 / njs 1.0.2 (QuickJS)',
+  qjs: true,
+  features: { ...features, preloadObject: false, slowPreload: false, preloadFailureLogged: false },
+};
 
 const CONFIG = [
   'load_module ' + MODULE + ';',

@@ -165,7 +165,9 @@ async function check(source: string, token: string): Promise<AuthResult> {
   }
   const valid = VALID[source].indexOf(token) >= 0;
   if (result.ok !== valid) {
-    throw new Error((valid ? 'valid token rejected: ' + JSON.stringify(result) : 'token accepted that is not a valid token of ' + source) + ': ' + JSON.stringify(token));
+    throw new Error(
+      (valid ? 'valid token rejected: ' + JSON.stringify(result) : 'token accepted that is not a valid token of ' + source) + ': ' + JSON.stringify(token),
+    );
   }
   if (result.ok) return result;
   const failure: Problem = result;
@@ -173,7 +175,8 @@ async function check(source: string, token: string): Promise<AuthResult> {
   if (failure.status !== 401) throw new Error('verifier failure with status ' + failure.status);
   if (!failure.message || APISIX_MESSAGES.indexOf(failure.message) < 0) throw new Error('message is not an APISIX one: ' + JSON.stringify(failure.message));
   if (typeof failure.detail !== 'string' || failure.detail === '') throw new Error('detail is not a non-empty string: ' + JSON.stringify(failure.detail));
-  if (!isLogSafe(failure.detail)) throw new Error('detail is not log-safe (printable ASCII, at most ' + MAX_DETAIL + ' characters): ' + JSON.stringify(failure.detail.slice(0, 200)));
+  if (!isLogSafe(failure.detail))
+    throw new Error('detail is not log-safe (printable ASCII, at most ' + MAX_DETAIL + ' characters): ' + JSON.stringify(failure.detail.slice(0, 200)));
   codesSeen[failure.code] = (codesSeen[failure.code] || 0) + 1;
   const text = JSON.stringify(failure);
   for (const fragment of SECRET_FRAGMENTS) {
@@ -189,13 +192,70 @@ const CASE = fc.integer({ min: 0, max: 6 }).map((i) => CASES[i]);
 const SOURCE = fc.constantFrom('consumers', 'jwks');
 const SEGMENT = fc.integer({ min: 0, max: 2 });
 const ALG_VALUES: unknown[] = [
-  'none', 'None', 'NONE', 'HS256', 'HS384', 'HS512', 'RS256', 'RS512', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA',
-  'hs256', 'HS256 ', '', 'HS2560', '__proto__', 'constructor', 'toString', null, 0, 256, true, ['HS256'], { alg: 'HS256' },
+  'none',
+  'None',
+  'NONE',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS512',
+  'PS256',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'hs256',
+  'HS256 ',
+  '',
+  'HS2560',
+  '__proto__',
+  'constructor',
+  'toString',
+  null,
+  0,
+  256,
+  true,
+  ['HS256'],
+  { alg: 'HS256' },
 ];
 const INTERESTING_VALUES: unknown[] = [
-  'hs-key', 'rs-key', 'es-key', 'hs', 'rs', 'es', 'unknown', '', '__proto__', 'constructor', 'hasOwnProperty', '$env://HOME',
-  NOW, NOW - 1, NOW + 1, NOW + 3600, NOW * 1000, 0, -1, 1e308, -1e308, 0.5, 2 ** 53, '1729135871', null, true, false,
-  [], ['api'], ['other', 'api'], {}, { __proto__: 'x' }, '\u0000', '\ud800', '\n\r', 'x'.repeat(200),
+  'hs-key',
+  'rs-key',
+  'es-key',
+  'hs',
+  'rs',
+  'es',
+  'unknown',
+  '',
+  '__proto__',
+  'constructor',
+  'hasOwnProperty',
+  '$env://HOME',
+  NOW,
+  NOW - 1,
+  NOW + 1,
+  NOW + 3600,
+  NOW * 1000,
+  0,
+  -1,
+  1e308,
+  -1e308,
+  0.5,
+  2 ** 53,
+  '1729135871',
+  null,
+  true,
+  false,
+  [],
+  ['api'],
+  ['other', 'api'],
+  {},
+  { __proto__: 'x' },
+  '\u0000',
+  '\ud800',
+  '\n\r',
+  'x'.repeat(200),
 ];
 const CLAIM_NAMES = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', '__proto__', 'constructor', ''];
 const HEADER_NAMES = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip', 'enc', 'cty', '__proto__'];
@@ -205,9 +265,44 @@ const JUNK = fc.oneof(
   fc.string({ unit: 'binary-ascii', maxLength: 40 }),
 );
 /** Text that is JSON-like but rarely JSON: raw control characters, duplicate names, odd nesting. */
-const JSON_FRAGMENTS = ['{', '}', '[', ']', ':', ',', '"alg"', '"HS256"', '"RS256"', '"ES256"', '"kid"', '"key"', '"hs-key"', '"exp"', '1', '-0', '1e999', 'null', 'true', ' ', '\n', '"\\u0000"', '"\\ud800"', '"\\"', '"a\nb"', '"\u2028"', '\\', '"'];
+const JSON_FRAGMENTS = [
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  '"alg"',
+  '"HS256"',
+  '"RS256"',
+  '"ES256"',
+  '"kid"',
+  '"key"',
+  '"hs-key"',
+  '"exp"',
+  '1',
+  '-0',
+  '1e999',
+  'null',
+  'true',
+  ' ',
+  '\n',
+  '"\\u0000"',
+  '"\\ud800"',
+  '"\\"',
+  '"a\nb"',
+  '"\u2028"',
+  '\\',
+  '"',
+];
 const JSON_TEXT = fc
-  .array(fc.oneof(fc.constantFrom(...JSON_FRAGMENTS), fc.string({ unit: 'binary', maxLength: 6 }).map((s) => '"' + s + '"')), { maxLength: 30 })
+  .array(
+    fc.oneof(
+      fc.constantFrom(...JSON_FRAGMENTS),
+      fc.string({ unit: 'binary', maxLength: 6 }).map((s) => '"' + s + '"'),
+    ),
+    { maxLength: 30 },
+  )
   .map((parts) => parts.join(''));
 const JSON_VALUE = fc.oneof(fc.constantFrom(...INTERESTING_VALUES), fc.jsonValue({ maxDepth: 2 }));
 
@@ -217,7 +312,10 @@ const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     kind: fc.constant('substitute' as const),
     at: fc.nat(),
-    char: fc.oneof(fc.constantFrom(...B64URL_CHARS.split(''), '.', '=', '+', '/', ' ', '%', '\u0000', '\u00ff'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+    char: fc.oneof(
+      fc.constantFrom(...B64URL_CHARS.split(''), '.', '=', '+', '/', ' ', '%', '\u0000', '\u00ff'),
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    ),
   }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: JUNK }),
   fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), length: fc.integer({ min: 1, max: 8 }) }),
@@ -229,10 +327,24 @@ const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('borrowSegment' as const), segment: SEGMENT, from: fc.integer({ min: 0, max: 6 }) }),
   fc.record({ kind: fc.constant('padding' as const), segment: SEGMENT, pad: fc.constantFrom('=', '==', '===', '====') }),
   fc.record({ kind: fc.constant('standardBase64' as const), padded: fc.boolean() }),
-  fc.record({ kind: fc.constant('claim' as const), name: fc.oneof(fc.constantFrom(...CLAIM_NAMES), fc.string({ maxLength: 8 })), value: JSON_VALUE, remove: fc.boolean() }),
-  fc.record({ kind: fc.constant('header' as const), name: fc.oneof(fc.constantFrom(...HEADER_NAMES), fc.string({ maxLength: 8 })), value: JSON_VALUE, remove: fc.boolean() }),
+  fc.record({
+    kind: fc.constant('claim' as const),
+    name: fc.oneof(fc.constantFrom(...CLAIM_NAMES), fc.string({ maxLength: 8 })),
+    value: JSON_VALUE,
+    remove: fc.boolean(),
+  }),
+  fc.record({
+    kind: fc.constant('header' as const),
+    name: fc.oneof(fc.constantFrom(...HEADER_NAMES), fc.string({ maxLength: 8 })),
+    value: JSON_VALUE,
+    remove: fc.boolean(),
+  }),
   fc.record({ kind: fc.constant('alg' as const), alg: fc.constantFrom(...ALG_VALUES) }),
-  fc.record({ kind: fc.constant('reserialize' as const), segment: fc.integer({ min: 0, max: 1 }), style: fc.constantFrom('spaces' as const, 'reorder' as const, 'escape' as const, 'duplicate' as const, 'bom' as const, 'utf16' as const) }),
+  fc.record({
+    kind: fc.constant('reserialize' as const),
+    segment: fc.integer({ min: 0, max: 1 }),
+    style: fc.constantFrom('spaces' as const, 'reorder' as const, 'escape' as const, 'duplicate' as const, 'bom' as const, 'utf16' as const),
+  }),
   fc.record({
     kind: fc.constant('signature' as const),
     change: fc.constantFrom('empty' as const, 'zeros' as const, 'zeroHalf' as const, 'shorten' as const, 'lengthen' as const, 'highBit' as const),
@@ -301,7 +413,10 @@ describe('fuzz: the verifier with real keys (fast-check, seed ' + SEED + ')', ()
       fc.string({ unit: fc.constantFrom(...(B64URL_CHARS + '..').split('')), maxLength: 600 }),
       fc.string({ unit: fc.constantFrom(...(B64URL_CHARS + '.=+/ ').split('')), minLength: 16300, maxLength: 16500 }),
     );
-    await fc.assert(fc.asyncProperty(SOURCE, strings, async (source, token) => void (await check(source, token))), options(1000));
+    await fc.assert(
+      fc.asyncProperty(SOURCE, strings, async (source, token) => void (await check(source, token))),
+      options(1000),
+    );
   });
 
   test('random bytes in three (or more, or fewer) base64url segments are rejected cleanly', async () => {
@@ -315,12 +430,26 @@ describe('fuzz: the verifier with real keys (fast-check, seed ' + SEED + ')', ()
 
   test('random JOSE-shaped documents (real algs, kids and key claims) with random signatures are rejected cleanly', async () => {
     const header = fc.record(
-      { alg: fc.oneof(fc.constantFrom('HS256', 'RS256', 'ES256', 'PS256', 'ES384', 'EdDSA'), fc.constantFrom(...ALG_VALUES)), kid: fc.oneof(fc.constantFrom('hs', 'rs', 'es'), JSON_VALUE), typ: fc.constant('JWT'), crit: fc.constant(['exp']), key: JSON_VALUE },
+      {
+        alg: fc.oneof(fc.constantFrom('HS256', 'RS256', 'ES256', 'PS256', 'ES384', 'EdDSA'), fc.constantFrom(...ALG_VALUES)),
+        kid: fc.oneof(fc.constantFrom('hs', 'rs', 'es'), JSON_VALUE),
+        typ: fc.constant('JWT'),
+        crit: fc.constant(['exp']),
+        key: JSON_VALUE,
+      },
       { requiredKeys: ['alg'] },
     );
     const payload = fc.oneof(
       fc.record(
-        { key: fc.oneof(fc.constantFrom('hs-key', 'rs-key', 'es-key'), JSON_VALUE), sub: JSON_VALUE, exp: JSON_VALUE, nbf: JSON_VALUE, iat: JSON_VALUE, iss: JSON_VALUE, aud: JSON_VALUE },
+        {
+          key: fc.oneof(fc.constantFrom('hs-key', 'rs-key', 'es-key'), JSON_VALUE),
+          sub: JSON_VALUE,
+          exp: JSON_VALUE,
+          nbf: JSON_VALUE,
+          iat: JSON_VALUE,
+          iss: JSON_VALUE,
+          aud: JSON_VALUE,
+        },
         { requiredKeys: [] },
       ),
       fc.dictionary(fc.string({ maxLength: 6 }), JSON_VALUE, { maxKeys: 6 }),
@@ -334,14 +463,28 @@ describe('fuzz: the verifier with real keys (fast-check, seed ' + SEED + ')', ()
       fc.uint8Array({ maxLength: 300 }),
     );
     await fc.assert(
-      fc.asyncProperty(SOURCE, header, payload, signature, async (source, h, p, s) => void (await check(source, b64uJson(h) + '.' + b64uJson(p) + '.' + b64u(s)))),
+      fc.asyncProperty(
+        SOURCE,
+        header,
+        payload,
+        signature,
+        async (source, h, p, s) => void (await check(source, b64uJson(h) + '.' + b64uJson(p) + '.' + b64u(s))),
+      ),
       options(1000),
     );
   });
 
   test('JSON-like text (duplicate names, control characters, odd nesting) in header and payload is rejected cleanly', async () => {
-    const document = fc.oneof(JSON_TEXT, JSON_TEXT.map((t) => '{' + t + '}'), JSON_TEXT.map((t) => '{"alg":"HS256","kid":"hs","key":"hs-key",' + t + '}'));
-    const signature = fc.oneof(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 64, maxLength: 64 }), fc.uint8Array({ maxLength: 300 }));
+    const document = fc.oneof(
+      JSON_TEXT,
+      JSON_TEXT.map((t) => '{' + t + '}'),
+      JSON_TEXT.map((t) => '{"alg":"HS256","kid":"hs","key":"hs-key",' + t + '}'),
+    );
+    const signature = fc.oneof(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }),
+      fc.uint8Array({ minLength: 64, maxLength: 64 }),
+      fc.uint8Array({ maxLength: 300 }),
+    );
     await fc.assert(
       fc.asyncProperty(SOURCE, document, document, signature, async (source, h, p, s) => void (await check(source, b64u(h) + '.' + b64u(p) + '.' + b64u(s)))),
       options(1000),
@@ -367,7 +510,16 @@ describe('fuzz: the verifier with real keys (fast-check, seed ' + SEED + ')', ()
   });
 
   test('the generators reach every stage a forged token can reach', () => {
-    const reached = ['TOKEN_TOO_LARGE', 'TOKEN_MALFORMED', 'ALG_NOT_ALLOWED', 'CRIT_UNSUPPORTED', 'KEY_CLAIM_MISSING', 'CREDENTIAL_UNKNOWN', 'KEY_NOT_FOUND', 'SIGNATURE_INVALID'];
+    const reached = [
+      'TOKEN_TOO_LARGE',
+      'TOKEN_MALFORMED',
+      'ALG_NOT_ALLOWED',
+      'CRIT_UNSUPPORTED',
+      'KEY_CLAIM_MISSING',
+      'CREDENTIAL_UNKNOWN',
+      'KEY_NOT_FOUND',
+      'SIGNATURE_INVALID',
+    ];
     expect(reached.filter((code) => !codesSeen[code])).toEqual([]);
   });
 });

@@ -49,7 +49,7 @@ function hs256(secret: string, header: JsonObject = {}, payload: JsonObject = { 
 describe('jwksSource: lookup by kid', () => {
   const document = { keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(rsaB.publicKey, { kid: 'b' }), publicJwk(p256.publicKey, { kid: 'ec' })] };
 
-  test('returns only the key with the token\'s kid', () => {
+  test("returns only the key with the token's kid", () => {
     expect(materials(lookup(document, { kid: 'b' }, 'RS256'))).toEqual([spkiHex(rsaB.publicKey)]);
     expect(materials(lookup(document, { kid: 'a' }, 'PS512'))).toEqual([spkiHex(rsaA.publicKey)]);
   });
@@ -77,11 +77,15 @@ describe('jwksSource: lookup by kid', () => {
     const found = match(lookup(doc, { kid: 'k' }, 'HS256'));
     expect(found.keys.map((k) => Buffer.from(k.material).toString())).toEqual(['old-secret-old-secret-old-secret']);
     expect(describeProblems(found.skipped)).toEqual([
-      ORIGIN + ': keys[1] (kid "k"): field "kid": duplicate kid: keys[0] has it too and also fits HS256, so a token with this kid and alg is checked against keys[0] only (keys may share a kid only when their kty, crv or alg tells them apart)',
+      ORIGIN +
+        ': keys[1] (kid "k"): field "kid": duplicate kid: keys[0] has it too and also fits HS256, so a token with this kid and alg is checked against keys[0] only (keys may share a kid only when their kty, crv or alg tells them apart)',
     ]);
     const source = jwksSource(doc, ORIGIN, CAPS);
     expectOk(await authenticate(await hs256('old-secret-old-secret-old-secret', { kid: 'k' }), source, policy(), NOW));
-    const refused = expectFailure(await authenticate(await hs256('new-secret-new-secret-new-secret', { kid: 'k' }), source, policy(), NOW), 'SIGNATURE_INVALID');
+    const refused = expectFailure(
+      await authenticate(await hs256('new-secret-new-secret-new-secret', { kid: 'k' }), source, policy(), NOW),
+      'SIGNATURE_INVALID',
+    );
     expect(refused.detail).toMatch(/does not verify with HS256/);
     // check says the same, naming the later key and every alg both fit
     expect(source.problems()).toEqual([
@@ -89,8 +93,15 @@ describe('jwksSource: lookup by kid', () => {
     ]);
   });
 
-  test('keys of different types may share a kid (RFC 7517 4.5): the token\'s alg picks one, check and lookups agree', () => {
-    const doc = { keys: [publicJwk(p256.publicKey, { kid: 'shared' }), publicJwk(rsaA.publicKey, { kid: 'shared' }), publicJwk(p384.publicKey, { kid: 'shared' }), octJwk(HMAC64, { kid: 'shared' })] };
+  test("keys of different types may share a kid (RFC 7517 4.5): the token's alg picks one, check and lookups agree", () => {
+    const doc = {
+      keys: [
+        publicJwk(p256.publicKey, { kid: 'shared' }),
+        publicJwk(rsaA.publicKey, { kid: 'shared' }),
+        publicJwk(p384.publicKey, { kid: 'shared' }),
+        octJwk(HMAC64, { kid: 'shared' }),
+      ],
+    };
     expect(jwksSource(doc, ORIGIN, CAPS).problems()).toEqual([]);
     expect(materials(lookup(doc, { kid: 'shared' }, 'ES256'))).toEqual([spkiHex(p256.publicKey)]);
     expect(materials(lookup(doc, { kid: 'shared' }, 'ES384'))).toEqual([spkiHex(p384.publicKey)]);
@@ -111,7 +122,7 @@ describe('jwksSource: lookup by kid', () => {
     expect(materials(lookup(overlapping, { kid: 'r' }, 'RS256'))).toEqual([spkiHex(rsaA.publicKey)]);
   });
 
-  test('end to end: the kid picks the key, another kid\'s key does not verify', async () => {
+  test("end to end: the kid picks the key, another kid's key does not verify", async () => {
     const doc = { keys: [octJwk('secret-number-one-secret-number-one', { kid: 'one' }), octJwk('secret-number-two-secret-number-two', { kid: 'two' })] };
     const source = jwksSource(doc, ORIGIN, CAPS);
     expectOk(await authenticate(await hs256('secret-number-two-secret-number-two', { kid: 'two' }), source, policy(), NOW));
@@ -215,7 +226,7 @@ describe('jwksSource: broken entries', () => {
     const problems = jwksSource(document, ORIGIN, CAPS).problems();
     const nProblem = problems.filter((p) => p.field === 'n' && /missing/.test(p.message));
     expect(nProblem).toHaveLength(1);
-    expect(nProblem[0].entry).toBe("keys[2]");
+    expect(nProblem[0].entry).toBe('keys[2]');
   });
 
   test('good keys still verify next to broken ones, and the broken ones are reported in skipped', async () => {
@@ -247,7 +258,13 @@ describe('jwksSource: broken entries', () => {
   });
 
   test('a set of good keys reports no problems', () => {
-    expect(jwksSource({ keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk(S('x'), { kid: 'c' })] }, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(
+      jwksSource(
+        { keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk(S('x'), { kid: 'c' })] },
+        ORIGIN,
+        CAPS,
+      ).problems(),
+    ).toEqual([]);
   });
 });
 
@@ -278,7 +295,7 @@ describe('jwksSource: documents without keys', () => {
     expect(describeProblems(withKid.configProblems!)).toEqual([ORIGIN + ': JWK Set: field "keys": ' + EMPTY.message]);
   });
 
-  test('a set whose every key is refused is a problem for check beside the keys\' own', () => {
+  test("a set whose every key is refused is a problem for check beside the keys' own", () => {
     const problems = jwksSource({ keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, publicJwk(rsaA.publicKey, { use: 'enc' })] }, ORIGIN, CAPS).problems();
     expect(problems).toEqual([
       configProblemAt(ORIGIN, 'keys[0] (kid "short")', 'k', expect.stringMatching(/^HMAC key has 1 byte; at least 32 are required/)),
@@ -293,7 +310,8 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
   const indexProblems = (document: unknown) => indexProblemsOf(jwksSource(document, ORIGIN, CAPS));
-  const stale = (lost: string) => 'JWK Set: does not match the keys (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
+  const stale = (lost: string) =>
+    'JWK Set: does not match the keys (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
 
   test('holds every key with a kid and, per algorithm, the first keys to try without one; lookups find the same keys', () => {
     const index = indexed.index as { hash: string; kids: unknown; withoutKid: { [alg: string]: number[] } };
@@ -309,7 +327,11 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
       expect(materials(lookup(document, {}, 'HS256'))).toEqual(materials(lookup(doc, {}, 'HS256')));
     }
     expect(materials(lookup(indexed, {}, 'HS256'))).toHaveLength(4);
-    expect(jwksSource(indexed, ORIGIN, CAPS).problems().map((p) => p.entry + ': ' + p.message.slice(0, 42))).toEqual(['keys[2] (kid "b"): duplicate kid: keys[1] has it too and also']);
+    expect(
+      jwksSource(indexed, ORIGIN, CAPS)
+        .problems()
+        .map((p) => p.entry + ': ' + p.message.slice(0, 42)),
+    ).toEqual(['keys[2] (kid "b"): duplicate kid: keys[1] has it too and also']);
   });
 
   test('tokens without a kid try the same keys as without the index (kty, curve, alg, cap)', () => {
@@ -371,13 +393,16 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
     expect(indexProblems(edited)).toEqual([stale('1 kid')]);
   });
 
-  test.each([...notAnIndex(indexed.index, 'kids', 'withoutKid'), ['of names (an older layout)', { kids: { '#a': [0] }, withoutKid: {} }]])('an "index" that is %s is ignored (the set is walked as without one) and check says to index again', (_name, index) => {
-    expect(materials(lookup(withIndex(index), { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
-    expect(materials(lookup(withIndex(index), {}, 'HS256'))).toHaveLength(4);
-    expect(indexProblems(withIndex(index))).toEqual([
-      'JWK Set: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again',
-    ]);
-  });
+  test.each([...notAnIndex(indexed.index, 'kids', 'withoutKid'), ['of names (an older layout)', { kids: { '#a': [0] }, withoutKid: {} }]])(
+    'an "index" that is %s is ignored (the set is walked as without one) and check says to index again',
+    (_name, index) => {
+      expect(materials(lookup(withIndex(index), { kid: 'b' }, 'HS256'))).toEqual(materials(lookup(doc, { kid: 'b' }, 'HS256')));
+      expect(materials(lookup(withIndex(index), {}, 'HS256'))).toHaveLength(4);
+      expect(indexProblems(withIndex(index))).toEqual([
+        'JWK Set: not an index written by this version of `jwt-gateway index` (every lookup walks the whole file): run `jwt-gateway index` again',
+      ]);
+    },
+  );
 
   test('kids like __proto__ and constructor, or outside the BMP, are plain names, indexed or not', () => {
     const names = ['__proto__', 'constructor', 'hasOwnProperty', '\u{1F511}-1', '\uFFFD'];

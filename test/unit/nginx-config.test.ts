@@ -21,13 +21,25 @@ function syntaxError(text: string): { line: number; message: string } {
   return { line: parsed.line, message: parsed.message };
 }
 
-const shape = (directives: Directive[]): unknown[] =>
-  directives.map((d) => (d.block ? [d.name, ...d.args, shape(d.block)] : [d.name, ...d.args]));
+const shape = (directives: Directive[]): unknown[] => directives.map((d) => (d.block ? [d.name, ...d.args, shape(d.block)] : [d.name, ...d.args]));
 
 describe('parseConfig: tokens', () => {
   test('directives, arguments and nested blocks, each with the line of its name', () => {
     const directives = parse('http {\n  server {\n    listen 80;\n    location /api/ { return 200 ok; }\n  }\n}\n');
-    expect(shape(directives)).toEqual([['http', [['server', [['listen', '80'], ['location', '/api/', [['return', '200', 'ok']]]]]]]]);
+    expect(shape(directives)).toEqual([
+      [
+        'http',
+        [
+          [
+            'server',
+            [
+              ['listen', '80'],
+              ['location', '/api/', [['return', '200', 'ok']]],
+            ],
+          ],
+        ],
+      ],
+    ]);
     const server = directives[0].block![0];
     expect([directives[0].line, server.line, server.block![0].line, server.block![1].line]).toEqual([1, 2, 3, 4]);
   });
@@ -39,7 +51,10 @@ describe('parseConfig: tokens', () => {
 
   test('# starts a comment only where a token starts', () => {
     const directives = parse('# a comment; with { braces\nset $a b#c; # trailing\nreturn 200 "#not a comment";\n');
-    expect(shape(directives)).toEqual([['set', '$a', 'b#c'], ['return', '200', '#not a comment']]);
+    expect(shape(directives)).toEqual([
+      ['set', '$a', 'b#c'],
+      ['return', '200', '#not a comment'],
+    ]);
     expect(directives[1].line).toBe(3);
   });
 
@@ -111,7 +126,13 @@ describe('loadConfig: include as nginx resolves it', () => {
   test('a glob without match is fine; a missing plain file is a problem naming file and line', () => {
     expect(load('include nothing/*.conf;\n').problems).toEqual([]);
     const missing = load('listen 80;\ninclude missing.conf;\n');
-    expect(missing.problems).toEqual([{ file: path.join(dir, 'nginx.conf'), line: 2, message: expect.stringMatching(/^include missing\.conf: .*missing\.conf cannot be read \(ENOENT\); nginx -t fails too$/) }]);
+    expect(missing.problems).toEqual([
+      {
+        file: path.join(dir, 'nginx.conf'),
+        line: 2,
+        message: expect.stringMatching(/^include missing\.conf: .*missing\.conf cannot be read \(ENOENT\); nginx -t fails too$/),
+      },
+    ]);
   });
 
   test('relative includes resolve against the configuration prefix, whatever file holds them', () => {
@@ -129,12 +150,20 @@ describe('loadConfig: include as nginx resolves it', () => {
 
   test('a file that includes itself is a problem, not a hang', () => {
     const loaded = load('include self.conf;\n');
-    expect(loaded.problems).toEqual([expect.objectContaining({ file: path.join(dir, 'self.conf'), line: 1, message: expect.stringMatching(/includes itself \(nginx\.conf -> self\.conf -> self\.conf\)/) })]);
+    expect(loaded.problems).toEqual([
+      expect.objectContaining({
+        file: path.join(dir, 'self.conf'),
+        line: 1,
+        message: expect.stringMatching(/includes itself \(nginx\.conf -> self\.conf -> self\.conf\)/),
+      }),
+    ]);
   });
 
   test('a syntax error in an included file names that file and line', () => {
     writeFileSync(path.join(dir, 'broken.conf'), 'listen 80;\nset $a "x\n');
-    expect(load('include broken.conf;\n').problems).toEqual([{ file: path.join(dir, 'broken.conf'), line: 2, message: expect.stringMatching(/expecting the closing "/) }]);
+    expect(load('include broken.conf;\n').problems).toEqual([
+      { file: path.join(dir, 'broken.conf'), line: 2, message: expect.stringMatching(/expecting the closing "/) },
+    ]);
   });
 
   test('expandGlob on a directory that does not exist is empty', () => {

@@ -67,7 +67,7 @@ describe('keyFromJwk: oct', () => {
 });
 
 describe('keyFromJwk: RSA', () => {
-  test('an RSA JWK becomes an SPKI equal to Node\'s, allowed for RS* and PS*', () => {
+  test("an RSA JWK becomes an SPKI equal to Node's, allowed for RS* and PS*", () => {
     const k = key(keyFromJwk(publicJwk(rsa2048.publicKey), CAPS));
     expect(k.kty).toBe('RSA');
     expect(k.format).toBe('spki');
@@ -114,7 +114,7 @@ describe('keyFromJwk: EC', () => {
     ['P-256', 'ES256', () => p256.publicKey],
     ['P-384', 'ES384', () => p384.publicKey],
     ['P-521', 'ES512', () => p521.publicKey],
-  ])('an EC %s JWK is bound to %s and its SPKI equals Node\'s', (crv, alg, pub) => {
+  ])("an EC %s JWK is bound to %s and its SPKI equals Node's", (crv, alg, pub) => {
     const k = key(keyFromJwk(publicJwk(pub()), CAPS));
     expect(k.kty).toBe('EC');
     expect(k.crv).toBe(crv);
@@ -250,7 +250,11 @@ describe('secretKey', () => {
     expectProblem(secretKey(ofLength(length), alg, 'alg', 'my_key'), 'my_key', message);
   });
 
-  test.each([['HS256', 32], ['HS384', 48], ['HS512', 64]])('%s accepts a key of exactly %i bytes', (alg, length) => {
+  test.each([
+    ['HS256', 32],
+    ['HS384', 48],
+    ['HS512', 64],
+  ])('%s accepts a key of exactly %i bytes', (alg, length) => {
     expect(key(secretKey(ofLength(length), alg, 'alg', 'k')).algorithms).toEqual([alg]);
   });
 });

@@ -40,7 +40,13 @@ function troubleshootingRows(): Map<string, string[]> {
     const match = /^\| `([A-Z_]+)` \|/.exec(line);
     if (!match) continue;
     if (rows.has(match[1])) throw new Error('README.md: two troubleshooting rows for ' + match[1]);
-    rows.set(match[1], line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+    rows.set(
+      match[1],
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
   }
   return rows;
 }
@@ -55,7 +61,10 @@ test('errors.ts declares failure codes (the parser of its source still works)', 
 });
 
 test('the troubleshooting section has a row for every FailureCode, and none for a code errors.ts lacks', () => {
-  expect({ missing: codes.filter((code) => !rows.has(code)), unknown: [...rows.keys()].filter((code) => !codes.includes(code)) }).toEqual({ missing: [], unknown: [] });
+  expect({ missing: codes.filter((code) => !rows.has(code)), unknown: [...rows.keys()].filter((code) => !codes.includes(code)) }).toEqual({
+    missing: [],
+    unknown: [],
+  });
 });
 
 test.each(codes)('%s: its row has five cells, the log line and the body the client gets', (code) => {
@@ -72,7 +81,10 @@ test.each(codes)('%s: its row has five cells, the log line and the body the clie
 
 test('the reference and the mapping name only settings the table has', () => {
   const names = SETTINGS.map((setting) => setting.name);
-  const text = [...section('<!-- troubleshooting:', '<!-- end of troubleshooting -->'), ...section('### Coming from NGINX Plus, Kong or APISIX', '## Recipes')].join('\n');
+  const text = [
+    ...section('<!-- troubleshooting:', '<!-- end of troubleshooting -->'),
+    ...section('### Coming from NGINX Plus, Kong or APISIX', '## Recipes'),
+  ].join('\n');
   const named = [...text.matchAll(/\$auth_jwt_([a-z_]+)/g)].map((match) => match[1]);
   expect(named.length).toBeGreaterThan(0);
   expect(named.filter((name) => !names.includes(name))).toEqual([]);
@@ -80,6 +92,16 @@ test('the reference and the mapping name only settings the table has', () => {
 
 test('every setting has an entry in nginx.org form', () => {
   for (const setting of SETTINGS) {
-    expect(readme).toContain('#### `$auth_jwt_' + setting.name + '`\n\n**Syntax:** `set $auth_jwt_' + setting.name + ' ' + setting.syntax + ';`\\\n**Default:** ' + setting.default + '\\\n**Context:** ');
+    expect(readme).toContain(
+      '#### `$auth_jwt_' +
+        setting.name +
+        '`\n\n**Syntax:** `set $auth_jwt_' +
+        setting.name +
+        ' ' +
+        setting.syntax +
+        ';`\\\n**Default:** ' +
+        setting.default +
+        '\\\n**Context:** ',
+    );
   }
 });

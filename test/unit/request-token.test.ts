@@ -7,7 +7,18 @@
  */
 import { jest } from '@jest/globals';
 import fc from 'fast-check';
-import { argsWithoutToken, cookiesWithoutToken, cookieTokens, findToken, hideValue, queryTokens, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from '../../njs/nginx/request-token';
+import {
+  argsWithoutToken,
+  cookiesWithoutToken,
+  cookieTokens,
+  findToken,
+  hideValue,
+  queryTokens,
+  upstreamArgs,
+  upstreamAuthorization,
+  upstreamCookie,
+  upstreamValue,
+} from '../../njs/nginx/request-token';
 import { readSettings, Settings } from '../../njs/nginx/settings';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20241017;
@@ -73,13 +84,23 @@ describe('F5: every spelling of the token counts, so two different tokens are re
   }
 
   it('the same token repeated in every spelling is one token', () => {
-    expect(found({ headers: { Authorization: 'Bearer ' + A }, args: 'jwt=' + A + '&JWT=' + A + '&j%77t=' + A, cookie: 'jwt=' + A + '; JWT=' + A + ', Jwt=' + A })).toEqual({ token: A, conflicting: false });
+    expect(
+      found({ headers: { Authorization: 'Bearer ' + A }, args: 'jwt=' + A + '&JWT=' + A + '&j%77t=' + A, cookie: 'jwt=' + A + '; JWT=' + A + ', Jwt=' + A }),
+    ).toEqual({ token: A, conflicting: false });
     // A percent-encoded token in the query is the same token as in a cookie.
     expect(found({ args: 'jwt=' + A.split('.').join('%2E'), cookie: 'jwt=' + A })).toEqual({ token: A, conflicting: false });
   });
 
   it('each spelling alone is read as the token (and so is what hiding removes)', () => {
-    for (const sent of [{ cookie: 'JWT=' + A }, { cookie: 'Jwt=' + A }, { cookie: 'a=1, jwt=' + A }, { cookie: 'a=1;jwt =' + A }, { args: 'j%77t=' + A }, { args: 'JwT=' + A }, { args: 'x=1&jwt=' + A + '&y=2' }]) {
+    for (const sent of [
+      { cookie: 'JWT=' + A },
+      { cookie: 'Jwt=' + A },
+      { cookie: 'a=1, jwt=' + A },
+      { cookie: 'a=1;jwt =' + A },
+      { args: 'j%77t=' + A },
+      { args: 'JwT=' + A },
+      { args: 'x=1&jwt=' + A + '&y=2' },
+    ]) {
       expect(found(sent)).toEqual({ token: A, conflicting: false });
     }
   });
@@ -228,7 +249,12 @@ describe('the upstream variables come from the settings and the request alone', 
   const hiding = { hide_credentials: 'on' };
 
   it('hiding on: no Authorization, no token argument, no token cookie; the rest as sent', () => {
-    const r = request({ settings: hiding, headers: { Authorization: 'Bearer ' + A }, args: 'a=1&j%77t=' + A + '&b=2', cookie: 'a=1, JWT=' + A + '; b=2; Jwt=' + A });
+    const r = request({
+      settings: hiding,
+      headers: { Authorization: 'Bearer ' + A },
+      args: 'a=1&j%77t=' + A + '&b=2',
+      cookie: 'a=1, JWT=' + A + '; b=2; Jwt=' + A,
+    });
     expect(upstreamValue(r, hideValue, '1')).toBe('1');
     expect(upstreamValue(r, upstreamAuthorization, '')).toBe('');
     expect(upstreamValue(r, upstreamArgs, '')).toBe('a=1&b=2');

@@ -17,7 +17,12 @@ import { b64u, bytes, CAPS, expectOk, JACK, jackConsumer, NOW, policy } from '..
 const ORIGIN = '/etc/nginx/keys.json';
 const K1 = 'k1-secret-of-the-first-key-0123456789';
 const K2 = 'k2-secret-of-the-second-key-0123456789';
-const JWKS = { keys: [{ kty: 'oct', kid: 'k1', alg: 'HS256', k: b64u(K1) }, { kty: 'oct', kid: 'k2', alg: 'HS256', k: b64u(K2) }] };
+const JWKS = {
+  keys: [
+    { kty: 'oct', kid: 'k1', alg: 'HS256', k: b64u(K1) },
+    { kty: 'oct', kid: 'k2', alg: 'HS256', k: b64u(K2) },
+  ],
+};
 
 function hs256(secret: string, header: JsonObject = {}, payload: JsonObject = { sub: 'alice', jti: 'j-1' }): Promise<string> {
   return new SignJWT(payload).setProtectedHeader({ alg: 'HS256', ...header }).sign(bytes(secret));

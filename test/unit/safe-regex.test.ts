@@ -34,7 +34,10 @@ function millis(run: () => void): number {
 
 describe('the same answers as RegExp on hand-picked cases', () => {
   const cases: [string, string[]][] = [
-    ['^([a-zA-Z0-9]+[._-]?)+@example[.]com', ['ops@example.com', 'a.b-c_d@example.com', 'x@example.comx', 'ops@example.org', '@example.com', 'a..b@example.com', 'ops@exampleXcom']],
+    [
+      '^([a-zA-Z0-9]+[._-]?)+@example[.]com',
+      ['ops@example.com', 'a.b-c_d@example.com', 'x@example.comx', 'ops@example.org', '@example.com', 'a..b@example.com', 'ops@exampleXcom'],
+    ],
     ['admin', ['admin', 'xadminx', 'admi', '']],
     ['^admin$', ['admin', 'admin\n', 'xadmin', 'admins']],
     ['a|b|', ['', 'c', 'b']],
@@ -231,23 +234,19 @@ const literal = fc.oneof(
   fc.constantFrom(...SYNTAX).map((c) => '\\' + c),
   fc.constantFrom('\\n', '\\t', '\\d', '\\w', '\\s', '\\D', '\\W', '\\S'),
 );
-const classItem = fc.oneof(
-  fc.constantFrom('a', 'b', 'c', '1', '.', '@', ' ', '\u00e9', 'a-c', '0-9', '\\d', '\\w', '\\s', '\\S', '\\-', '\\]', '\\\\', '\\n'),
-);
-const charClass = fc.tuple(fc.boolean(), fc.array(classItem, { minLength: 1, maxLength: 4 })).map(([negated, items]) => '[' + (negated ? '^' : '') + items.join('') + ']');
+const classItem = fc.oneof(fc.constantFrom('a', 'b', 'c', '1', '.', '@', ' ', '\u00e9', 'a-c', '0-9', '\\d', '\\w', '\\s', '\\S', '\\-', '\\]', '\\\\', '\\n'));
+const charClass = fc
+  .tuple(fc.boolean(), fc.array(classItem, { minLength: 1, maxLength: 4 }))
+  .map(([negated, items]) => '[' + (negated ? '^' : '') + items.join('') + ']');
 const quantifier = fc.constantFrom('', '', '', '*', '+', '?', '{2}', '{0,2}', '{1,}', '{1,3}', '*?', '+?', '??');
 
 const { pattern: patternArb } = fc.letrec((tie) => ({
-  atom: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    literal,
-    literal,
-    fc.constant('.'),
-    charClass,
-    tie('group'),
-  ),
+  atom: fc.oneof({ depthSize: 'small', withCrossShrink: true }, literal, literal, fc.constant('.'), charClass, tie('group')),
   group: fc.tuple(fc.constantFrom('(', '(?:'), tie('alternation')).map(([open, inner]) => open + inner + ')'),
-  term: fc.oneof(fc.tuple(tie('atom'), quantifier).map(([atom, q]) => atom + q), fc.constantFrom('^', '$')),
+  term: fc.oneof(
+    fc.tuple(tie('atom'), quantifier).map(([atom, q]) => atom + q),
+    fc.constantFrom('^', '$'),
+  ),
   sequence: fc.array(tie('term'), { minLength: 0, maxLength: 4 }).map((terms) => (terms as string[]).join('')),
   alternation: fc.array(tie('sequence'), { minLength: 1, maxLength: 3 }).map((parts) => (parts as string[]).join('|')),
   pattern: tie('alternation'),
@@ -267,7 +266,8 @@ describe('the same answers as RegExp on random patterns of the subset (fast-chec
         }
         const reference = new RegExp(source);
         for (const t of texts) {
-          if (patternMatches(pattern, t) !== reference.test(t)) throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t) + ': RegExp says ' + reference.test(t));
+          if (patternMatches(pattern, t) !== reference.test(t))
+            throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t) + ': RegExp says ' + reference.test(t));
         }
       }),
       { seed: SEED, numRuns: 3000 },
@@ -282,7 +282,8 @@ describe('the same answers as RegExp on random patterns of the subset (fast-chec
         if (typeof pattern === 'string') return;
         const reference = new RegExp(source, 'u');
         for (const t of texts) {
-          if (patternMatches(pattern, t) !== reference.test(t)) throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t) + ': RegExp/u says ' + reference.test(t));
+          if (patternMatches(pattern, t) !== reference.test(t))
+            throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t) + ': RegExp/u says ' + reference.test(t));
         }
       }),
       { seed: SEED, numRuns: 1500 },
@@ -291,18 +292,25 @@ describe('the same answers as RegExp on random patterns of the subset (fast-chec
 
   it('refuses, never throws, on arbitrary strings; whatever compiles matches like RegExp', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 24, unit: fc.constantFrom('a', 'b', '(', ')', '[', ']', '{', '}', '|', '*', '+', '?', '\\', '^', '$', '.', '-', ',', '1', ':', '=', '!', '<', 'd', 'k') }), text, (source, t) => {
-        const pattern = compilePattern(source);
-        if (typeof pattern === 'string') return;
-        let reference: RegExp;
-        try {
-          reference = new RegExp(source);
-        } catch {
-          throw new Error('compiled what RegExp refuses: ' + JSON.stringify(source));
-        }
-        // Small texts only: the reference backtracks.
-        if (patternMatches(pattern, t) !== reference.test(t)) throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t));
-      }),
+      fc.property(
+        fc.string({
+          maxLength: 24,
+          unit: fc.constantFrom('a', 'b', '(', ')', '[', ']', '{', '}', '|', '*', '+', '?', '\\', '^', '$', '.', '-', ',', '1', ':', '=', '!', '<', 'd', 'k'),
+        }),
+        text,
+        (source, t) => {
+          const pattern = compilePattern(source);
+          if (typeof pattern === 'string') return;
+          let reference: RegExp;
+          try {
+            reference = new RegExp(source);
+          } catch {
+            throw new Error('compiled what RegExp refuses: ' + JSON.stringify(source));
+          }
+          // Small texts only: the reference backtracks.
+          if (patternMatches(pattern, t) !== reference.test(t)) throw new Error(JSON.stringify(source) + ' on ' + JSON.stringify(t));
+        },
+      ),
       { seed: SEED, numRuns: 5000 },
     );
   });

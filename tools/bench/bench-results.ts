@@ -109,7 +109,8 @@ export function targetFor(row: BenchRow, rows: BenchRow[]): number | undefined {
     return single === undefined ? undefined : round(single.ratio * 0.95, 3);
   }
   if (row.consumers !== undefined || row.keys !== undefined) return undefined;
-  const byAlg: { [alg: string]: number } = row.token === 'fresh' ? { RS256: 0.1, ES256: 0.06 } : row.token === 'repeated' ? { HS256: 0.75, RS256: 0.35, ES256: 0.35 } : {};
+  const byAlg: { [alg: string]: number } =
+    row.token === 'fresh' ? { RS256: 0.1, ES256: 0.06 } : row.token === 'repeated' ? { HS256: 0.75, RS256: 0.35, ES256: 0.35 } : {};
   return byAlg[row.alg];
 }
 
@@ -129,7 +130,8 @@ export function rowProblems(rows: BenchRow[]): string[] {
     const record = row as unknown as { [field: string]: unknown };
     for (const field of REQUIRED_FIELDS) {
       const value = record[field];
-      const ok = field === 'case' || field === 'alg' ? typeof value === 'string' && value !== '' : typeof value === 'number' && Number.isFinite(value) && value >= 0;
+      const ok =
+        field === 'case' || field === 'alg' ? typeof value === 'string' && value !== '' : typeof value === 'number' && Number.isFinite(value) && value >= 0;
       if (!ok) problems.push(`row ${i} (${row.case}): ${field} is ${JSON.stringify(value)}`);
     }
     const label = rowLabel(row) + ' ' + row.token;

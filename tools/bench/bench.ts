@@ -120,7 +120,12 @@ function bootIdFile(dir: string): string {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseCommandLine(argv, USAGE, { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' } }, { help: true });
+  const { values } = parseCommandLine(
+    argv,
+    USAGE,
+    { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' } },
+    { help: true },
+  );
   const options: Options = values.quick
     ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600 }
     : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000 };
@@ -190,7 +195,10 @@ function mainConsumers(): { document: object; signers: { [alg: string]: Signer }
 
 /** Large files as plain objects, serialized once; secrets derive from one random seed. */
 function scaleFiles(consumers: number, keys: number, seed: string): { consumers: object; jwks: object; consumerSigner: Signer; keySigner: Signer } {
-  const secret = (i: number) => createHash('sha256').update(seed + ':' + i).digest();
+  const secret = (i: number) =>
+    createHash('sha256')
+      .update(seed + ':' + i)
+      .digest();
   const list = new Array(consumers);
   for (let i = 0; i < consumers; i++) {
     list[i] = { username: 'user-' + i, credentials: [{ id: 'cred-' + i, key: 'key-' + i, secret: secret(i).toString('base64'), base64_secret: true }] };
@@ -438,7 +446,10 @@ const running: Nginx[] = [];
 let stopping: Promise<unknown> | null = null;
 
 async function stopNginx(nginx: Nginx): Promise<void> {
-  const errors = nginx.errorLog().split('\n').filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
+  const errors = nginx
+    .errorLog()
+    .split('\n')
+    .filter((l) => /\[(error|crit|alert|emerg)\]/.test(l));
   if (errors.length) warnings.push(`nginx logged ${errors.length} errors, e.g.:\n    ` + errors.slice(0, 3).join('\n    '));
   running.splice(running.indexOf(nginx), 1);
   await nginx.stop();
@@ -547,16 +558,24 @@ async function scaleCases(indexer: Indexer | null, options: Options): Promise<Me
     ({ case: name, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
   const mintOne = (signer: Signer) => mint(signer, 1, Math.floor(Date.now() / 1000));
   const scale = [
-    ...(await scalePhase({ consumers: indexed(small.consumers), jwks: indexed(small.jwks) }, [
-      { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: mintOne(small.consumerSigner) },
-      { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: mintOne(small.keySigner) },
-    ], options)),
-    ...(await scalePhase({ consumers: indexed(big.consumers), jwks: indexed(small.jwks) }, [
-      { c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: mintOne(big.consumerSigner) },
-    ], options)),
-    ...(await scalePhase({ consumers: indexed(small.consumers), jwks: indexed(big.jwks) }, [
-      { c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: mintOne(big.keySigner) },
-    ], options)),
+    ...(await scalePhase(
+      { consumers: indexed(small.consumers), jwks: indexed(small.jwks) },
+      [
+        { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: mintOne(small.consumerSigner) },
+        { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: mintOne(small.keySigner) },
+      ],
+      options,
+    )),
+    ...(await scalePhase(
+      { consumers: indexed(big.consumers), jwks: indexed(small.jwks) },
+      [{ c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: mintOne(big.consumerSigner) }],
+      options,
+    )),
+    ...(await scalePhase(
+      { consumers: indexed(small.consumers), jwks: indexed(big.jwks) },
+      [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: mintOne(big.keySigner) }],
+      options,
+    )),
   ];
   for (const item of scale) item.extra!.indexed = indexer !== null;
   return scale;

@@ -63,7 +63,9 @@ export function barChart(bars: Bar[], options: ChartOptions): string {
       `<g class="bar"><text x="${LABEL_WIDTH - 8}" y="${y + 12}" text-anchor="end">${escapeXml(bar.label)}</text>` +
         `<rect x="${LABEL_WIDTH}" y="${y}" width="${fixed(end - LABEL_WIDTH)}" height="${BAR_HEIGHT}" fill="${colour(bar)}"/>` +
         `<text x="${fixed(end + 4)}" y="${y + 12}">${escapeXml(bar.value.toFixed(2) + (bar.note ? '  ' + bar.note : ''))}</text>` +
-        (bar.target === undefined ? '' : `<line class="target" x1="${fixed(x(bar.target))}" y1="${y - 3}" x2="${fixed(x(bar.target))}" y2="${y + BAR_HEIGHT + 3}" stroke="#d62728" stroke-width="3"/>`) +
+        (bar.target === undefined
+          ? ''
+          : `<line class="target" x1="${fixed(x(bar.target))}" y1="${y - 3}" x2="${fixed(x(bar.target))}" y2="${y + BAR_HEIGHT + 3}" stroke="#d62728" stroke-width="3"/>`) +
         '</g>',
     );
   });

@@ -105,12 +105,7 @@ export function wrkScript(options: ScriptOptions): string {
   const delay = options.delayMs ?? 0;
   if (!(delay >= 0) || !Number.isFinite(delay)) throw new Error('wrkScript: delayMs must be a finite number of ms, 0 or more');
   if (delay > 0) {
-    lines.push(
-      'local mean_delay = ' + delay,
-      'function delay()',
-      '  return math.floor(-mean_delay * math.log(1 - math.random()) + math.random())',
-      'end',
-    );
+    lines.push('local mean_delay = ' + delay, 'function delay()', '  return math.floor(-mean_delay * math.log(1 - math.random()) + math.random())', 'end');
   }
   return lines.join('\n') + '\n';
 }

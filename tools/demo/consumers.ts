@@ -14,8 +14,7 @@ export const JACK = {
   key: 'jack-key',
   secret: 'jack-hs256-secret-that-is-very-long',
   /** The token printed in the seed documents (payload {"key":"jack-key","nbf":1729132271}). */
-  seedToken:
-    'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU',
+  seedToken: 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU',
 };
 
 export interface DemoConsumer {

@@ -97,7 +97,12 @@ interface Options {
 }
 
 function parseOptions(argv: string[]): Options {
-  const { values } = parseCommandLine(argv, USAGE, { count: { type: 'number', min: 1, max: 0xffffffff }, seed: { type: 'number', min: 0, max: 0xffffffff } }, { help: true });
+  const { values } = parseCommandLine(
+    argv,
+    USAGE,
+    { count: { type: 'number', min: 1, max: 0xffffffff }, seed: { type: 'number', min: 0, max: 0xffffffff } },
+    { help: true },
+  );
   return { count: values.count ?? 100000, seed: values.seed ?? 1 };
 }
 
@@ -181,14 +186,26 @@ function makeKeys(): Keys {
   // Fixed times, so header and payload (and what the mutations make of them) are the same in every run with a seed.
   const mint = (alg: string, key: KeyObject | Uint8Array, claims: object, header: object = {}) =>
     mintJwt(alg, key, { sub: 'fuzzer', jti: 'fuzz-1', ...claims, iat: ISSUED_AT, exp: EXPIRES_AT }, header);
-  const consumerTokens = [mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }), mint('RS256', rsa.privateKey, { key: 'rs-key' }), mint('ES256', ec.privateKey, { key: 'es-key' })];
-  const jwksTokens = [mint('HS256', jwksSecret, {}, { kid: 'hs' }), mint('RS256', rsaJwks.privateKey, {}, { kid: 'rs' }), mint('ES256', ecJwks.privateKey, {}, { kid: 'es' })];
+  const consumerTokens = [
+    mint('HS256', Buffer.from(hsSecret), { key: 'hs-key' }),
+    mint('RS256', rsa.privateKey, { key: 'rs-key' }),
+    mint('ES256', ec.privateKey, { key: 'es-key' }),
+  ];
+  const jwksTokens = [
+    mint('HS256', jwksSecret, {}, { kid: 'hs' }),
+    mint('RS256', rsaJwks.privateKey, {}, { kid: 'rs' }),
+    mint('ES256', ecJwks.privateKey, {}, { kid: 'es' }),
+  ];
   return {
     files: { 'consumers.json': JSON.stringify(consumers), 'jwks.json': JSON.stringify(jwks) },
     valid: { c: consumerTokens, k: jwksTokens, a: consumerTokens, v: consumerTokens },
     mutation: {
       tokens: [...consumerTokens, ...jwksTokens],
-      publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [pem(publicKey), publicKey.export({ type: 'spki', format: 'der' }), JSON.stringify(jwk(publicKey, {}))]),
+      publicMaterials: [rsa, ec, rsaJwks, ecJwks].flatMap(({ publicKey }) => [
+        pem(publicKey),
+        publicKey.export({ type: 'spki', format: 'der' }),
+        JSON.stringify(jwk(publicKey, {})),
+      ]),
       attackerRsa: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey,
       attackerEc: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey,
     },
@@ -198,10 +215,52 @@ function makeKeys(): Keys {
 // ---------------------------------------------------------------------------
 // Mutations: the shared vocabulary (test/support/mutations.ts), drawn from the seeded PRNG.
 
-const ALGS: unknown[] = ['none', 'None', 'HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384', 'ES512', 'EdDSA', 'hs256', '', '__proto__', null, 0, ['HS256']];
+const ALGS: unknown[] = [
+  'none',
+  'None',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'PS256',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'hs256',
+  '',
+  '__proto__',
+  null,
+  0,
+  ['HS256'],
+];
 const VALUES: unknown[] = [
-  'hs-key', 'rs-key', 'es-key', 'hs', 'rs', 'es', 'unknown', '', '__proto__', 'constructor', '$env://HOME', 0, -1, 1e308, 2 ** 53, 0.5,
-  null, true, [], {}, ['a', 'b'], { nested: { deeper: [1, 2, { x: null }] } }, '\u0000', '\ud800', '\n\r', 'x'.repeat(300),
+  'hs-key',
+  'rs-key',
+  'es-key',
+  'hs',
+  'rs',
+  'es',
+  'unknown',
+  '',
+  '__proto__',
+  'constructor',
+  '$env://HOME',
+  0,
+  -1,
+  1e308,
+  2 ** 53,
+  0.5,
+  null,
+  true,
+  [],
+  {},
+  ['a', 'b'],
+  { nested: { deeper: [1, 2, { x: null }] } },
+  '\u0000',
+  '\ud800',
+  '\n\r',
+  'x'.repeat(300),
 ];
 const CLAIMS = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', 'crit'];
 const HEADERS = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'b64', 'zip'];
@@ -211,8 +270,28 @@ const ANYWHERE = 0x7fffffff;
 
 type Kind = Mutation['kind'];
 const KINDS: readonly Kind[] = [
-  'flipBit', 'setByte', 'substitute', 'insert', 'delete', 'truncate', 'swap', 'duplicate', 'drop', 'replaceSegment', 'borrowSegment',
-  'padding', 'standardBase64', 'claim', 'header', 'alg', 'reserialize', 'signature', 'resign', 'confusion', 'rawMember', 'junk',
+  'flipBit',
+  'setByte',
+  'substitute',
+  'insert',
+  'delete',
+  'truncate',
+  'swap',
+  'duplicate',
+  'drop',
+  'replaceSegment',
+  'borrowSegment',
+  'padding',
+  'standardBase64',
+  'claim',
+  'header',
+  'alg',
+  'reserialize',
+  'signature',
+  'resign',
+  'confusion',
+  'rawMember',
+  'junk',
 ];
 
 function member(rng: Rng, names: string[]): { name: string; value: unknown; remove: boolean } {
@@ -295,7 +374,9 @@ interface Probe {
 
 /** Header values travel as bytes: the token's UTF-8, minus what HTTP forbids (CR, LF, NUL and other controls but tab). */
 function headerSafe(token: string): string {
-  return Buffer.from(token, 'utf8').toString('latin1').replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
+  return Buffer.from(token, 'utf8')
+    .toString('latin1')
+    .replace(/[\x00-\x08\x0a-\x1f\x7f]/g, '');
 }
 
 /** Query values: every byte percent-encoded but the unreserved ones (and sometimes +/= left as they are). */
@@ -352,7 +433,11 @@ function makeProbe(index: number, rng: Rng, keys: Keys): Probe {
     const prefix = rng.pick(['Bearer ', 'Bearer ', 'bearer ', 'BEARER\t', '']);
     headers.authorization = headerSafe(prefix + token);
     // The gateway reads the header's bytes as UTF-8, strips "Bearer " and trims (Unicode spaces too).
-    seen = Buffer.from(headers.authorization, 'latin1').toString('utf8').trim().replace(/^bearer\s+/i, '').trim();
+    seen = Buffer.from(headers.authorization, 'latin1')
+      .toString('utf8')
+      .trim()
+      .replace(/^bearer\s+/i, '')
+      .trim();
   } else if (placement === 'query') {
     query = (rng.chance(0.3) ? 'x=1&' : '') + 'jwt=' + queryEncode(token, rng);
     seen = token.trim();
@@ -451,7 +536,10 @@ async function isolate(nginx: Nginx, suspects: Probe[]): Promise<string[]> {
     const workers = await workersUp(nginx);
     const errorsBefore = errorCount(nginx);
     const agent = new http.Agent({ keepAlive: false });
-    const reply = await Promise.race([send(agent, nginx.ports.PORT, probe), new Promise<Reply>((resolve) => setTimeout(() => resolve({ status: 'no answer in 2 s' }), 2000))]);
+    const reply = await Promise.race([
+      send(agent, nginx.ports.PORT, probe),
+      new Promise<Reply>((resolve) => setTimeout(() => resolve({ status: 'no answer in 2 s' }), 2000)),
+    ]);
     agent.destroy();
     const hung = typeof reply.status === 'string';
     if (hung) killWorkers(workers);
@@ -478,7 +566,14 @@ interface Tally {
 }
 
 function newTally(): Tally {
-  return { sent: 0, validSent: 0, statuses: {}, outside: { count: 0, examples: [] }, forged: { count: 0, examples: [] }, validRefused: { count: 0, examples: [] } };
+  return {
+    sent: 0,
+    validSent: 0,
+    statuses: {},
+    outside: { count: 0, examples: [] },
+    forged: { count: 0, examples: [] },
+    validRefused: { count: 0, examples: [] },
+  };
 }
 
 function note(bucket: { count: number; examples: string[] }, example: () => string): void {
@@ -492,7 +587,8 @@ function judge(tally: Tally, keys: Keys, probe: Probe, status: number | string):
   const isValid = valid.indexOf(probe.token) >= 0;
   if (isValid) tally.validSent++;
   if (status !== 200 && status !== 401 && status !== 403) note(tally.outside, () => describeProbe(probe, status));
-  else if (status === 200 && valid.indexOf(probe.seen) < 0) note(tally.forged, () => describeProbe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
+  else if (status === 200 && valid.indexOf(probe.seen) < 0)
+    note(tally.forged, () => describeProbe(probe, status) + ' seen as ' + JSON.stringify(probe.seen.slice(0, 80)));
   else if (status !== 200 && isValid) note(tally.validRefused, () => describeProbe(probe, status));
 }
 
@@ -547,7 +643,12 @@ function workerHealth(nginx: Nginx, workersBefore: number[]): { workersAfter: nu
   const log = nginx.errorLog();
   const exitedOnSignal = (log.match(/exited on signal/g) || []).length;
   const gone = workersBefore.filter((pid) => workersAfter.indexOf(pid) < 0).length;
-  return { workersAfter, exitedOnSignal, crashes: Math.max(exitedOnSignal, gone), errorLines: log.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line)) };
+  return {
+    workersAfter,
+    exitedOnSignal,
+    crashes: Math.max(exitedOnSignal, gone),
+    errorLines: log.split('\n').filter((line) => /\[(error|crit|alert|emerg)\]/.test(line)),
+  };
 }
 
 function printBucket(title: string, bucket: { count: number; examples: string[] }): void {
@@ -567,7 +668,9 @@ async function main(): Promise<void> {
   let watchdog: NodeJS.Timeout | undefined;
   try {
     const workersBefore = workerPids(nginx);
-    console.log(`fuzz: seed ${options.seed}, ${options.count} requests, ${CONCURRENCY} in flight, nginx worker ${workersBefore.join(' ')} (prefix ${nginx.prefix})`);
+    console.log(
+      `fuzz: seed ${options.seed}, ${options.count} requests, ${CONCURRENCY} in flight, nginx worker ${workersBefore.join(' ')} (prefix ${nginx.prefix})`,
+    );
     watchdog = startWatchdog(nginx, agent, state);
     await sendAll(nginx, agent, keys, options, state, tally);
     clearInterval(watchdog);
@@ -593,7 +696,9 @@ async function main(): Promise<void> {
     printBucket('responses outside {200,401,403}', tally.outside);
     printBucket('forged tokens answered 200', tally.forged);
     printBucket('valid tokens not answered 200', tally.validRefused);
-    console.log(`workers before: ${workersBefore.join(' ') || '-'}, after: ${health.workersAfter.join(' ') || '-'}; "exited on signal" in error.log: ${health.exitedOnSignal}`);
+    console.log(
+      `workers before: ${workersBefore.join(' ') || '-'}, after: ${health.workersAfter.join(' ') || '-'}; "exited on signal" in error.log: ${health.exitedOnSignal}`,
+    );
     console.log(`error.log lines at error level or worse: ${health.errorLines.length}`);
     for (const line of health.errorLines.slice(0, EXAMPLES)) console.log('  ' + line.slice(0, 300));
   } finally {
@@ -603,7 +708,13 @@ async function main(): Promise<void> {
   }
   console.log(`fuzz: ${tally.sent} sent, ${tally.outside.count} outside {200,401,403}, ${health.crashes} worker crashes`);
   const failed =
-    tally.outside.count > 0 || health.crashes > 0 || tally.forged.count > 0 || tally.validRefused.count > 0 || health.errorLines.length > 0 || tally.sent !== options.count || state.hang !== '';
+    tally.outside.count > 0 ||
+    health.crashes > 0 ||
+    tally.forged.count > 0 ||
+    tally.validRefused.count > 0 ||
+    health.errorLines.length > 0 ||
+    tally.sent !== options.count ||
+    state.hang !== '';
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -137,7 +137,13 @@ function credential(username: string, alg: Alg): Credential {
     return { username, key, alg, signingKey: secret, entry: { id, key, algorithm: alg, secret } };
   }
   const pair = keyPair(alg);
-  return { username, key, alg, signingKey: pair.privateKey, entry: { id, key, algorithm: alg, public_key: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() } };
+  return {
+    username,
+    key,
+    alg,
+    signingKey: pair.privateKey,
+    entry: { id, key, algorithm: alg, public_key: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString() },
+  };
 }
 
 function jwkEntry(kid: string, alg: Alg): JwkEntry {
@@ -480,12 +486,14 @@ async function reloadTo(nginx: Nginx, master: number, s: Setup, p: Plan, generat
   const started = Date.now();
   clock.phase = 2 * generation - 1;
   // reload() is true once the new worker has logged its start (a notice): a config nginx refuses starts none.
-  if (!(await nginx.reload(s.files(generation)))) result.problems.push('nginx started no new worker within 3 s (is the new configuration valid? see error.log)');
+  if (!(await nginx.reload(s.files(generation))))
+    result.problems.push('nginx started no new worker within 3 s (is the new configuration valid? see error.log)');
   const deadline = Date.now() + 10000;
   while (old.some(isAlive) && Date.now() < deadline) await sleep(5);
   const fresh = workerProcesses(master).filter((w) => old.indexOf(w.pid) < 0);
   if (old.some(isAlive)) result.problems.push('old worker(s) ' + old.filter(isAlive).join(', ') + ' still running 10 s after the reload');
-  if (fresh.length !== 1) result.problems.push('expected 1 new worker after the reload, found ' + fresh.length + ' (is the new configuration valid? see error.log)');
+  if (fresh.length !== 1)
+    result.problems.push('expected 1 new worker after the reload, found ' + fresh.length + ' (is the new configuration valid? see error.log)');
   result.settledMs = Date.now() - started;
   clock.phase = 2 * generation;
   for (const kind of s.kinds) {
@@ -497,7 +505,8 @@ async function reloadTo(nginx: Nginx, master: number, s: Setup, p: Plan, generat
       const got = 'error' in answer ? answer.error : answer.status;
       const ok = got === after && (after !== 200 || kind.body === undefined || ('body' in answer && answer.body === kind.body));
       result.probes.push(kind.name + ' ' + got + (ok ? '' : ' (expected ' + after + ')'));
-      if (!ok) result.problems.push('after reload ' + generation + ' (' + step.type + ' ' + step.subject + '): ' + kind.name + ' got ' + got + ', expected ' + after);
+      if (!ok)
+        result.problems.push('after reload ' + generation + ' (' + step.type + ' ' + step.subject + '): ' + kind.name + ' got ' + got + ', expected ' + after);
     }
   }
   return result;
@@ -522,10 +531,21 @@ function printKinds(kinds: Kind[], stats: TrafficStats, generations: number): vo
     for (let g = 0; g < generations; g++) if (seen.indexOf(kind.expect(g)) < 0) seen.push(kind.expect(g));
     return seen.length === 1 ? String(seen[0]) : 'varies';
   };
-  const rows = kinds.map((k) => [k.group, k.name, expectation(k), String(stats.byKind[k.name].requests), histogram(stats.byKind[k.name].statuses), String(stats.byKind[k.name].mismatches)]);
+  const rows = kinds.map((k) => [
+    k.group,
+    k.name,
+    expectation(k),
+    String(stats.byKind[k.name].requests),
+    histogram(stats.byKind[k.name].statuses),
+    String(stats.byKind[k.name].mismatches),
+  ]);
   const header = ['kind', 'tokens', 'expect', 'requests', 'statuses', 'mismatches'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((cell, i) => (i === 3 || i === 5 ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((cell, i) => (i === 3 || i === 5 ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
@@ -535,7 +555,12 @@ function printKinds(kinds: Kind[], stats: TrafficStats, generations: number): vo
     const g = (groups[k.group] = groups[k.group] || {});
     for (const s of Object.keys(stats.byKind[k.name].statuses)) g[s] = (g[s] || 0) + stats.byKind[k.name].statuses[s];
   }
-  console.log('\nper traffic kind: ' + Object.keys(groups).map((g) => g + ' ' + histogram(groups[g])).join(' | '));
+  console.log(
+    '\nper traffic kind: ' +
+      Object.keys(groups)
+        .map((g) => g + ' ' + histogram(groups[g]))
+        .join(' | '),
+  );
 }
 
 // ---------------------------------------------------------------- main
@@ -592,7 +617,9 @@ function startSampler(master: number, stats: TrafficStats, started: number, dura
     const now = Date.now();
     if (now - lastProgress >= progressEvery - 500) {
       const rate = ((stats.requests - lastRequests) * 1000) / (now - lastProgress);
-      process.stderr.write(`  ${Math.round((now - started) / 1000)} s: ${stats.requests} requests, ${Math.round(rate)} req/s, worker RSS ${mb(rss)}, mismatches ${stats.mismatches}\n`);
+      process.stderr.write(
+        `  ${Math.round((now - started) / 1000)} s: ${stats.requests} requests, ${Math.round(rate)} req/s, worker RSS ${mb(rss)}, mismatches ${stats.mismatches}\n`,
+      );
       lastProgress = now;
       lastRequests = stats.requests;
     }
@@ -609,7 +636,9 @@ async function runReloads(nginx: Nginx, s: Setup, p: Plan, options: Options, sta
     if (signals.interrupted) break;
     const r = await reloadTo(nginx, nginx.masterPid, s, p, g, clock);
     sampler.rssPeak = Math.max(sampler.rssPeak, workerRss(nginx.masterPid));
-    process.stderr.write(`  reload ${g}: ${r.step.type} ${r.step.subject}: settled in ${r.settledMs} ms${r.problems.length ? ': ' + r.problems.join('; ') : ''}\n`);
+    process.stderr.write(
+      `  reload ${g}: ${r.step.type} ${r.step.subject}: settled in ${r.settledMs} ms${r.problems.length ? ': ' + r.problems.join('; ') : ''}\n`,
+    );
     results.push(r);
   }
   return results;
@@ -640,7 +669,10 @@ async function run(nginx: Nginx, upstream: Nginx, s: Setup, p: Plan, options: Op
   const sampler = startSampler(master, stats, started, options.duration);
   const reloads = runReloads(nginx, s, p, options, started, clock, sampler);
   try {
-    await drive({ port: nginx.ports.PORT, kinds: s.kinds, concurrency: options.concurrency, clock, done: () => Date.now() >= deadline || signals.interrupted }, stats);
+    await drive(
+      { port: nginx.ports.PORT, kinds: s.kinds, concurrency: options.concurrency, clock, done: () => Date.now() >= deadline || signals.interrupted },
+      stats,
+    );
   } finally {
     sampler.stop();
   }
@@ -671,7 +703,10 @@ function printSummary(r: RunResult, options: Options): void {
   const rows: [string, string][] = [
     ['requests', String(stats.requests)],
     ['req/s', String(Math.round(stats.requests / r.elapsed))],
-    ['latency p50 / p99 / max', `${stats.latency.quantile(0.5).toFixed(2)} / ${stats.latency.quantile(0.99).toFixed(2)} / ${stats.latency.maximum().toFixed(1)} ms`],
+    [
+      'latency p50 / p99 / max',
+      `${stats.latency.quantile(0.5).toFixed(2)} / ${stats.latency.quantile(0.99).toFixed(2)} / ${stats.latency.maximum().toFixed(1)} ms`,
+    ],
     ['5xx', String(stats.fiveXX)],
     ['mismatches', String(stats.mismatches)],
     ['request errors (no answer)', String(stats.errors) + (stats.errors ? ' ' + JSON.stringify(stats.errorCodes) : '')],
@@ -679,7 +714,10 @@ function printSummary(r: RunResult, options: Options): void {
     ['worker RSS start / end / peak', `${mb(r.rss.start)} / ${mb(r.rss.end)} / ${mb(r.rss.peak)}`],
     ['master RSS start / end', `${mb(r.masterRss.start)} / ${mb(r.masterRss.end)}`],
     ['client connections accepted', r.accepted],
-    ['error.log', `${log.crashes} exited on signal, ${log.emerg + log.alert + log.crit} emerg/alert/crit, ${log.error} error, ${log.warn} warn, ${log.jsExceptions} js exceptions`],
+    [
+      'error.log',
+      `${log.crashes} exited on signal, ${log.emerg + log.alert + log.crit} emerg/alert/crit, ${log.error} error, ${log.warn} warn, ${log.jsExceptions} js exceptions`,
+    ],
     ['upstream error.log', `${upstreamLog.crashes} exited on signal, ${errorLines(upstreamLog)} error or above`],
   ];
   if (options.reloads > 0) {
@@ -703,7 +741,8 @@ function printDetails(r: RunResult): void {
   }
   if (r.stats.samples.length) {
     console.log('\nfirst failures:');
-    for (const f of r.stats.samples) console.log(`  ${f.kind} ${f.path} (phase ${f.phases}): got ${f.status}, expected ${f.expected}${f.body ? ' body ' + JSON.stringify(f.body) : ''}`);
+    for (const f of r.stats.samples)
+      console.log(`  ${f.kind} ${f.path} (phase ${f.phases}): got ${f.status}, expected ${f.expected}${f.body ? ' body ' + JSON.stringify(f.body) : ''}`);
   }
   if (r.log.samples.length) console.log('\nerror.log lines:\n  ' + r.log.samples.join('\n  '));
 }
@@ -716,7 +755,8 @@ function failuresOf(r: RunResult, options: Options): string[] {
   if (stats.fiveXX) failures.push(stats.fiveXX + ' responses were 5xx');
   if (stats.mismatches) failures.push(stats.mismatches + ' mismatches');
   if (stats.errors) failures.push(stats.errors + ' requests got no answer');
-  if (r.longestStall > 2000) failures.push('this client was frozen for ' + (r.longestStall / 1000).toFixed(1) + " s (a starved machine): timeouts may not be the gateway's; run again");
+  if (r.longestStall > 2000)
+    failures.push('this client was frozen for ' + (r.longestStall / 1000).toFixed(1) + " s (a starved machine): timeouts may not be the gateway's; run again");
   // Without reloads nothing should close a kept-alive connection under a request.
   if (options.reloads === 0 && stats.retries) failures.push(stats.retries + ' connection errors without a reload');
   if (log.crashes) failures.push(log.crashes + ' workers exited on a signal');
@@ -750,13 +790,19 @@ async function main(): Promise<void> {
   }
   const variantCount = s.kinds.reduce((n, k) => n + k.variants.length, 0);
   process.stderr.write(
-    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workerProcesses(nginx.masterPid).map((w) => w.pid).join(',')}), ` +
+    `${label}: ${options.duration} s, ${options.concurrency} in flight, nginx 1 worker (pid ${workerProcesses(nginx.masterPid)
+      .map((w) => w.pid)
+      .join(',')}), ` +
       `${s.kinds.length} token rows, ${variantCount} distinct requests` +
       (reloadMode ? `, ${options.reloads} reloads every ${(options.duration / (options.reloads + 1)).toFixed(1)} s` : '') +
       '\n',
   );
   const result = await run(nginx, upstream, s, p, options, clock);
-  console.log(`\n${label}: ${options.duration} s of mixed traffic, ${options.concurrency} in flight, 1 nginx worker` + (reloadMode ? `, ${options.reloads} reloads` : '') + '\n');
+  console.log(
+    `\n${label}: ${options.duration} s of mixed traffic, ${options.concurrency} in flight, 1 nginx worker` +
+      (reloadMode ? `, ${options.reloads} reloads` : '') +
+      '\n',
+  );
   printKinds(s.kinds, result.stats, p.states.length);
   printSummary(result, options);
   printDetails(result);
