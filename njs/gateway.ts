@@ -214,6 +214,10 @@ function credential(r: NginxHTTPRequest): Answer {
 function consumer_custom_id(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => (outcome.verdict.identity && outcome.verdict.identity.customId) || '');
 }
+/** The direct style's cache: "hit", "miss", or "" where the location has no `$auth_jwt_cache_zone` (or does not use it for this request). */
+function cache_status(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => outcome.cache);
+}
 function anonymous(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => (outcome.verdict.anonymous ? 'true' : ''));
 }
@@ -256,6 +260,7 @@ export default {
   credential,
   consumer_custom_id,
   anonymous,
+  cache_status,
   hide_credentials,
   upstream_authorization,
   upstream_args,

@@ -7,7 +7,7 @@
  * request and writes what comes out; nothing here reads the request.
  * Synchronous for HMAC and every failure, a Promise only where WebCrypto is.
  */
-import { authenticate, AuthPolicy, AuthResult } from './authenticate';
+import { authenticate, AuthPolicy, AuthResult, Verified } from './authenticate';
 import { ClaimRule } from './claim-rules';
 import { Decision, decide } from './decision';
 import { fail, isProblem, Problem } from './errors';
@@ -84,6 +84,22 @@ export function evaluate(facts: RequestFacts): Maybe<Verdict> {
   if (!facts.token) return settle(facts, keys, fail('TOKEN_MISSING', 'no token in request'), false);
   if (facts.conflicting) return settle(facts, keys, fail('TOKEN_MULTIPLE', 'different tokens in header, query argument or cookie'), true);
   return andThen(authenticate(facts.token, keys, facts.policy, facts.now, facts.capabilities), (result) => settle(facts, keys, result, true));
+}
+
+/**
+ * The verdict for a token verified by an earlier request (the direct style's
+ * cache, core/verified-cache.ts): revocation is checked again now, so a
+ * revoked token is never passed from the cache. Null when the cached result
+ * cannot be used as is (a settings problem, no token, a revocation or a deny
+ * list that cannot be read): the request is then evaluated in full, which
+ * decides it exactly as without a cache (anonymous fallback, config errors).
+ */
+export function evaluateCached(facts: RequestFacts, cached: Verified): Verdict | null {
+  if (facts.settingsProblems.length || !facts.token || facts.conflicting) return null;
+  if (revocationProblem(facts, cached) !== null) return null;
+  const settled = verdict(cached, true, []);
+  settled.identity = cached.identity || null;
+  return settled;
 }
 
 /** The answer, once the requirement variables ($auth_jwt_require) have been read for a verified token. */

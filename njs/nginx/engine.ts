@@ -39,6 +39,11 @@ function hasEd25519(): boolean {
   }
 }
 
+/** SHA-256 of a text, in base64 (the direct style's cache keys); njs has it synchronously on every version. The bundle's one import of crypto is this file's. */
+export function sha256Base64(text: string): string {
+  return nodeCrypto.createHash('sha256').update(text).digest('base64');
+}
+
 export function engineCapabilities(): Capabilities {
   if (detected) return detected;
   const missingHashes: { [hash: string]: boolean } = {};

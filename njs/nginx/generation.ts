@@ -21,6 +21,33 @@ export function workerGeneration(): string {
   return generation;
 }
 
+/**
+ * The direct style's cache (a js_shared_dict_zone, which outlives reloads)
+ * keys its entries on this: the master's pid and the start time of this
+ * worker, in clock ticks (10 ms). The master starts a generation's workers
+ * in one go, so they share it (a worker that starts later, after a crash,
+ * just misses the others' entries), and every start or reload starts new
+ * workers later. Read once per VM: per request on the classic engine, a
+ * small /proc read.
+ */
+let cycle = '';
+
+export function cycleGeneration(): string {
+  if (cycle === '') cycle = readCycle();
+  return cycle;
+}
+
+function readCycle(): string {
+  try {
+    const stat = String(readFile('/proc/self/stat'));
+    // After "pid (comm) ": state, ppid (field 4, the master), ..., starttime (field 22).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[1] && fields[19] ? fields[1] + '.' + fields[19] : unrepeatable();
+  } catch (e) {
+    return unrepeatable();
+  }
+}
+
 function readGeneration(): string {
   try {
     const stat = String(readFile('/proc/self/stat'));

@@ -9,16 +9,17 @@
  */
 import { claimAt, claimText } from '../core/claim-path';
 import { Decision } from '../core/decision';
-import { configProblem, fail, Problem } from '../core/errors';
+import { configProblem, fail, isProblem, Problem } from '../core/errors';
 import { KeySource } from '../core/keys/types';
 import { andThen, isPromise, Maybe } from '../core/maybe';
-import { decision, evaluate, RequestFacts, Verdict } from '../core/pipeline';
+import { decision, evaluate, evaluateCached, RequestFacts, Verdict } from '../core/pipeline';
 import { engineCapabilities } from './engine';
 import { injectFault } from './faults';
 import { configDocument, keySource } from './key-sources';
 import { findToken } from './request-token';
 import { sharedZone } from './revocation';
 import { readSettings, Settings } from './settings';
+import { cacheLookup, CacheLookup, cacheStore } from './verified-cache';
 
 export interface Outcome {
   settings: Settings;
@@ -28,6 +29,8 @@ export interface Outcome {
   /** $auth_jwt_claim_set variables that could not be written; logged after the verdict's config errors. */
   claimSetErrors: Problem[];
   logged: boolean;
+  /** The direct style's cache ($jwt_cache_status): "hit", "miss" (verified, and kept when allowed), or "" when not used. */
+  cache: string;
 }
 
 export const LOG_PREFIX = 'jwt-gateway: ';
@@ -39,7 +42,11 @@ function source(settings: Settings): KeySource | Problem {
   return settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
 }
 
-/** What the pipeline needs to know about the request; the settings are the policy (same field names): no per-request copy. */
+/**
+ * What the pipeline needs to know about the request; the settings are the
+ * policy (same field names): no per-request copy. The key source is left for
+ * `prepare`, which a token found in the cache never needs.
+ */
 function gather(r: NginxHTTPRequest, isSubrequest: boolean): RequestFacts {
   FAULT: injectFault(r, 'settings');
   const read = readSettings(r);
@@ -54,31 +61,55 @@ function gather(r: NginxHTTPRequest, isSubrequest: boolean): RequestFacts {
     revocationZone: settings.revocationZone,
     openDocument: configDocument,
     openStore: sharedZone,
-    now: 0,
+    now: Math.floor(Date.now() / 1000),
   };
   if (read.problems.length) return facts;
-  FAULT: injectFault(r, 'keys');
-  facts.keys = source(settings);
   FAULT: injectFault(r, 'token');
   const found = findToken(r, settings, isSubrequest);
   facts.token = found.token || '';
   facts.conflicting = found.conflicting;
-  FAULT: injectFault(r, 'revocation');
-  FAULT: injectFault(r, 'verify');
-  facts.capabilities = engineCapabilities();
-  facts.now = Math.floor(Date.now() / 1000);
   return facts;
 }
 
-function evaluated(r: NginxHTTPRequest, settings: Settings, verdict: Verdict): Outcome {
+/** The rest of a full verification's facts. */
+function prepare(r: NginxHTTPRequest, facts: RequestFacts): RequestFacts {
+  if (facts.settingsProblems.length) return facts;
+  FAULT: injectFault(r, 'keys');
+  facts.keys = source(facts.policy as Settings);
+  FAULT: injectFault(r, 'revocation');
+  FAULT: injectFault(r, 'verify');
+  facts.capabilities = engineCapabilities();
+  return facts;
+}
+
+function evaluated(r: NginxHTTPRequest, settings: Settings, verdict: Verdict, cache: string): Outcome {
   FAULT: injectFault(r, 'verified');
-  return { settings, verdict, decision: null, claimSetErrors: [], logged: false };
+  return { settings, verdict, decision: null, claimSetErrors: [], logged: false, cache };
+}
+
+/** The direct style's cache, where the location names a zone: a problem (no such zone) makes the request CONFIG_INVALID. */
+function lookupCache(r: NginxHTTPRequest, facts: RequestFacts, settings: Settings): CacheLookup | null {
+  if (facts.settingsProblems.length) return null;
+  const lookup = cacheLookup(r, settings, facts.token, facts.conflicting, facts.now);
+  if (lookup === null || !isProblem(lookup)) return lookup;
+  facts.settingsProblems.push(lookup);
+  return null;
 }
 
 function outcomeOf(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
   const facts = gather(r, isSubrequest);
   const settings = facts.policy as Settings;
-  return andThen(evaluate(facts), (verdict) => evaluated(r, settings, verdict));
+  // The auth_request styles' verifier (a subrequest, or the cached style's server) has a cache of its own or none.
+  const cache = isSubrequest ? null : lookupCache(r, facts, settings);
+  if (cache !== null && cache.hit !== null) {
+    FAULT: injectFault(r, 'revocation');
+    const verdict = evaluateCached(facts, cache.hit);
+    if (verdict !== null) return evaluated(r, settings, verdict, 'hit');
+  }
+  return andThen(evaluate(prepare(r, facts)), (verdict) => {
+    if (cache !== null && verdict.result.ok && !verdict.anonymous) cacheStore(r, cache, verdict.result, facts.now, settings.cacheMaxAge);
+    return evaluated(r, settings, verdict, cache !== null ? 'miss' : '');
+  });
 }
 
 /** $auth_jwt_claim_set: verified claims into the config's js_var variables, before any decision reads them. */
@@ -105,7 +136,7 @@ export function logUnexpected(r: NginxHTTPRequest, e: unknown, consequence: stri
 function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
   logUnexpected(r, e, 'request denied');
   const verdict: Verdict = { tokenSent: true, result: fail('INTERNAL', 'unexpected error'), identity: null, anonymous: false, configErrors: [], configWarnings: [] };
-  return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true };
+  return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true, cache: '' };
 }
 
 /** The request's outcome if it is already known: lets a handler answer without making a callback. */

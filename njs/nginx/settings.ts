@@ -36,8 +36,14 @@ export interface Settings {
   claimSet: { variable: string; path: string }[];
   revocationList: string;
   revocationZone: string;
-  /** Cached auth_request style: seconds an "allowed" may be reused at most. */
+  /** Both caching styles: seconds an "allowed" may be reused at most. */
   cacheMaxAge: number;
+  /** `$auth_jwt_cache`: false when the location switches caching off. */
+  cache: boolean;
+  /** The direct style's js_shared_dict_zone of verified tokens ('' for none: nothing is cached). */
+  cacheZone: string;
+  /** Every deciding setting's value as set, one per line, for the direct style's cache key; '' without a cache zone. */
+  fingerprint: string;
 }
 
 /**
@@ -109,15 +115,27 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const requirements = v.auth_jwt_require;
   const claimSetText = v.auth_jwt_claim_set;
   const cacheMaxAge = v.auth_jwt_cache_max_age;
+  const keyFile = v.auth_jwt_key_file || '';
+  const consumers = v.auth_jwt_consumers || '';
+  const realm = v.auth_jwt_realm;
+  const header = v.auth_jwt_header;
+  const query = v.auth_jwt_query;
+  const cookie = v.auth_jwt_cookie;
+  const keyClaim = v.auth_jwt_key_claim_name;
+  const anonymousConsumer = v.auth_jwt_anonymous_consumer || '';
+  const revocationList = v.auth_jwt_revocation_list || '';
+  const revocationZone = v.auth_jwt_revocation_zone || '';
+  const cache = v.auth_jwt_cache;
+  const cacheZone = v.auth_jwt_cache_zone || '';
   const settings: Settings = {
-    keyFile: v.auth_jwt_key_file || '',
-    consumers: v.auth_jwt_consumers || '',
-    realm: v.auth_jwt_realm || 'jwt',
+    keyFile,
+    consumers,
+    realm: realm || 'jwt',
     leeway: leeway ? wholeNumber(leeway, 'leeway', 0, problems) : 0,
-    header: v.auth_jwt_header || 'authorization',
-    query: v.auth_jwt_query || 'jwt',
-    cookie: v.auth_jwt_cookie || 'jwt',
-    keyClaim: v.auth_jwt_key_claim_name || 'key',
+    header: header || 'authorization',
+    query: query || 'jwt',
+    cookie: cookie || 'jwt',
+    keyClaim: keyClaim || 'key',
     maxTokenBytes: maxTokenSize ? wholeNumber(maxTokenSize, 'max_token_size', DEFAULT_MAX_TOKEN_BYTES, problems) : DEFAULT_MAX_TOKEN_BYTES,
     requiredClaims: requiredClaims ? words(requiredClaims) : none,
     issuers: issuers ? words(issuers) : none,
@@ -125,15 +143,24 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     maxLifetime: maxLifetime ? wholeNumber(maxLifetime, 'maximum_expiration', 0, problems) : 0,
     hideCredentials: hideCredentials ? flag(hideCredentials, 'hide_credentials', problems) : false,
     rejectMultipleTokens: rejectMultipleTokens ? flag(rejectMultipleTokens, 'reject_multiple_tokens', problems) : true,
-    anonymousConsumer: v.auth_jwt_anonymous_consumer || '',
+    anonymousConsumer,
     claimRules: typeof rules === 'string' ? none : rules,
     require: requirements ? words(requirements) : none,
     requireStatus: requireStatus === '403' ? 403 : 401,
     claimSet: claimSetText ? claimSet(claimSetText, problems) : none,
-    revocationList: v.auth_jwt_revocation_list || '',
-    revocationZone: v.auth_jwt_revocation_zone || '',
+    revocationList,
+    revocationZone,
     cacheMaxAge: cacheMaxAge ? wholeNumber(cacheMaxAge, 'cache_max_age', DEFAULT_CACHE_MAX_AGE, problems) : DEFAULT_CACHE_MAX_AGE,
+    cache: cache ? flag(cache, 'cache', problems) : true,
+    cacheZone,
+    // Every setting the table marks `decides` (build/settings-table.ts), as set; a unit test changes each one and expects another value.
+    fingerprint: cacheZone
+      ? [consumers, keyFile, realm, header, query, cookie, rejectMultipleTokens, hideCredentials, keyClaim, anonymousConsumer, leeway, requiredClaims, maxLifetime, issuers, audiences, ruleText, requirements, requireStatus, claimSetText, revocationList, revocationZone, cacheMaxAge, maxTokenSize].join('\n')
+      : '',
   };
+  if (cacheZone && cacheZone === revocationZone) {
+    problems.push(invalid('$auth_jwt_cache_zone', 'must not be the revocation zone: a full cache zone may drop its oldest entries, and revocations must never be dropped'));
+  }
   if (settings.keyFile && settings.consumers) {
     problems.push(invalid('$auth_jwt_key_file', 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both'));
   }
