@@ -11,7 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
-import { ROOT } from '../support/nginx';
+import { engine, ROOT } from '../support/nginx';
 import { Gateway, gatewayConfig, now, startGateway, unique, withLogs } from '../support/gateway';
 
 const FAULTS_BUNDLE = path.join(ROOT, 'build', 'dist', 'jwt-gateway-faults.js');
@@ -24,16 +24,22 @@ const CONSUMERS = JSON.stringify({
   ],
 });
 
-type Style = 'direct' | 'error-page' | 'auth_request' | 'cached';
+type Style = 'direct' | 'error-page' | 'auth_request' | 'cached' | 'direct-shared-cache';
 const PHASES = ['settings', 'keys', 'token', 'verify', 'verified', 'revocation', 'claim-variables', 'decision', 'answer', 'authorize'];
-/** The phases each style runs: the direct styles answer through js_set variables, the auth_request ones through jwt.authorize. */
-const RUNS: { [style in Style]: string[] } = {
+/** Where the engine has ngx.shared: the direct style with $auth_jwt_cache_zone, whose cache lookup is a phase too. */
+const SHARED_DICT = engine().features.sharedDict;
+/**
+ * The phases each style runs: the direct styles answer through js_set variables, the auth_request ones through jwt.authorize.
+ * With the shared cache the control has stored both tokens, so the later requests are hits: no key source, no verification.
+ */
+const RUNS: { [style: string]: string[] } = {
   direct: PHASES.filter((phase) => phase !== 'authorize'),
   'error-page': PHASES.filter((phase) => phase !== 'authorize'),
   auth_request: PHASES.filter((phase) => phase !== 'answer'),
   cached: PHASES.filter((phase) => phase !== 'answer'),
+  ...(SHARED_DICT ? { 'direct-shared-cache': ['cache', ...PHASES.filter((phase) => !['authorize', 'keys', 'verify'].includes(phase))] } : {}),
 };
-const PORTS: { [style in Style]: string } = { direct: 'PORT', 'error-page': 'PAGE_PORT', auth_request: 'AR_PORT', cached: 'CACHED_PORT' };
+const PORTS: { [style in Style]: string } = { direct: 'PORT', 'error-page': 'PAGE_PORT', auth_request: 'AR_PORT', cached: 'CACHED_PORT', 'direct-shared-cache': 'SHARED_PORT' };
 
 const protectedLocation = (includes: string[]) =>
   ['location /api/ {', '    set $jwt_test_fault $arg_fault;', ...includes.map((file) => '    include ${ROOT}/nginx/' + file + ';'), '    proxy_pass http://echo_upstream;', '}'].join('\n');
@@ -49,6 +55,7 @@ const CONFIG = gatewayConfig({
     include \${ROOT}/nginx/jwt-boot-id.conf;
     log_format upstream_seen '$request_uri';
     proxy_cache_path \${PREFIX}/jwt-cache levels=1:2 keys_zone=jwt_cache:1m max_size=10m inactive=10m use_temp_path=off;
+    ${SHARED_DICT ? 'js_shared_dict_zone zone=fc_verified:1m timeout=60s evict;' : ''}
     upstream jwt_verifier { server unix:\${PREFIX}/verifier.sock; }
     server {
         listen unix:\${PREFIX}/verifier.sock;
@@ -63,6 +70,7 @@ const CONFIG = gatewayConfig({
     styleServer('PAGE_PORT', ['error_page 401 = @page401;', 'location @page401 { default_type application/json; return 401 \'{"message":"denied by the page"}\'; }'], ['jwt-auth-error-page.conf', 'jwt-proxy-headers.conf']),
     styleServer('AR_PORT', ['include ${ROOT}/nginx/jwt-auth-request-locations.conf;'], ['jwt-auth-request.conf']),
     styleServer('CACHED_PORT', ['include ${ROOT}/nginx/jwt-auth-cache-locations.conf;'], ['jwt-auth-request.conf']),
+    ...(SHARED_DICT ? [styleServer('SHARED_PORT', ['set $auth_jwt_cache_zone fc_verified;'], ['jwt-auth.conf', 'jwt-proxy-headers.conf'])] : []),
   ],
   server: ['set $auth_jwt_consumers fc_consumers;', protectedLocation(['jwt-auth.conf', 'jwt-proxy-headers.conf'])],
 }).replace('${BUNDLE}', FAULTS_BUNDLE);
@@ -76,7 +84,7 @@ beforeAll(async () => {
   tokens.HS256 = await new SignJWT({ key: 'hs-key', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
   const privateKey = await importPKCS8(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256');
   tokens.RS256 = await new SignJWT({ key: 'rs-key', exp: now() + 600 }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
-  gw = await startGateway({ config: CONFIG, ports: ['PORT', 'ECHO_PORT', 'PAGE_PORT', 'AR_PORT', 'CACHED_PORT'], files: { 'consumers.json': CONSUMERS } });
+  gw = await startGateway({ config: CONFIG, ports: ['PORT', 'ECHO_PORT', 'PAGE_PORT', 'AR_PORT', 'CACHED_PORT', ...(SHARED_DICT ? ['SHARED_PORT'] : [])], files: { 'consumers.json': CONSUMERS } });
 }, 30000);
 
 afterAll(async () => {

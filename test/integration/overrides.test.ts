@@ -127,6 +127,8 @@ const SCENARIOS: { [name: string]: Scenario } = {
   },
   // A malformed value is a config error in every style, so the location's is the one read.
   cache_max_age: { server: '60', location: '5m', send: () => bearer(), atServer: 200, atLocation: 401 },
+  // The direct styles' cache: no such zone is a config error (401) on every engine; the location's "" clears it.
+  cache_zone: { server: 'no_such_zone', location: '""', styles: ['direct', 'error-page'], send: () => bearer(), atServer: 401, atLocation: 200 },
   max_token_size: { server: '16384', location: '100', send: () => bearer(), atServer: 200, atLocation: 401 },
 };
 
