@@ -19,7 +19,9 @@ const CONSUMERS = JSON.stringify({ consumers: [{ username: 'carol', labels: { cu
 const SHARED_DICT = engine().features.sharedDict;
 
 function token(claims: { [name: string]: unknown } = {}): Promise<string> {
-  return new SignJWT({ key: 'carol-key', jti: unique('jti'), exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+  return new SignJWT({ key: 'carol-key', jti: unique('jti'), exp: now() + 600, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(SECRET));
 }
 
 const bearer = (jwt: string) => ({ Authorization: 'Bearer ' + jwt });
@@ -103,7 +105,7 @@ if (!SHARED_DICT) {
     expect(seen(second).slice(0, 2)).toEqual(['carol', 'c-7']);
   });
 
-  it("a token one worker verified is a hit in the other worker (one zone for all, one generation per start)", async () => {
+  it('a token one worker verified is a hit in the other worker (one zone for all, one generation per start)', async () => {
     const jwt = await token();
     const probe = unique('workers');
     expect(cacheOf(await get('/api/x', jwt, probe))).toBe('miss');

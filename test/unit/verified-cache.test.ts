@@ -12,7 +12,15 @@ import { readSettings } from '../../njs/nginx/settings';
 const NOW = 1_800_000_000;
 
 function verified(payload: { [name: string]: unknown } = { sub: 'carol', exp: NOW + 3600 }): Verified {
-  return { ok: true, header: { alg: 'HS256', kid: 'k1' }, payload: payload as Verified['payload'], payloadText: JSON.stringify(payload), identity: { consumer: 'carol', customId: 'c-7' }, kid: 'k1', skipped: [] };
+  return {
+    ok: true,
+    header: { alg: 'HS256', kid: 'k1' },
+    payload: payload as Verified['payload'],
+    payloadText: JSON.stringify(payload),
+    identity: { consumer: 'carol', customId: 'c-7' },
+    kid: 'k1',
+    skipped: [],
+  };
 }
 
 describe('cacheEntry and cachedVerified', () => {
@@ -73,7 +81,8 @@ describe('cacheEntry and cachedVerified', () => {
 });
 
 describe('the key covers every deciding setting', () => {
-  const request = (values: { [name: string]: string }) => ({ variables: { auth_jwt_consumers: 'c', auth_jwt_cache_zone: 'z', ...values } }) as unknown as NginxHTTPRequest;
+  const request = (values: { [name: string]: string }) =>
+    ({ variables: { auth_jwt_consumers: 'c', auth_jwt_cache_zone: 'z', ...values } }) as unknown as NginxHTTPRequest;
   const fingerprint = (values: { [name: string]: string }) => readSettings(request(values)).settings.fingerprint;
   /** A valid value for each setting, unlike its default. */
   const other: { [name: string]: string } = {
