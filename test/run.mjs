@@ -61,7 +61,9 @@ function oneTest(label, command, args, counts, env = baseEnv) {
 function skippedTests(label) {
   try {
     const summary = JSON.parse(readFileSync(path.join(resultsDir, label.replace(/[^A-Za-z0-9.-]+/g, '_') + '.json'), 'utf8'));
-    const titles = summary.testResults.flatMap((file) => file.assertionResults.filter((t) => t.status === 'pending').map((t) => t.ancestorTitles[0] || t.title));
+    const titles = summary.testResults.flatMap((file) =>
+      file.assertionResults.filter((t) => t.status === 'pending').map((t) => t.ancestorTitles[0] || t.title),
+    );
     return titles.length ? `, ${titles.length} skipped (${[...new Set(titles)].join('; ')})` : '';
   } catch {
     return '';
@@ -77,6 +79,10 @@ run('build', 'node', ['build/build.mjs', '--njs-tests']);
 run('type check', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 run('type check (tests, scripts)', 'npx', ['tsc', '--noEmit', '-p', 'test/tsconfig.json']);
 run('type check (tests inside njs)', 'npx', ['tsc', '--noEmit', '-p', 'test/njs/tsconfig.json']);
+run('type check (the core, without the nginx API)', 'npx', ['tsc', '--noEmit', '-p', 'njs/core/tsconfig.json']);
+// The linter holds code that runs in njs to the build's syntax gate (eslint.config.mjs).
+run('lint', 'npx', ['eslint', '.']);
+run('format', 'npx', ['prettier', '--check', '.']);
 jest('unit', 'unit tests', shared);
 // The Docker image of docker/Dockerfile in containers and the README's install steps on
 // Debian's stock /etc/nginx (test/container), once: their tests are skipped, saying why,
@@ -118,7 +124,13 @@ for (const id of ENGINE_IDS) {
   jest('integration', 'integration tests' + tag, counts, env);
   // Under load (tools/soak/soak.ts): a short soak, then reloads under load; each run counts as one test.
   oneTest('soak (10 s)' + tag, 'npx', ['tsx', 'tools/soak/soak.ts', '--duration', '10'], counts, env);
-  oneTest('reload under load (4 reloads: add, rotate, remove)' + tag, 'npx', ['tsx', 'tools/soak/soak.ts', '--reload', '--reloads', '4', '--duration', '10'], counts, env);
+  oneTest(
+    'reload under load (4 reloads: add, rotate, remove)' + tag,
+    'npx',
+    ['tsx', 'tools/soak/soak.ts', '--reload', '--reloads', '4', '--duration', '10'],
+    counts,
+    env,
+  );
   // Fuzz through nginx (tools/fuzz/fuzz.ts): 100000 mutated tokens, one test; it prints its own closing line.
   oneTest('fuzz (100000 tokens)' + tag, 'npx', ['tsx', 'tools/fuzz/fuzz.ts', '--count', '100000'], counts, env);
   passed += counts.passed;
@@ -131,7 +143,9 @@ passed += container.passed;
 failed += container.failed;
 
 console.log('\n' + `unit tests (Node, once): ${shared.passed} passed, ${shared.failed} failed`);
-console.log(`container tests (docker/Dockerfile; README install on Debian's /etc/nginx; once): ${container.passed} passed, ${container.failed} failed${containerSkipped}`);
+console.log(
+  `container tests (docker/Dockerfile; README install on Debian's /etc/nginx; once): ${container.passed} passed, ${container.failed} failed${containerSkipped}`,
+);
 for (const line of lines) console.log(line);
 if (broken.length) console.log('\nfailed stages: ' + broken.join(', '));
 console.log(`(${seconds(Date.now() - started)} in all)`);
