@@ -43,7 +43,8 @@ export const SETTINGS: SettingSpec[] = [
     name: 'consumers',
     syntax: 'name | path',
     default: '—',
-    summary: 'consumer map: a `js_preload_object` name, or a file path (contains `/`; read once per VM, i.e. per request on the classic engine, so prefer preloading)',
+    summary:
+      'consumer map: a `js_preload_object` name, or a file path (contains `/`; read once per VM, i.e. per request on the classic engine, so prefer preloading)',
     decides: true,
   },
   {
@@ -113,8 +114,8 @@ export const SETTINGS: SettingSpec[] = [
     name: 'key_claim_name',
     syntax: 'claim',
     default: '`key`',
-    summary: 'claim naming the consumer\'s credential: looked up in the payload, then in the header (so `kid` works)',
-    kong: { name: 'key_claim_name', note: 'Kong\'s default is `iss`' },
+    summary: "claim naming the consumer's credential: looked up in the payload, then in the header (so `kid` works)",
+    kong: { name: 'key_claim_name', note: "Kong's default is `iss`" },
     apisix: { name: 'key_claim_name' },
     decides: true,
   },
@@ -163,7 +164,7 @@ export const SETTINGS: SettingSpec[] = [
     name: 'audience',
     syntax: '"audience ..."',
     default: '—',
-    summary: 'accepted audiences, space-separated; the token\'s `aud` (string or array) must name one',
+    summary: "accepted audiences, space-separated; the token's `aud` (string or array) must name one",
     decides: true,
   },
   {
@@ -215,7 +216,8 @@ export const SETTINGS: SettingSpec[] = [
     name: 'cache',
     syntax: 'on | off',
     default: '`on`',
-    summary: 'both caching styles (the cached auth_request style, and the direct style with `$auth_jwt_cache_zone`): `off` verifies every request of the location',
+    summary:
+      'both caching styles (the cached auth_request style, and the direct style with `$auth_jwt_cache_zone`): `off` verifies every request of the location',
     decides: false,
   },
   {
@@ -229,14 +231,16 @@ export const SETTINGS: SettingSpec[] = [
     name: 'cache_zone',
     syntax: 'zone',
     default: '—',
-    summary: 'direct style: a `js_shared_dict_zone` (njs >= 0.8.0) where every worker keeps verified tokens (see the recipe); nothing is cached when unset, and a zone that does not exist is a config error',
+    summary:
+      'direct style: a `js_shared_dict_zone` (njs >= 0.8.0) where every worker keeps verified tokens (see the recipe); nothing is cached when unset, and a zone that does not exist is a config error',
     decides: false,
   },
   {
     name: 'max_token_size',
     syntax: 'bytes',
     default: '`16384`',
-    summary: 'longer tokens are rejected as invalid. nginx itself answers 400 to request headers over `large_client_header_buffers` (default `4 8k`): raise it (e.g. `4 32k`) to accept tokens over about 8 KB',
+    summary:
+      'longer tokens are rejected as invalid. nginx itself answers 400 to request headers over `large_client_header_buffers` (default `4 8k`): raise it (e.g. `4 32k`) to accept tokens over about 8 KB',
     decides: true,
   },
 ];

@@ -194,17 +194,39 @@ function revoke(r: NginxHTTPRequest): void {
   r.return(added ? 200 : 400, JSON.stringify({ message: added ? 'revoked' : 'nothing to revoke: give jti, sub or kid' }) + '\n');
 }
 
-function claim_sub(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'sub'); }
-function claim_iss(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'iss'); }
-function claim_aud(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'aud'); }
-function claim_exp(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'exp'); }
-function claim_iat(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'iat'); }
-function claim_nbf(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'nbf'); }
-function claim_jti(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payload', 'jti'); }
-function header_alg(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'alg'); }
-function header_kid(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'kid'); }
-function header_typ(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'header', 'typ'); }
-function payload(r: NginxHTTPRequest): Answer { return verifiedValue(r, 'payloadText', ''); }
+function claim_sub(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'sub');
+}
+function claim_iss(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'iss');
+}
+function claim_aud(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'aud');
+}
+function claim_exp(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'exp');
+}
+function claim_iat(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'iat');
+}
+function claim_nbf(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'nbf');
+}
+function claim_jti(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payload', 'jti');
+}
+function header_alg(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'header', 'alg');
+}
+function header_kid(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'header', 'kid');
+}
+function header_typ(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'header', 'typ');
+}
+function payload(r: NginxHTTPRequest): Answer {
+  return verifiedValue(r, 'payloadText', '');
+}
 function consumer(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => (outcome.verdict.identity ? outcome.verdict.identity.consumer : ''));
 }

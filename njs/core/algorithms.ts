@@ -50,7 +50,6 @@ function ecdsa(bits: number, crv: string, coordinateBytes: number): Algorithm {
   };
 }
 
-
 /** The supported names, in a stable order. */
 export function algorithmNames(): string[] {
   return ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

@@ -45,7 +45,14 @@ function checkHeader(header: JsonObject): Problem | null {
 }
 
 /** The position of the first key the signature verifies with, or -1. */
-function firstValid(algorithm: Algorithm, keys: VerificationKey[], index: number, token: ParsedToken, problems: Problem[], capabilities?: Capabilities): Maybe<number> {
+function firstValid(
+  algorithm: Algorithm,
+  keys: VerificationKey[],
+  index: number,
+  token: ParsedToken,
+  problems: Problem[],
+  capabilities?: Capabilities,
+): Maybe<number> {
   if (index >= keys.length) return -1;
   return andThen(verifySignature(algorithm, keys[index], token.signingInput, token.signature, capabilities, problems), (valid) =>
     valid ? index : firstValid(algorithm, keys, index + 1, token, problems, capabilities),

@@ -22,7 +22,6 @@ export interface ClaimRule {
   pattern?: SafePattern;
 }
 
-
 /** Rules from their text, or a string saying what is wrong with which rule. */
 export function parseClaimRules(text: string): ClaimRule[] | string {
   const operators = ['eq', 'ne', 'in', 'contains', 'prefix', 'suffix', 'gt', 'ge', 'lt', 'le', 'match'];
@@ -39,7 +38,8 @@ export function parseClaimRules(text: string): ClaimRule[] | string {
     if (rule.operator === 'match') {
       // Never the engine's RegExp: claim text is the token holder's, and PCRE throws or QuickJS hangs on a catastrophic pattern.
       const pattern = compilePattern(rule.value);
-      if (typeof pattern === 'string') return 'rule "' + ruleText + '": not a regular expression of the supported subset (see the claim rules recipe): ' + pattern;
+      if (typeof pattern === 'string')
+        return 'rule "' + ruleText + '": not a regular expression of the supported subset (see the claim rules recipe): ' + pattern;
       rule.pattern = pattern;
     }
     if (['gt', 'ge', 'lt', 'le'].indexOf(rule.operator) >= 0 && !isFinite(Number(rule.value))) {
@@ -65,7 +65,13 @@ function holds(rule: ClaimRule, claim: unknown): boolean {
     case 'ne':
       return text !== null && text !== rule.value;
     case 'in':
-      return text !== null && rule.value.split(',').map((v) => v.trim()).indexOf(text) >= 0;
+      return (
+        text !== null &&
+        rule.value
+          .split(',')
+          .map((v) => v.trim())
+          .indexOf(text) >= 0
+      );
     case 'contains':
       if (Array.isArray(claim)) {
         for (let i = 0; i < claim.length; i++) if (scalarText(claim[i]) === rule.value) return true;

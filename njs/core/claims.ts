@@ -20,7 +20,6 @@ export interface ClaimPolicy {
   maxLifetime?: number;
 }
 
-
 function audienceMatches(aud: unknown, accepted: string[]): boolean {
   const values = Array.isArray(aud) ? aud : [aud];
   for (let i = 0; i < values.length; i++) if (typeof values[i] === 'string' && accepted.indexOf(values[i]) >= 0) return true;
@@ -45,7 +44,8 @@ function notNumericDate(payload: JsonObject, name: string): Problem | null {
 
 export function checkClaims(payload: JsonObject, policy: ClaimPolicy, now: number): Problem | null {
   for (let i = 0; i < policy.required.length; i++) {
-    if (!Object.prototype.hasOwnProperty.call(payload, policy.required[i])) return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
+    if (!Object.prototype.hasOwnProperty.call(payload, policy.required[i]))
+      return fail('CLAIM_MISSING', 'required claim ' + quote(policy.required[i]) + ' is missing');
   }
   const notNumeric = notNumericDate(payload, 'exp') || notNumericDate(payload, 'nbf') || notNumericDate(payload, 'iat');
   if (notNumeric) return notNumeric;

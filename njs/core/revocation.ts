@@ -46,7 +46,8 @@ export function revokedInStore(store: RevocationStore, verified: RevocationSubje
   if (stored(store, 'jti', payload.jti)) return 'jti ' + quote(payload.jti);
   if (stored(store, 'sub', payload.sub)) return 'sub ' + quote(payload.sub);
   if (stored(store, 'kid', kid)) return 'kid ' + quote(kid);
-  if (verified.kid !== undefined && verified.kid !== kid && stored(store, 'kid', verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
+  if (verified.kid !== undefined && verified.kid !== kid && stored(store, 'kid', verified.kid))
+    return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
   return null;
 }
 
@@ -59,7 +60,8 @@ export function revokedBy(denyList: unknown, verified: RevocationSubject): strin
   if (listed(lists.sub, payload.sub)) return 'sub ' + quote(payload.sub);
   const kid = verified.header.kid;
   if (listed(lists.kid, kid)) return 'kid ' + quote(kid);
-  if (verified.kid !== undefined && verified.kid !== kid && listed(lists.kid, verified.kid)) return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
+  if (verified.kid !== undefined && verified.kid !== kid && listed(lists.kid, verified.kid))
+    return 'kid ' + quote(verified.kid) + ' (of the key that verified the token)';
   return null;
 }
 
@@ -83,7 +85,8 @@ export function revocationProblem(facts: RevocationFacts, verified: RevocationSu
   }
   if (facts.revocationZone) {
     const zone = facts.openStore(facts.revocationZone);
-    if (!zone) return configProblem(undefined, '$auth_jwt_revocation_zone', undefined, 'no js_shared_dict_zone "' + facts.revocationZone + '" (needs njs >= 0.8.0)');
+    if (!zone)
+      return configProblem(undefined, '$auth_jwt_revocation_zone', undefined, 'no js_shared_dict_zone "' + facts.revocationZone + '" (needs njs >= 0.8.0)');
     const revoked = revokedInStore(zone, verified);
     if (revoked) return fail('TOKEN_REVOKED', revoked + ' is revoked in zone ' + facts.revocationZone);
   }

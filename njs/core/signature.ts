@@ -34,13 +34,24 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 function importProblem(algorithm: Algorithm, key: VerificationKey, e: unknown, problems?: Problem[]): boolean {
   if (problems) {
     const which = key.kid !== undefined ? 'key with kid ' + JSON.stringify(key.kid) : 'an ' + key.kty + ' key';
-    problems.push(configProblem(undefined, undefined, undefined, which + ': this engine cannot use ' + algorithm.name + ' keys (' + String((e as { message?: string }).message || e) + ')'));
+    problems.push(
+      configProblem(
+        undefined,
+        undefined,
+        undefined,
+        which + ': this engine cannot use ' + algorithm.name + ' keys (' + String((e as { message?: string }).message || e) + ')',
+      ),
+    );
   }
   return false;
 }
 
 function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInput: Uint8Array, signature: Uint8Array, problems?: Problem[]): Promise<boolean> {
-  const check = (cryptoKey: unknown) => crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey as never, signature, signingInput).then((valid) => valid === true, () => false);
+  const check = (cryptoKey: unknown) =>
+    crypto.subtle.verify(algorithm.verifyParams as never, cryptoKey as never, signature, signingInput).then(
+      (valid) => valid === true,
+      () => false,
+    );
   try {
     const kept = key.imported && key.imported[algorithm.name];
     if (kept) return check(kept);

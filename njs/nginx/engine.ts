@@ -53,7 +53,10 @@ export function engineCapabilities(): Capabilities {
     hmac: (hash, key, data) => {
       if (missingHashes[hash]) return null;
       try {
-        return nodeCrypto.createHmac(hash as never, key as Buffer).update(data as Buffer).digest();
+        return nodeCrypto
+          .createHmac(hash as never, key as Buffer)
+          .update(data as Buffer)
+          .digest();
       } catch (e) {
         missingHashes[hash] = true;
         return null;

@@ -30,7 +30,8 @@ function read(reference: string): ConfigDocument | Problem {
     return typeof document === 'string' ? configProblem(reference, undefined, undefined, document) : { document, origin: reference };
   }
   const document = (globalThis as unknown as { [name: string]: unknown })[reference];
-  if (document === undefined) return configProblem(undefined, undefined, undefined, 'no js_preload_object named "' + reference + '" (a file path must contain "/")');
+  if (document === undefined)
+    return configProblem(undefined, undefined, undefined, 'no js_preload_object named "' + reference + '" (a file path must contain "/")');
   return { document, origin: 'js_preload_object ' + reference };
 }
 

@@ -122,7 +122,9 @@ function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
     try {
       r.variables[claimSet[i].variable] = value;
     } catch (e) {
-      outcome.claimSetErrors.push(configProblem(undefined, '$auth_jwt_claim_set', undefined, 'cannot write $' + claimSet[i].variable + ' (declare it with js_var)'));
+      outcome.claimSetErrors.push(
+        configProblem(undefined, '$auth_jwt_claim_set', undefined, 'cannot write $' + claimSet[i].variable + ' (declare it with js_var)'),
+      );
     }
   }
   return outcome;
@@ -135,7 +137,14 @@ export function logUnexpected(r: NginxHTTPRequest, e: unknown, consequence: stri
 
 function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
   logUnexpected(r, e, 'request denied');
-  const verdict: Verdict = { tokenSent: true, result: fail('INTERNAL', 'unexpected error'), identity: null, anonymous: false, configErrors: [], configWarnings: [] };
+  const verdict: Verdict = {
+    tokenSent: true,
+    result: fail('INTERNAL', 'unexpected error'),
+    identity: null,
+    anonymous: false,
+    configErrors: [],
+    configWarnings: [],
+  };
   return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true, cache: '' };
 }
 

@@ -155,17 +155,48 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     cacheZone,
     // Every setting the table marks `decides` (build/settings-table.ts), as set; a unit test changes each one and expects another value.
     fingerprint: cacheZone
-      ? [consumers, keyFile, realm, header, query, cookie, rejectMultipleTokens, hideCredentials, keyClaim, anonymousConsumer, leeway, requiredClaims, maxLifetime, issuers, audiences, ruleText, requirements, requireStatus, claimSetText, revocationList, revocationZone, cacheMaxAge, maxTokenSize].join('\n')
+      ? [
+          consumers,
+          keyFile,
+          realm,
+          header,
+          query,
+          cookie,
+          rejectMultipleTokens,
+          hideCredentials,
+          keyClaim,
+          anonymousConsumer,
+          leeway,
+          requiredClaims,
+          maxLifetime,
+          issuers,
+          audiences,
+          ruleText,
+          requirements,
+          requireStatus,
+          claimSetText,
+          revocationList,
+          revocationZone,
+          cacheMaxAge,
+          maxTokenSize,
+        ].join('\n')
       : '',
   };
   if (cacheZone && cacheZone === revocationZone) {
-    problems.push(invalid('$auth_jwt_cache_zone', 'must not be the revocation zone: a full cache zone may drop its oldest entries, and revocations must never be dropped'));
+    problems.push(
+      invalid('$auth_jwt_cache_zone', 'must not be the revocation zone: a full cache zone may drop its oldest entries, and revocations must never be dropped'),
+    );
   }
   if (settings.keyFile && settings.consumers) {
     problems.push(invalid('$auth_jwt_key_file', 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both'));
   }
   if (!settings.keyFile && !settings.consumers) {
-    problems.push(invalid('$auth_jwt_key_file', 'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location'));
+    problems.push(
+      invalid(
+        '$auth_jwt_key_file',
+        'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location',
+      ),
+    );
   }
   return { settings, problems };
 }

@@ -152,7 +152,12 @@ for (const location of LOCATIONS) {
   describe(location.path + ' (' + (location.kind === 'jwks' ? 'JWK Set' : 'consumer map') + ')', () => {
     for (const alg of ALGS) {
       const c = () => cases.find((x) => x.alg === alg)!;
-      const it = (name: string, body: () => Promise<void>) => test(alg + ': ' + name, withLogs(() => gw, body), 15000);
+      const it = (name: string, body: () => Promise<void>) =>
+        test(
+          alg + ': ' + name,
+          withLogs(() => gw, body),
+          15000,
+        );
       // A token naming a credential this engine had to disable (EdDSA without Ed25519) is refused as an unknown key.
       const refusal = !verifiable(alg) && ed25519KnownAtLoad && location.kind === 'consumers' ? MESSAGES.unknownKey : MESSAGES.verifyFailed;
 
@@ -171,26 +176,34 @@ for (const location of LOCATIONS) {
           await rejected(location.path, await sign(claims, header, c().signingKey), 'valid EdDSA token', body);
           if (location.kind === 'jwks') await rejected(location.path, await sign(claims, { alg }, c().signingKey), 'valid EdDSA token without kid');
           const field = location.kind === 'jwks' ? '(kid "' + c().kid + '"): field "x"' : '("' + c().credentialId + '"): field "public_key"';
-          await g().logLine('error.log', new RegExp('\\[warn\\].*config entry skipped: .*' + field.replace(/[()]/g, '\\$&') + ': Ed25519 \\(EdDSA\\) keys need njs 0\\.9\\.7 or later'));
+          await g().logLine(
+            'error.log',
+            new RegExp('\\[warn\\].*config entry skipped: .*' + field.replace(/[()]/g, '\\$&') + ': Ed25519 \\(EdDSA\\) keys need njs 0\\.9\\.7 or later'),
+          );
         });
       }
 
-      if (verifiable(alg)) it('a valid token passes with its identity', async () => {
-        const { claims, header } = intent(c(), location.kind);
-        const echo = await g().echo(location.path + 'anything', { Authorization: 'Bearer ' + (await sign(claims, header, c().signingKey)) });
-        expect(echo.headers['X-Jwt-Sub']).toBe('sub-' + alg);
-        expect(echo.headers['X-Jwt-Alg']).toBe(alg);
-        if (location.kind === 'consumers') {
-          expect({ username: echo.headers['X-Consumer-Username'], credential: echo.headers['X-Credential-Identifier'], customId: echo.headers['X-Consumer-Custom-Id'] }).toEqual({
-            username: c().username,
-            credential: c().credentialId,
-            customId: 'custom-' + alg,
-          });
-        } else {
-          expect(echo.headers['X-Jwt-Kid']).toBe(c().kid);
-          expect(echo.headers['X-Consumer-Username']).toBeUndefined();
-        }
-      });
+      if (verifiable(alg))
+        it('a valid token passes with its identity', async () => {
+          const { claims, header } = intent(c(), location.kind);
+          const echo = await g().echo(location.path + 'anything', { Authorization: 'Bearer ' + (await sign(claims, header, c().signingKey)) });
+          expect(echo.headers['X-Jwt-Sub']).toBe('sub-' + alg);
+          expect(echo.headers['X-Jwt-Alg']).toBe(alg);
+          if (location.kind === 'consumers') {
+            expect({
+              username: echo.headers['X-Consumer-Username'],
+              credential: echo.headers['X-Credential-Identifier'],
+              customId: echo.headers['X-Consumer-Custom-Id'],
+            }).toEqual({
+              username: c().username,
+              credential: c().credentialId,
+              customId: 'custom-' + alg,
+            });
+          } else {
+            expect(echo.headers['X-Jwt-Kid']).toBe(c().kid);
+            expect(echo.headers['X-Consumer-Username']).toBeUndefined();
+          }
+        });
 
       if (location.kind === 'jwks' && verifiable(alg)) {
         it('a valid token without kid passes (the key is found by alg)', async () => {

@@ -48,7 +48,11 @@ const CONFIG = gatewayConfig({
     large_client_header_buffers 4 512k;
     `,
     authLocation('/c/', [CONSUMERS]),
-    authLocation('/k/', ['set $auth_jwt_key_file attack_jwks;'], ['proxy_set_header X-Jwt-Kid $jwt_header_kid;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;']),
+    authLocation(
+      '/k/',
+      ['set $auth_jwt_key_file attack_jwks;'],
+      ['proxy_set_header X-Jwt-Kid $jwt_header_kid;', 'proxy_set_header X-Jwt-Alg $jwt_header_alg;'],
+    ),
     authLocation('/by-kid/', [CONSUMERS, 'set $auth_jwt_key_claim_name kid;']),
     authLocation('/leeway/', [CONSUMERS, 'set $auth_jwt_leeway 60;']),
     authLocation('/maxexp/', [CONSUMERS, 'set $auth_jwt_maximum_expiration 3600;']),
@@ -95,7 +99,9 @@ function attackerWithCertificate(kind: 'rsa' | 'ec'): { privateKey: KeyObject; j
     const keyArgs = kind === 'rsa' ? ['-newkey', 'rsa:2048'] : ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'];
     const keyFile = path.join(dir, 'key.pem');
     const certFile = path.join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=attacker', '-days', '1'], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=attacker', '-days', '1'], {
+      stdio: 'ignore',
+    });
     const privateKey = createPrivateKey(readFileSync(keyFile));
     const certificate = new X509Certificate(readFileSync(certFile));
     return { privateKey, jwk: certificate.publicKey.export({ format: 'jwk' }), x5c: certificate.raw.toString('base64') };
@@ -145,7 +151,12 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 20000);
+const it = (name: string, body: () => Promise<void>) =>
+  test(
+    name,
+    withLogs(() => gw, body),
+    20000,
+  );
 
 // ---------------------------------------------------------------- sending, with a record for the leak check
 
@@ -212,7 +223,12 @@ async function expectRejectedAll(attacks: Attack[]): Promise<void> {
 }
 
 /** The headers the echo upstream saw for a request that must pass (200). */
-async function expectAccepted(pathPrefix: string, token: string, label: string, extraHeaders: { [name: string]: string } = {}): Promise<{ [name: string]: string }> {
+async function expectAccepted(
+  pathPrefix: string,
+  token: string,
+  label: string,
+  extraHeaders: { [name: string]: string } = {},
+): Promise<{ [name: string]: string }> {
   const reply = await send(pathPrefix + 'x', { ...bearer(token), ...extraHeaders });
   if (reply.status !== 200) throw new Error(label + ' at ' + pathPrefix + ': expected 200, got ' + reply.status + ' ' + reply.text.slice(0, 200));
   return reply.json().headers;
@@ -314,7 +330,12 @@ describe('alg the credential or the JWK does not allow', () => {
   it('a JWK with alg PS256 and an RS256/RS384/PS384 token from the same key: 401', async () => {
     const claims = { sub: 'carol', exp: now() + 600 };
     await expectRejectedAll(
-      ['RS256', 'RS384', 'PS384'].map((alg) => ({ label: 'JWK ps, ' + alg, path: '/k/', token: signRaw(alg, carol.privateKey, { alg, kid: 'ps' }, claims), message: MESSAGES.verifyFailed })),
+      ['RS256', 'RS384', 'PS384'].map((alg) => ({
+        label: 'JWK ps, ' + alg,
+        path: '/k/',
+        token: signRaw(alg, carol.privateKey, { alg, kid: 'ps' }, claims),
+        message: MESSAGES.verifyFailed,
+      })),
     );
   });
 
@@ -342,7 +363,11 @@ describe('kid values', () => {
 
   it('controls: kid "hs" at the JWK Set, kid naming the credential at /by-kid/', async () => {
     await expectAccepted('/k/', signRaw('HS256', OCT_SECRET, { alg: 'HS256', kid: 'hs' }, { sub: 'x', exp: now() + 600 }), 'kid hs');
-    const headers = await expectAccepted('/by-kid/', signRaw('HS256', JACK_SECRET, { alg: 'HS256', kid: 'jack-key' }, { sub: 'jack', exp: now() + 600 }), 'kid jack-key');
+    const headers = await expectAccepted(
+      '/by-kid/',
+      signRaw('HS256', JACK_SECRET, { alg: 'HS256', kid: 'jack-key' }, { sub: 'jack', exp: now() + 600 }),
+      'kid jack-key',
+    );
     expect(headers['X-Consumer-Username']).toBe('jack');
   });
 
@@ -353,16 +378,35 @@ describe('kid values', () => {
       { label: 'hs + 10 KB', path: '/k/', token: signRaw('HS256', OCT_SECRET, { alg: 'HS256', kid: 'hs' + longKid }, claims), message: MESSAGES.verifyFailed },
       { label: '10 KB kid, RS256', path: '/k/', token: aliceToken('RS256', { kid: longKid }), message: MESSAGES.verifyFailed },
     ]);
-    const lines = g().nginx.errorLog().split('\n').filter((line) => line.includes('kid "kkkk'));
+    const lines = g()
+      .nginx.errorLog()
+      .split('\n')
+      .filter((line) => line.includes('kid "kkkk'));
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(line.length).toBeLessThan(1024);
   });
 
   it('kid as the credential key (/by-kid/): unknown, a path, 10 KB, empty, number, object, array, null: 401', async () => {
     const claims = { sub: 'jack', exp: now() + 600 };
-    const kids: unknown[] = ['unknown', '../../etc/passwd', '/etc/passwd', longKid, 'jack-key' + longKid, '', 'JACK-KEY', 1, { kid: 'jack-key' }, ['jack-key'], null];
+    const kids: unknown[] = [
+      'unknown',
+      '../../etc/passwd',
+      '/etc/passwd',
+      longKid,
+      'jack-key' + longKid,
+      '',
+      'JACK-KEY',
+      1,
+      { kid: 'jack-key' },
+      ['jack-key'],
+      null,
+    ];
     await expectRejectedAll(
-      kids.map((kid) => ({ label: 'kid ' + JSON.stringify(kid).slice(0, 40), path: '/by-kid/', token: signRaw('HS256', JACK_SECRET, { alg: 'HS256', kid }, claims) })),
+      kids.map((kid) => ({
+        label: 'kid ' + JSON.stringify(kid).slice(0, 40),
+        path: '/by-kid/',
+        token: signRaw('HS256', JACK_SECRET, { alg: 'HS256', kid }, claims),
+      })),
     );
   });
 });
@@ -388,7 +432,12 @@ describe('jku, x5u, jwk and x5c are ignored: keys come only from the configurati
     for (const { family, attacker, alg, kid, make } of families) {
       for (const [label, header] of foreignHeaders(attacker).filter(([name]) => name === 'x5c' || name === 'all four')) {
         attacks.push({ label: family + ' ' + label, path: '/c/', token: make(alg, header, attacker.privateKey), message: MESSAGES.verifyFailed });
-        attacks.push({ label: family + ' ' + label + ', kid', path: '/k/', token: make(alg, { ...header, kid }, attacker.privateKey), message: MESSAGES.verifyFailed });
+        attacks.push({
+          label: family + ' ' + label + ', kid',
+          path: '/k/',
+          token: make(alg, { ...header, kid }, attacker.privateKey),
+          message: MESSAGES.verifyFailed,
+        });
         attacks.push({ label: family + ' ' + label + ', no kid', path: '/k/', token: make(alg, header, attacker.privateKey), message: MESSAGES.verifyFailed });
       }
     }
@@ -445,10 +494,22 @@ describe('strict JSON', () => {
     const exp = now() + 600;
     const attacks: Attack[] = [
       { label: 'duplicate sub', path: '/c/', token: jackRaw('{"alg":"HS256"}', '{"key":"jack-key","sub":"jack","sub":"admin","exp":' + exp + '}') },
-      { label: 'duplicate sub, escaped', path: '/c/', token: jackRaw('{"alg":"HS256"}', '{"key":"jack-key","sub":"jack","\\u0073ub":"admin","exp":' + exp + '}') },
+      {
+        label: 'duplicate sub, escaped',
+        path: '/c/',
+        token: jackRaw('{"alg":"HS256"}', '{"key":"jack-key","sub":"jack","\\u0073ub":"admin","exp":' + exp + '}'),
+      },
       { label: 'duplicate exp, future then past', path: '/c/', token: jackRaw('{"alg":"HS256"}', '{"key":"jack-key","exp":' + exp + ',"exp":1}') },
-      { label: 'duplicate kid in the header', path: '/k/', token: macOver(b64u('{"alg":"HS256","kid":"nope","kid":"hs"}'), b64u('{"exp":' + exp + '}'), OCT_SECRET) },
-      { label: 'duplicate alg none then HS256, JWK Set', path: '/k/', token: macOver(b64u('{"alg":"none","alg":"HS256","kid":"hs"}'), b64u('{"exp":' + exp + '}'), OCT_SECRET) },
+      {
+        label: 'duplicate kid in the header',
+        path: '/k/',
+        token: macOver(b64u('{"alg":"HS256","kid":"nope","kid":"hs"}'), b64u('{"exp":' + exp + '}'), OCT_SECRET),
+      },
+      {
+        label: 'duplicate alg none then HS256, JWK Set',
+        path: '/k/',
+        token: macOver(b64u('{"alg":"none","alg":"HS256","kid":"hs"}'), b64u('{"exp":' + exp + '}'), OCT_SECRET),
+      },
       { label: 'payload is a number', path: '/c/', token: jackRaw('{"alg":"HS256"}', '1700000000') },
       { label: 'payload is true', path: '/c/', token: jackRaw('{"alg":"HS256"}', 'true') },
       { label: 'header is true', path: '/c/', token: jackRaw('true', JSON.stringify(jackClaims())) },
@@ -460,7 +521,11 @@ describe('strict JSON', () => {
   it('nesting depth 17 and 1000 in header and payload: 401 JWT token invalid', async () => {
     const attacks: Attack[] = [];
     for (const depth of [17, 1000]) {
-      attacks.push({ label: 'header depth ' + depth, path: '/c/', token: jackRaw('{"alg":"HS256","x":' + nest(depth - 1) + '}', JSON.stringify(jackClaims())) });
+      attacks.push({
+        label: 'header depth ' + depth,
+        path: '/c/',
+        token: jackRaw('{"alg":"HS256","x":' + nest(depth - 1) + '}', JSON.stringify(jackClaims())),
+      });
       attacks.push({ label: 'payload depth ' + depth, path: '/c/', token: jackRaw('{"alg":"HS256"}', claimsOpen() + ',"x":' + nest(depth - 1) + '}') });
       attacks.push({
         label: 'payload object depth ' + depth,
@@ -616,7 +681,8 @@ describe('ECDSA signatures with r or s out of range', () => {
         ['s = 2^256 - 1', Buffer.concat([r, be32(max)])],
         ['r = n, s = 0', Buffer.concat([be32(n), Buffer.alloc(32)])],
       ];
-      for (const [label, bytes] of variants) attacks.push({ label: where + ', ' + label, path, token: withSignature(token, bytes), message: MESSAGES.verifyFailed });
+      for (const [label, bytes] of variants)
+        attacks.push({ label: where + ', ' + label, path, token: withSignature(token, bytes), message: MESSAGES.verifyFailed });
     }
     await expectRejectedAll(attacks);
   });
@@ -705,7 +771,10 @@ describe('identity headers sent by the client never reach the upstream unless th
     expect(await identitySeen('/c/', { ...forged, ...bearer(jackToken()) })).toEqual(jack);
     // Lower-case copies of the names are the same headers to nginx.
     expect(await identitySeen('/c/', { 'x-consumer-username': 'root', 'x-anonymous-consumer': 'true', ...bearer(jackToken()) })).toEqual(jack);
-    expect(await identitySeen('/c/', { ...forged, ...bearer(aliceToken()) })).toEqual({ 'x-consumer-username': 'alice', 'x-credential-identifier': 'cred-alice' });
+    expect(await identitySeen('/c/', { ...forged, ...bearer(aliceToken()) })).toEqual({
+      'x-consumer-username': 'alice',
+      'x-credential-identifier': 'cred-alice',
+    });
     // A JWK Set has no consumers: no identity headers at all.
     expect(await identitySeen('/k/', { ...forged, ...bearer(aliceToken('RS256', { kid: 'rs' })) })).toEqual({});
   });
@@ -744,7 +813,9 @@ describe('secrets and signatures never leak', () => {
   it('no HMAC secret (raw, base64, base64url, hex) and no signature segment in any response, error.log or debug.log', async () => {
     // The base64_secret credential is used here once each way, so it is in play too.
     await expectAccepted('/c/', signRaw('HS512', HS512_SECRET, { alg: 'HS512' }, { key: 'hs512-key', exp: now() + 600 }), 'hs512');
-    await expectRejectedAll([{ label: 'hs512 secret as HS256', path: '/c/', token: signRaw('HS256', HS512_SECRET, { alg: 'HS256' }, { key: 'hs512-key', exp: now() + 600 }) }]);
+    await expectRejectedAll([
+      { label: 'hs512 secret as HS256', path: '/c/', token: signRaw('HS256', HS512_SECRET, { alg: 'HS256' }, { key: 'hs512-key', exp: now() + 600 }) },
+    ]);
 
     const secrets: [string, string][] = [
       ['jack raw', JACK_SECRET],
@@ -766,7 +837,8 @@ describe('secrets and signatures never leak', () => {
     const leaks: string[] = [];
     const search = (where: string, text: string, withSignatures: boolean) => {
       for (const [name, secret] of secrets) if (text.includes(secret)) leaks.push('secret ' + name + ' in ' + where);
-      if (withSignatures) for (const signature of signatures) if (text.includes(signature)) leaks.push('signature ' + signature.slice(0, 12) + '... in ' + where);
+      if (withSignatures)
+        for (const signature of signatures) if (text.includes(signature)) leaks.push('signature ' + signature.slice(0, 12) + '... in ' + where);
     };
     for (const { path: sentPath, reply } of sentReplies) {
       // The echo upstream shows the client's own Authorization header back: only secrets are searched there.

@@ -8,7 +8,20 @@
  * users know. The config includes the shipped nginx/jwt-auth-*.conf snippets.
  */
 import { SignJWT } from 'jose';
-import { AuthRequestStyle, authRequestStyle, Echo, expectRejected, Gateway, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, unique } from '../support/gateway';
+import {
+  AuthRequestStyle,
+  authRequestStyle,
+  Echo,
+  expectRejected,
+  Gateway,
+  gatewayConfig,
+  gatewayPerFile,
+  expectForbidden,
+  MESSAGES,
+  now,
+  rawRequest,
+  unique,
+} from '../support/gateway';
 
 /** What a user would put in the server block (the shippable part is marked). */
 function suiteConfig(style: AuthRequestStyle): string {
@@ -78,28 +91,28 @@ function suiteConfig(style: AuthRequestStyle): string {
       }
     `,
   });
-  }
+}
 
-  const SECRET = 'auth-request-test-secret-0123456789abcdefghij';
-  const CONSUMERS = {
-    consumers: [
-      { username: 'dave', labels: { custom_id: 'd-7' }, credentials: [{ id: 'cred-dave', key: 'dave-key', secret: SECRET }] },
-      { username: 'erin', credentials: [{ key: 'erin-key', secret: SECRET + '-erin' }] },
-      { username: 'guest', credentials: [] },
-    ],
-  };
+const SECRET = 'auth-request-test-secret-0123456789abcdefghij';
+const CONSUMERS = {
+  consumers: [
+    { username: 'dave', labels: { custom_id: 'd-7' }, credentials: [{ id: 'cred-dave', key: 'dave-key', secret: SECRET }] },
+    { username: 'erin', credentials: [{ key: 'erin-key', secret: SECRET + '-erin' }] },
+    { username: 'guest', credentials: [] },
+  ],
+};
 
-  function token(claims: { [name: string]: unknown }, secret = SECRET): Promise<string> {
-    return new SignJWT({ key: 'dave-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
-  }
+function token(claims: { [name: string]: unknown }, secret = SECRET): Promise<string> {
+  return new SignJWT({ key: 'dave-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(new TextEncoder().encode(secret));
+}
 
-  const forged = { 'X-Consumer-Username': 'admin', 'X-Credential-Identifier': 'x', 'X-Consumer-Custom-Id': 'y' };
+const forged = { 'X-Consumer-Username': 'admin', 'X-Credential-Identifier': 'x', 'X-Consumer-Custom-Id': 'y' };
 
-  function expectDave(headers: { [name: string]: string }): void {
-    expect({ username: headers['X-Consumer-Username'], credential: headers['X-Credential-Identifier'], customId: headers['X-Consumer-Custom-Id'] }).toEqual({
-      username: 'dave',
-      credential: 'cred-dave',
-      customId: 'd-7',
+function expectDave(headers: { [name: string]: string }): void {
+  expect({ username: headers['X-Consumer-Username'], credential: headers['X-Credential-Identifier'], customId: headers['X-Consumer-Custom-Id'] }).toEqual({
+    username: 'dave',
+    credential: 'cred-dave',
+    customId: 'd-7',
   });
 }
 
@@ -172,7 +185,11 @@ function anonymousConsumer({ it, g }: Suite): void {
       const attempts: { [name: string]: string }[] = [{}, { Authorization: 'abc.def' }, { Authorization: 'Bearer ' + (await token({}, SECRET + '-wrong')) }];
       for (const headers of attempts) {
         const echo = await g().echo('/anon/x', { ...headers, ...forged, 'X-Anonymous-Consumer': 'false' });
-        expect({ username: echo.headers['X-Consumer-Username'], anonymous: echo.headers['X-Anonymous-Consumer'], credential: echo.headers['X-Credential-Identifier'] }).toEqual({
+        expect({
+          username: echo.headers['X-Consumer-Username'],
+          anonymous: echo.headers['X-Anonymous-Consumer'],
+          credential: echo.headers['X-Credential-Identifier'],
+        }).toEqual({
           username: 'guest',
           anonymous: 'true',
           credential: undefined,
@@ -194,8 +211,18 @@ function denials({ it, g, upstreamSaw }: Suite): void {
     const cases: [string, () => Promise<{ path: string; headers: { [name: string]: string } }>, { message: string }, boolean][] = [
       ['no token', async () => ({ path: '/api/x', headers: {} }), MESSAGES.missing, false],
       ['abc.def', async () => ({ path: '/api/x', headers: { Authorization: 'abc.def' } }), MESSAGES.invalid, true],
-      ['a bad signature', async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({}, SECRET + '-wrong')) } }), MESSAGES.verifyFailed, true],
-      ['an expired token', async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({ exp: now() - 10 })) } }), MESSAGES.verifyFailed, true],
+      [
+        'a bad signature',
+        async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({}, SECRET + '-wrong')) } }),
+        MESSAGES.verifyFailed,
+        true,
+      ],
+      [
+        'an expired token',
+        async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({ exp: now() - 10 })) } }),
+        MESSAGES.verifyFailed,
+        true,
+      ],
       ['an unknown key', async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({ key: 'who' })) } }), MESSAGES.unknownKey, true],
       ['no key claim', async () => ({ path: '/api/x', headers: { Authorization: 'Bearer ' + (await token({ key: undefined })) } }), MESSAGES.noKey, true],
       ['a bad token in the query', async () => ({ path: '/api/x?jwt=' + (await token({}, SECRET + '-wrong')), headers: {} }), MESSAGES.verifyFailed, true],
@@ -255,7 +282,12 @@ function denials({ it, g, upstreamSaw }: Suite): void {
     });
 
     it('each request is decided once (one rejection line per denied request)', async () => {
-      const count = () => (g().nginx.errorLog().match(/jwt-gateway: rejected/g) || []).length;
+      const count = () =>
+        (
+          g()
+            .nginx.errorLog()
+            .match(/jwt-gateway: rejected/g) || []
+        ).length;
       const before = count();
       const probe = unique('once');
       await g().get('/api/x?probe=' + probe, { Authorization: 'abc.def' });
@@ -341,7 +373,11 @@ function hiddenCredentials({ it, g, raw }: Suite): void {
       const echo = await g().echo('/hidden/h?keep=1', { Authorization: 'Bearer ' + t, 'X-Other': 'kept', Cookie: 'session=abc' });
       expectDave(echo.headers);
       expectNoToken(echo, t);
-      expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({ other: 'kept', cookie: 'session=abc', url: '/hidden/h?keep=1' });
+      expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({
+        other: 'kept',
+        cookie: 'session=abc',
+        url: '/hidden/h?keep=1',
+      });
     });
 
     it('two Cookie headers: the token goes, the others arrive as one Cookie header', async () => {
@@ -390,7 +426,11 @@ function matchRules({ it, g }: Suite): void {
 }
 
 export function authRequestSuite(style: AuthRequestStyle): void {
-  const { it, g } = gatewayPerFile(() => ({ config: suiteConfig(style), ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
+  const { it, g } = gatewayPerFile(() => ({
+    config: suiteConfig(style),
+    ports: ['PORT', 'ECHO_PORT'],
+    files: { 'consumers.json': JSON.stringify(CONSUMERS) },
+  }));
   const suite: Suite = {
     it,
     g,

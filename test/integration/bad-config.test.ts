@@ -37,14 +37,22 @@ const CONFIG = gatewayConfig({
 });
 
 const JACK = { username: 'jack', credentials: [{ id: 'cred-jack-jwt-auth', key: 'jack-key', secret: 'jack-hs256-secret-that-is-very-long' }] };
-const BROKEN_PEM = { username: 'broken', credentials: [{ id: 'cred-broken', key: 'broken-key', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }] };
+const BROKEN_PEM = {
+  username: 'broken',
+  credentials: [{ id: 'cred-broken', key: 'broken-key', algorithm: 'RS256', public_key: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }],
+};
 const OCT_SECRET = 'jwks-oct-secret-0123456789abcdefghijklmnop';
 const GOOD_OCT = { kty: 'oct', kid: 'good', alg: 'HS256', k: Buffer.from(OCT_SECRET).toString('base64url') };
 const BROKEN_RSA = { kty: 'RSA', kid: 'broken-rsa', n: 'not base64url!', e: 'AQAB' };
 
 let gw: Gateway | undefined;
 const g = () => gw as Gateway;
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 15000);
+const it = (name: string, body: () => Promise<void>) =>
+  test(
+    name,
+    withLogs(() => gw, body),
+    15000,
+  );
 
 beforeAll(async () => {
   gw = await startGateway({
@@ -63,7 +71,10 @@ const PRELOAD_FAILED = /\[emerg\] .*failed to initialize preload objects/;
 afterAll(() => finish(gw, engine().features.preloadFailureLogged ? [PRELOAD_FAILED] : []));
 
 function warnLines(pattern: RegExp): string[] {
-  return g().nginx.errorLog().split('\n').filter((line) => line.indexOf('[warn]') >= 0 && pattern.test(line));
+  return g()
+    .nginx.errorLog()
+    .split('\n')
+    .filter((line) => line.indexOf('[warn]') >= 0 && pattern.test(line));
 }
 
 it('a broken credential does not disable the good ones', async () => {
@@ -79,7 +90,9 @@ it('a token for the broken credential gets 401 and one warn line naming file, en
   expect(after.length).toBe(before + 1);
   // The map is named as the settings name it: the preloaded object, or on QuickJS its file.
   const origin = PRELOADED ? 'js_preload_object consumers' : path.join(g().nginx.prefix, 'consumers.json');
-  expect(after[after.length - 1]).toContain('config entry skipped: ' + origin + ': consumers[0] ("broken").credentials[0] ("cred-broken"): field "public_key": ');
+  expect(after[after.length - 1]).toContain(
+    'config entry skipped: ' + origin + ': consumers[0] ("broken").credentials[0] ("cred-broken"): field "public_key": ',
+  );
 });
 
 it('a broken JWK beside a good one: the good key verifies, the broken kid is logged and refused', async () => {
@@ -91,42 +104,55 @@ it('a broken JWK beside a good one: the good key verifies, the broken kid is log
   expect(warnLines(/keys\[0\] \(kid "broken-rsa"\): field "n": not valid base64url/).length).toBeGreaterThan(0);
 });
 
-it(PRELOADED ? 'nginx -t fails on a consumer map that is not valid JSON, naming the file' : 'QuickJS: nginx -t passes with a consumer map that is not valid JSON (requests read it)', async () => {
-  const conf = path.join(g().nginx.prefix, 'nginx.conf');
-  const broken = path.join(g().nginx.prefix, 'broken', 'consumers.json');
-  mkdirSync(path.dirname(broken), { recursive: true });
-  writeFileSync(broken, '{"consumers": [');
-  const testConf = path.join(g().nginx.prefix, 'nginx-broken.conf');
-  const text = readFileSync(conf, 'utf8');
-  expect(text).toContain(path.join(g().nginx.prefix, 'consumers.json'));
-  writeFileSync(testConf, text.split(path.join(g().nginx.prefix, 'consumers.json')).join(broken));
-  const result = nginxSync(['-t', '-p', g().nginx.prefix, '-e', path.join(g().nginx.prefix, 'logs', 'test.log'), '-c', testConf]);
-  const output = result.stderr + readFileSync(path.join(g().nginx.prefix, 'logs', 'test.log'), 'utf8');
-  if (PRELOADED) {
-    expect(result.status).not.toBe(0);
-    expect(output).toMatch(/test failed/);
-  } else {
-    // QuickJS: the file is read by requests, not by nginx; `jwt-gateway check` is the check before a reload there.
-    expect(readFileSync(testConf, 'utf8')).toContain('set $auth_jwt_consumers ' + broken + ';');
-    expect({ status: result.status, output }).toEqual({ status: 0, output: expect.stringMatching(/test is successful/) });
-  }
-});
+it(
+  PRELOADED
+    ? 'nginx -t fails on a consumer map that is not valid JSON, naming the file'
+    : 'QuickJS: nginx -t passes with a consumer map that is not valid JSON (requests read it)',
+  async () => {
+    const conf = path.join(g().nginx.prefix, 'nginx.conf');
+    const broken = path.join(g().nginx.prefix, 'broken', 'consumers.json');
+    mkdirSync(path.dirname(broken), { recursive: true });
+    writeFileSync(broken, '{"consumers": [');
+    const testConf = path.join(g().nginx.prefix, 'nginx-broken.conf');
+    const text = readFileSync(conf, 'utf8');
+    expect(text).toContain(path.join(g().nginx.prefix, 'consumers.json'));
+    writeFileSync(testConf, text.split(path.join(g().nginx.prefix, 'consumers.json')).join(broken));
+    const result = nginxSync(['-t', '-p', g().nginx.prefix, '-e', path.join(g().nginx.prefix, 'logs', 'test.log'), '-c', testConf]);
+    const output = result.stderr + readFileSync(path.join(g().nginx.prefix, 'logs', 'test.log'), 'utf8');
+    if (PRELOADED) {
+      expect(result.status).not.toBe(0);
+      expect(output).toMatch(/test failed/);
+    } else {
+      // QuickJS: the file is read by requests, not by nginx; `jwt-gateway check` is the check before a reload there.
+      expect(readFileSync(testConf, 'utf8')).toContain('set $auth_jwt_consumers ' + broken + ';');
+      expect({ status: result.status, output }).toEqual({ status: 0, output: expect.stringMatching(/test is successful/) });
+    }
+  },
+);
 
-it(PRELOADED ? 'a reload with a broken consumer map keeps the running config' : 'QuickJS: after a reload with a broken consumer map every request fails closed, naming the file', async () => {
-  if (PRELOADED) {
-    // njs 0.7.9 logs nothing when a preloaded file fails to parse on reload; nginx simply starts no new workers.
-    // Newer njs says so at emerg level (allowed in afterAll for this file).
-    expect(await g().nginx.reload({ 'consumers.json': '{"consumers": [' })).toBe(false);
+it(
+  PRELOADED
+    ? 'a reload with a broken consumer map keeps the running config'
+    : 'QuickJS: after a reload with a broken consumer map every request fails closed, naming the file',
+  async () => {
+    if (PRELOADED) {
+      // njs 0.7.9 logs nothing when a preloaded file fails to parse on reload; nginx simply starts no new workers.
+      // Newer njs says so at emerg level (allowed in afterAll for this file).
+      expect(await g().nginx.reload({ 'consumers.json': '{"consumers": [' })).toBe(false);
+      expect((await g().get('/consumers/a', { Authorization: SEED_TOKEN })).text).toBe('consumer=jack\n');
+      const emerg = g()
+        .nginx.errorLog()
+        .split('\n')
+        .filter((line) => /\[emerg\]/.test(line));
+      expect(emerg.map((line) => PRELOAD_FAILED.test(line))).toEqual(engine().features.preloadFailureLogged ? [true] : []);
+    } else {
+      // QuickJS reads the file in the new workers: the reload succeeds and every request fails closed, the log naming the file.
+      expect(await g().nginx.reload({ 'consumers.json': '{"consumers": [' })).toBe(true);
+      // Denied before the token is looked at, so the challenge names no invalid_token.
+      expectRejected(await g().get('/consumers/a', { Authorization: SEED_TOKEN }), MESSAGES.verifyFailed, { tokenSent: false });
+      expect(g().nginx.errorLog()).toContain('jwt-gateway: config error: ' + path.join(g().nginx.prefix, 'consumers.json') + ': not valid JSON');
+    }
+    expect(await g().nginx.reload({ 'consumers.json': JSON.stringify({ consumers: [BROKEN_PEM, JACK] }) })).toBe(true);
     expect((await g().get('/consumers/a', { Authorization: SEED_TOKEN })).text).toBe('consumer=jack\n');
-    const emerg = g().nginx.errorLog().split('\n').filter((line) => /\[emerg\]/.test(line));
-    expect(emerg.map((line) => PRELOAD_FAILED.test(line))).toEqual(engine().features.preloadFailureLogged ? [true] : []);
-  } else {
-    // QuickJS reads the file in the new workers: the reload succeeds and every request fails closed, the log naming the file.
-    expect(await g().nginx.reload({ 'consumers.json': '{"consumers": [' })).toBe(true);
-    // Denied before the token is looked at, so the challenge names no invalid_token.
-    expectRejected(await g().get('/consumers/a', { Authorization: SEED_TOKEN }), MESSAGES.verifyFailed, { tokenSent: false });
-    expect(g().nginx.errorLog()).toContain('jwt-gateway: config error: ' + path.join(g().nginx.prefix, 'consumers.json') + ': not valid JSON');
-  }
-  expect(await g().nginx.reload({ 'consumers.json': JSON.stringify({ consumers: [BROKEN_PEM, JACK] }) })).toBe(true);
-  expect((await g().get('/consumers/a', { Authorization: SEED_TOKEN })).text).toBe('consumer=jack\n');
-});
+  },
+);

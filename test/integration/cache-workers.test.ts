@@ -33,7 +33,10 @@ const CONFIG = gatewayConfig({
   `,
 });
 
-const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': CONSUMERS, 'revoked.json': '{"jti": []}' } }), 20000);
+const { it, g } = gatewayPerFile(
+  () => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': CONSUMERS, 'revoked.json': '{"jti": []}' } }),
+  20000,
+);
 
 function lines(file: string, probe: string): string[] {
   return g()

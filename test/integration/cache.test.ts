@@ -32,7 +32,13 @@ const style = authRequestStyle('cached', CACHE_SIZE);
 const BOUND = 100;
 
 const location = (name: string, settings: string[]) =>
-  [`location /${name}/ {`, ...settings.map((line) => '    ' + line), '    include ${ROOT}/nginx/jwt-auth-request.conf;', '    proxy_pass http://echo_upstream;', '}'].join('\n');
+  [
+    `location /${name}/ {`,
+    ...settings.map((line) => '    ' + line),
+    '    include ${ROOT}/nginx/jwt-auth-request.conf;',
+    '    proxy_pass http://echo_upstream;',
+    '}',
+  ].join('\n');
 
 const CONFIG = gatewayConfig({
   http: `

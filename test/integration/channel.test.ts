@@ -53,10 +53,15 @@ const CONFIG = gatewayConfig({
   server: ['set $auth_jwt_consumers channel_consumers;', cached.locations, ...locations('jwt-auth-request.conf')],
 });
 
-const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT', 'DIRECT_PORT', 'UNCACHED_PORT'], files: { 'consumers.json': CONSUMERS } }), 20000);
+const { it, g } = gatewayPerFile(
+  () => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT', 'DIRECT_PORT', 'UNCACHED_PORT'], files: { 'consumers.json': CONSUMERS } }),
+  20000,
+);
 
 function token(claims: { [name: string]: unknown } = {}): Promise<string> {
-  return new SignJWT({ key: 'jack-key', exp: now() + 600, jti: unique('jti'), ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
+  return new SignJWT({ key: 'jack-key', exp: now() + 600, jti: unique('jti'), ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(SECRET));
 }
 
 const STYLES: [string, string][] = [
@@ -90,7 +95,7 @@ describe.each(STYLES)('%s style', (_style, port) => {
     }
   });
 
-  it('F4: no query, Authorization and Cookie can be arranged to reuse another request\'s cache entry', async () => {
+  it("F4: no query, Authorization and Cookie can be arranged to reuse another request's cache entry", async () => {
     const valid = await token();
     const forged = tampered(await token({ sub: 'someone-else' }));
     const probe = unique('f4');

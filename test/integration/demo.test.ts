@@ -26,13 +26,16 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 15000);
+const it = (name: string, body: () => Promise<void>) =>
+  test(
+    name,
+    withLogs(() => gw, body),
+    15000,
+  );
 const g = () => gw as Gateway;
 
 function jackToken(claims: object, header: object = {}): Promise<string> {
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header })
-    .sign(jackSecret);
+  return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(jackSecret);
 }
 
 function expectJack(headers: { [name: string]: string }): void {
@@ -197,7 +200,12 @@ describe("/anything: the seed's rate-limit scenario with an anonymous consumer",
   });
 
   it('callers without a valid token are the anonymous consumer, 1 per 30 s, and cannot forge an identity', async () => {
-    const first = await g().echo('/anything', { 'X-Consumer-Username': 'admin', 'X-Credential-Identifier': 'x', 'X-Consumer-Custom-Id': 'y', 'X-Anonymous-Consumer': 'false' });
+    const first = await g().echo('/anything', {
+      'X-Consumer-Username': 'admin',
+      'X-Credential-Identifier': 'x',
+      'X-Consumer-Custom-Id': 'y',
+      'X-Anonymous-Consumer': 'false',
+    });
     expect(first.headers['X-Consumer-Username']).toBe('anonymous');
     expect(first.headers['X-Anonymous-Consumer']).toBe('true');
     expect(first.headers['X-Credential-Identifier']).toBeUndefined();

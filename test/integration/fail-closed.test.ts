@@ -39,14 +39,33 @@ const RUNS: { [style: string]: string[] } = {
   cached: PHASES.filter((phase) => phase !== 'answer'),
   ...(SHARED_DICT ? { 'direct-shared-cache': ['cache', ...PHASES.filter((phase) => !['authorize', 'keys', 'verify'].includes(phase))] } : {}),
 };
-const PORTS: { [style in Style]: string } = { direct: 'PORT', 'error-page': 'PAGE_PORT', auth_request: 'AR_PORT', cached: 'CACHED_PORT', 'direct-shared-cache': 'SHARED_PORT' };
+const PORTS: { [style in Style]: string } = {
+  direct: 'PORT',
+  'error-page': 'PAGE_PORT',
+  auth_request: 'AR_PORT',
+  cached: 'CACHED_PORT',
+  'direct-shared-cache': 'SHARED_PORT',
+};
 
 const protectedLocation = (includes: string[]) =>
-  ['location /api/ {', '    set $jwt_test_fault $arg_fault;', ...includes.map((file) => '    include ${ROOT}/nginx/' + file + ';'), '    proxy_pass http://echo_upstream;', '}'].join('\n');
+  [
+    'location /api/ {',
+    '    set $jwt_test_fault $arg_fault;',
+    ...includes.map((file) => '    include ${ROOT}/nginx/' + file + ';'),
+    '    proxy_pass http://echo_upstream;',
+    '}',
+  ].join('\n');
 
 /** A server of one style: its server-level lines, and /api/ with the style's location snippets. */
 const styleServer = (port: string, serverLines: string[], includes: string[]) =>
-  ['server {', '    listen 127.0.0.1:${' + port + '};', '    set $auth_jwt_consumers fc_consumers;', ...serverLines.map((line) => '    ' + line), protectedLocation(includes), '}'].join('\n');
+  [
+    'server {',
+    '    listen 127.0.0.1:${' + port + '};',
+    '    set $auth_jwt_consumers fc_consumers;',
+    ...serverLines.map((line) => '    ' + line),
+    protectedLocation(includes),
+    '}',
+  ].join('\n');
 
 const CONFIG = gatewayConfig({
   http: `
@@ -67,7 +86,11 @@ const CONFIG = gatewayConfig({
   `,
   echo: { accessLog: '${PREFIX}/logs/upstream.log upstream_seen' },
   servers: [
-    styleServer('PAGE_PORT', ['error_page 401 = @page401;', 'location @page401 { default_type application/json; return 401 \'{"message":"denied by the page"}\'; }'], ['jwt-auth-error-page.conf', 'jwt-proxy-headers.conf']),
+    styleServer(
+      'PAGE_PORT',
+      ['error_page 401 = @page401;', 'location @page401 { default_type application/json; return 401 \'{"message":"denied by the page"}\'; }'],
+      ['jwt-auth-error-page.conf', 'jwt-proxy-headers.conf'],
+    ),
     styleServer('AR_PORT', ['include ${ROOT}/nginx/jwt-auth-request-locations.conf;'], ['jwt-auth-request.conf']),
     styleServer('CACHED_PORT', ['include ${ROOT}/nginx/jwt-auth-cache-locations.conf;'], ['jwt-auth-request.conf']),
     ...(SHARED_DICT ? [styleServer('SHARED_PORT', ['set $auth_jwt_cache_zone fc_verified;'], ['jwt-auth.conf', 'jwt-proxy-headers.conf'])] : []),
@@ -84,7 +107,11 @@ beforeAll(async () => {
   tokens.HS256 = await new SignJWT({ key: 'hs-key', exp: now() + 600 }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRET));
   const privateKey = await importPKCS8(rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256');
   tokens.RS256 = await new SignJWT({ key: 'rs-key', exp: now() + 600 }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
-  gw = await startGateway({ config: CONFIG, ports: ['PORT', 'ECHO_PORT', 'PAGE_PORT', 'AR_PORT', 'CACHED_PORT', ...(SHARED_DICT ? ['SHARED_PORT'] : [])], files: { 'consumers.json': CONSUMERS } });
+  gw = await startGateway({
+    config: CONFIG,
+    ports: ['PORT', 'ECHO_PORT', 'PAGE_PORT', 'AR_PORT', 'CACHED_PORT', ...(SHARED_DICT ? ['SHARED_PORT'] : [])],
+    files: { 'consumers.json': CONSUMERS },
+  });
 }, 30000);
 
 afterAll(async () => {
@@ -95,7 +122,12 @@ afterAll(async () => {
   expect(g().seen.filter((entry) => entry.status >= 500)).toEqual([]);
 });
 
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 20000);
+const it = (name: string, body: () => Promise<void>) =>
+  test(
+    name,
+    withLogs(() => gw, body),
+    20000,
+  );
 const upstreamSaw = (probe: string) => g().readLog('upstream.log').includes(probe);
 
 describe.each(Object.keys(RUNS) as Style[])('%s style', (style) => {

@@ -24,7 +24,12 @@ const K2 = 'k2-secret-of-the-second-key-0123456789';
 const JACK_SECRET = 'jack-hs256-secret-that-is-very-long';
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
-const JWKS = { keys: [{ kty: 'oct', kid: 'k1', alg: 'HS256', k: b64(K1) }, { kty: 'oct', kid: 'k2', alg: 'HS256', k: b64(K2) }] };
+const JWKS = {
+  keys: [
+    { kty: 'oct', kid: 'k1', alg: 'HS256', k: b64(K1) },
+    { kty: 'oct', kid: 'k2', alg: 'HS256', k: b64(K2) },
+  ],
+};
 const CONSUMERS = {
   consumers: [
     { username: 'jack', credentials: [{ id: 'cred-jack', key: 'jack-key', secret: JACK_SECRET }] },
@@ -32,11 +37,22 @@ const CONSUMERS = {
     { username: 'based', credentials: [{ id: 'cred-base64', key: 'base64-key', secret: 'AA==', base64_secret: true }] },
   ],
 };
-const SHORT_JWKS = { keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, { kty: 'oct', kid: 'good', alg: 'HS256', k: b64(K1) }] };
+const SHORT_JWKS = {
+  keys: [
+    { kty: 'oct', kid: 'short', k: 'YQ' },
+    { kty: 'oct', kid: 'good', alg: 'HS256', k: b64(K1) },
+  ],
+};
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
 function location(path: string, settings: string[], body: string): string {
-  return ['location ' + path + ' {', ...settings.map((line) => '    ' + line), '    include ${ROOT}/nginx/jwt-auth.conf;', '    return 200 "' + body + '\\n";', '}'].join('\n');
+  return [
+    'location ' + path + ' {',
+    ...settings.map((line) => '    ' + line),
+    '    include ${ROOT}/nginx/jwt-auth.conf;',
+    '    return 200 "' + body + '\\n";',
+    '}',
+  ].join('\n');
 }
 
 const ok = 'sub=$jwt_claim_sub consumer=$jwt_consumer';
@@ -47,7 +63,11 @@ const { it, g } = gatewayPerFile(() => ({
     http: SHARED_DICT ? 'js_shared_dict_zone zone=jwt_revoked:1m timeout=1d;' : '',
     server: [
       location('/jwks/', ['set $auth_jwt_key_file ${PREFIX}/jwks.json;', 'set $auth_jwt_revocation_list ${PREFIX}/revoked.json;'], ok),
-      location('/by-kid/', ['set $auth_jwt_consumers ${PREFIX}/consumers.json;', 'set $auth_jwt_key_claim_name kid;', 'set $auth_jwt_revocation_list ${PREFIX}/revoked.json;'], ok),
+      location(
+        '/by-kid/',
+        ['set $auth_jwt_consumers ${PREFIX}/consumers.json;', 'set $auth_jwt_key_claim_name kid;', 'set $auth_jwt_revocation_list ${PREFIX}/revoked.json;'],
+        ok,
+      ),
       location('/consumers/', ['set $auth_jwt_consumers ${PREFIX}/consumers.json;'], ok),
       location('/short/', ['set $auth_jwt_key_file ${PREFIX}/short-jwks.json;'], ok),
       location('/bom/', ['set $auth_jwt_key_file ${PREFIX}/bom-jwks.json;'], ok),
@@ -82,7 +102,11 @@ const bearer = (token: string) => ({ Authorization: 'Bearer ' + token });
 
 /** The error-log lines at `level` that match, counted before and after `act`. */
 async function newLines(level: string, pattern: RegExp, act: () => Promise<void>): Promise<string[]> {
-  const lines = () => g().nginx.errorLog().split('\n').filter((line) => line.includes('[' + level + ']') && pattern.test(line));
+  const lines = () =>
+    g()
+      .nginx.errorLog()
+      .split('\n')
+      .filter((line) => line.includes('[' + level + ']') && pattern.test(line));
   const before = lines().length;
   await act();
   await g().logLine('error.log', pattern);
@@ -93,7 +117,10 @@ describe('F7: revoking a kid revokes the key', () => {
   it('a token without a kid header, verified by the revoked kid k1, is refused; k2 passes', async () => {
     const sub = unique('no-kid');
     expectRejected(await g().get('/jwks/a', bearer(await hs256(K1, { sub }))), MESSAGES.verifyFailed);
-    await g().logLine('error.log', new RegExp('rejected 401 TOKEN_REVOKED: kid "k1" \\(of the key that verified the token\\) is on the deny list .*/revoked\\.json'));
+    await g().logLine(
+      'error.log',
+      new RegExp('rejected 401 TOKEN_REVOKED: kid "k1" \\(of the key that verified the token\\) is on the deny list .*/revoked\\.json'),
+    );
     expectRejected(await g().get('/jwks/a', bearer(await hs256(K1, { sub }, { kid: 'k1' }))), MESSAGES.verifyFailed);
     await g().logLine('error.log', /rejected 401 TOKEN_REVOKED: kid "k1" is on the deny list/);
     const passing = await g().get('/jwks/a', bearer(await hs256(K2, { sub: 'bob' })));
@@ -125,7 +152,15 @@ describe('F11: a byte order mark before the JSON', () => {
     const payload = Buffer.from(JSON.stringify({ sub: 'bom', exp: now() + 600 }));
     const h = b64(part === 'header' ? Buffer.concat([BOM, header]) : header);
     const p = b64(part === 'payload' ? Buffer.concat([BOM, payload]) : payload);
-    return h + '.' + p + '.' + createHmac('sha256', K2).update(h + '.' + p).digest('base64url');
+    return (
+      h +
+      '.' +
+      p +
+      '.' +
+      createHmac('sha256', K2)
+        .update(h + '.' + p)
+        .digest('base64url')
+    );
   }
 
   it('in the header: 401 JWT token invalid, logged as TOKEN_MALFORMED', async () => {
@@ -151,9 +186,13 @@ describe('F11: a byte order mark before the JSON', () => {
 
 describe('F12: HMAC keys shorter than the hash output', () => {
   it('a 1-byte oct JWK is skipped with a warn line naming file, entry and field; its token finds no usable key', async () => {
-    const warned = await newLines('warn', /config entry skipped: .*\/short-jwks\.json: keys\[0\] \(kid "short"\): field "k": HMAC key has 1 byte; at least 32 are required/, async () => {
-      expectRejected(await g().get('/short/a', bearer(await hs256('a', { sub: 'x' }, { kid: 'short' }))), MESSAGES.verifyFailed);
-    });
+    const warned = await newLines(
+      'warn',
+      /config entry skipped: .*\/short-jwks\.json: keys\[0\] \(kid "short"\): field "k": HMAC key has 1 byte; at least 32 are required/,
+      async () => {
+        expectRejected(await g().get('/short/a', bearer(await hs256('a', { sub: 'x' }, { kid: 'short' }))), MESSAGES.verifyFailed);
+      },
+    );
     expect(warned).toHaveLength(1);
     await g().logLine('error.log', /rejected 401 KEY_NOT_FOUND: no usable key for alg HS256 in .*\/short-jwks\.json/);
     // the good key beside it keeps working
@@ -166,9 +205,13 @@ describe('F12: HMAC keys shorter than the hash output', () => {
       ['short-key', 'a', 'consumers\\[1\\] \\("shorty"\\)\\.credentials\\[0\\] \\("cred-short"\\)'],
       ['base64-key', '\u0000', 'consumers\\[2\\] \\("based"\\)\\.credentials\\[0\\] \\("cred-base64"\\)'],
     ]) {
-      const warned = await newLines('warn', new RegExp('config entry skipped: .*/consumers\\.json: ' + entry + ': field "secret": HMAC key has 1 byte; HS256 needs at least 32'), async () => {
-        expectRejected(await g().get('/consumers/a', bearer(await hs256(secret, { key }))), MESSAGES.unknownKey);
-      });
+      const warned = await newLines(
+        'warn',
+        new RegExp('config entry skipped: .*/consumers\\.json: ' + entry + ': field "secret": HMAC key has 1 byte; HS256 needs at least 32'),
+        async () => {
+          expectRejected(await g().get('/consumers/a', bearer(await hs256(secret, { key }))), MESSAGES.unknownKey);
+        },
+      );
       expect(warned).toHaveLength(1);
     }
     const jack = await g().get('/consumers/a', bearer(await hs256(JACK_SECRET, { key: 'jack-key', sub: 'jack' })));
@@ -176,9 +219,13 @@ describe('F12: HMAC keys shorter than the hash output', () => {
   });
 
   it('an empty JWK Set refuses every token and says why in the log', async () => {
-    const warned = await newLines('warn', /config entry skipped: .*\/empty-jwks\.json: JWK Set: field "keys": empty: no key can verify a token, so every token is refused/, async () => {
-      expectRejected(await g().get('/empty/a', bearer(await hs256(K1, { sub: 'x' }))), MESSAGES.verifyFailed);
-    });
+    const warned = await newLines(
+      'warn',
+      /config entry skipped: .*\/empty-jwks\.json: JWK Set: field "keys": empty: no key can verify a token, so every token is refused/,
+      async () => {
+        expectRejected(await g().get('/empty/a', bearer(await hs256(K1, { sub: 'x' }))), MESSAGES.verifyFailed);
+      },
+    );
     expect(warned).toHaveLength(1);
     await newLines('warn', /empty-jwks\.json: JWK Set: field "keys": empty/, async () => {
       expectRejected(await g().get('/empty/a', bearer(await hs256(K1, { sub: 'x' }, { kid: 'k1' }))), MESSAGES.verifyFailed);
@@ -186,9 +233,13 @@ describe('F12: HMAC keys shorter than the hash output', () => {
   });
 
   it('a consumer map without credentials refuses every token and says why in the log', async () => {
-    const warned = await newLines('warn', /config entry skipped: .*\/no-consumers\.json: consumer map: field "consumers": no credentials: no token can verify, so every token is refused/, async () => {
-      expectRejected(await g().get('/no-credentials/a', bearer(await hs256(JACK_SECRET, { key: 'jack-key' }))), MESSAGES.unknownKey);
-    });
+    const warned = await newLines(
+      'warn',
+      /config entry skipped: .*\/no-consumers\.json: consumer map: field "consumers": no credentials: no token can verify, so every token is refused/,
+      async () => {
+        expectRejected(await g().get('/no-credentials/a', bearer(await hs256(JACK_SECRET, { key: 'jack-key' }))), MESSAGES.unknownKey);
+      },
+    );
     expect(warned).toHaveLength(1);
   });
 });
@@ -209,4 +260,3 @@ function post(pathAndQuery: string, body: string): Promise<Reply> {
     req.end(body);
   });
 }
-

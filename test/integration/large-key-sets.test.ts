@@ -66,14 +66,20 @@ const { it, g } = gatewayPerFile(
 );
 
 function token(claims: object, secret: string | Uint8Array, header: object = {}): Promise<string> {
-  return new SignJWT({ exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', ...header }).sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
+  return new SignJWT({ exp: now() + 600, ...claims })
+    .setProtectedHeader({ alg: 'HS256', ...header })
+    .sign(typeof secret === 'string' ? new TextEncoder().encode(secret) : secret);
 }
 
 describe('100,000 consumers with an index', () => {
   it('a credential deep in the file identifies its consumer', async () => {
     const last = CONSUMERS - 1;
     const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-' + last }, consumerSecrets[last])) });
-    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Credential-Identifier'], echo.headers['X-Consumer-Custom-Id']]).toEqual(['user-' + last, 'cred-' + last, 'c' + last]);
+    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Credential-Identifier'], echo.headers['X-Consumer-Custom-Id']]).toEqual([
+      'user-' + last,
+      'cred-' + last,
+      'c' + last,
+    ]);
   });
 
   it('an index entry that points elsewhere finds nothing, even with the secret of the entry it points at', async () => {
@@ -94,7 +100,11 @@ describe('100,000 consumers with an index', () => {
 
   it('the anonymous consumer is found by username near the end of the file', async () => {
     const echo = await g().echo('/anonymous/x');
-    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Consumer-Custom-Id'], echo.headers['X-Anonymous-Consumer']]).toEqual(['user-99998', 'c99998', 'true']);
+    expect([echo.headers['X-Consumer-Username'], echo.headers['X-Consumer-Custom-Id'], echo.headers['X-Anonymous-Consumer']]).toEqual([
+      'user-99998',
+      'c99998',
+      'true',
+    ]);
   });
 
   it('a key the index does not know is unknown', async () => {
@@ -118,20 +128,33 @@ describe('a JWK Set of 1,000 keys with an index', () => {
   });
 
   it('a kid whose index entry points elsewhere finds no key', async () => {
-    expectRejected(await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[7], { kid: 'kid-7' })) }), MESSAGES.verifyFailed);
-    expectRejected(await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[8], { kid: 'kid-7' })) }), MESSAGES.verifyFailed);
+    expectRejected(
+      await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[7], { kid: 'kid-7' })) }),
+      MESSAGES.verifyFailed,
+    );
+    expectRejected(
+      await g().get('/jwks/x', { Authorization: 'Bearer ' + (await token({ sub: 's' }, keySecrets[8], { kid: 'kid-7' })) }),
+      MESSAGES.verifyFailed,
+    );
   });
 });
 
 describe('changing the large map', () => {
   it('after index and reload, a changed credential works and its old key is refused', async () => {
     const rotated = 'rotated-' + randomBytes(16).toString('hex');
-    const changed = { consumers: consumers.consumers.map((c, i) => (i === 50000 ? { ...c, credentials: [{ id: 'cred-50000b', key: 'key-50000b', secret: rotated }] } : c)) };
+    const changed = {
+      consumers: consumers.consumers.map((c, i) => (i === 50000 ? { ...c, credentials: [{ id: 'cred-50000b', key: 'key-50000b', secret: rotated }] } : c)),
+    };
     expect(await g().nginx.reload({ 'consumers.json': JSON.stringify(indexDocument(changed)) })).toBe(true);
     const echo = await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000b' }, rotated)) });
     expect([echo.headers['X-Consumer-Username'], echo.headers['X-Credential-Identifier']]).toEqual(['user-50000', 'cred-50000b']);
-    expectRejected(await g().get('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000' }, consumerSecrets[50000])) }), MESSAGES.unknownKey);
+    expectRejected(
+      await g().get('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-50000' }, consumerSecrets[50000])) }),
+      MESSAGES.unknownKey,
+    );
     // key-7 is indexed correctly again
-    expect((await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-7' }, consumerSecrets[7])) })).headers['X-Consumer-Username']).toBe('user-7');
+    expect(
+      (await g().echo('/consumers/x', { Authorization: 'Bearer ' + (await token({ key: 'key-7' }, consumerSecrets[7])) })).headers['X-Consumer-Username'],
+    ).toBe('user-7');
   });
 });

@@ -20,7 +20,12 @@ const encode = (text: string) => new TextEncoder().encode(text);
 const b64 = (text: string) => Buffer.from(text).toString('base64url');
 
 const FILES = {
-  'ov_a.json': JSON.stringify({ consumers: [{ username: 'alice', credentials: [{ key: 'ka', secret: SECRET_A }] }, { username: 'guest', credentials: [] }] }),
+  'ov_a.json': JSON.stringify({
+    consumers: [
+      { username: 'alice', credentials: [{ key: 'ka', secret: SECRET_A }] },
+      { username: 'guest', credentials: [] },
+    ],
+  }),
   'ov_b.json': JSON.stringify({ consumers: [{ username: 'bob', credentials: [{ key: 'kb', secret: SECRET_B }] }] }),
   'jwks_a.json': JSON.stringify({ keys: [{ kty: 'oct', kid: 'a', alg: 'HS256', k: b64(SECRET_A) }] }),
   'jwks_b.json': JSON.stringify({ keys: [{ kty: 'oct', kid: 'b', alg: 'HS256', k: b64(SECRET_B) }] }),
@@ -30,9 +35,7 @@ const FILES = {
 
 /** alice's token (credential ka, secret A), valid for 10 minutes, with `claims` over the defaults. */
 function token(claims: { [name: string]: unknown } = {}, header: { [name: string]: unknown } = {}): Promise<string> {
-  return new SignJWT({ key: 'ka', exp: now() + 600, ...claims })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header })
-    .sign(encode(SECRET_A));
+  return new SignJWT({ key: 'ka', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256', typ: 'JWT', ...header }).sign(encode(SECRET_A));
 }
 
 interface Sent {
@@ -152,8 +155,13 @@ const STYLE_PARTS: { [style in Style]: { server: string[]; location: string[] } 
 function server(name: string, style: Style, scenario: Scenario): string {
   const base = scenario.base ?? ['set $auth_jwt_consumers ov_a;'];
   const parts = STYLE_PARTS[style];
-  const location = (path: string, lines: string[]) =>
-    ['location ' + path + ' {', ...lines.map((line) => '    ' + line), ...parts.location.map((line) => '    ' + line), '    proxy_pass http://echo_upstream;', '}'];
+  const location = (path: string, lines: string[]) => [
+    'location ' + path + ' {',
+    ...lines.map((line) => '    ' + line),
+    ...parts.location.map((line) => '    ' + line),
+    '    proxy_pass http://echo_upstream;',
+    '}',
+  ];
   return [
     'server {',
     '    listen 127.0.0.1:${PORT};',
@@ -208,7 +216,11 @@ describe.each(STYLES)('%s style: a location overrides the server', (style) => {
     it('$auth_jwt_' + name, async () => {
       const scenario = SCENARIOS[name];
       expect({ setting: name, where: 'server', saw: await answer(name, style, '/srv/') }).toEqual({ setting: name, where: 'server', saw: scenario.atServer });
-      expect({ setting: name, where: 'location', saw: await answer(name, style, '/loc/') }).toEqual({ setting: name, where: 'location', saw: scenario.atLocation });
+      expect({ setting: name, where: 'location', saw: await answer(name, style, '/loc/') }).toEqual({
+        setting: name,
+        where: 'location',
+        saw: scenario.atLocation,
+      });
     });
   }
 });

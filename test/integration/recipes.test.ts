@@ -38,8 +38,7 @@ const RECIPES: [string, Place][] = [
   ['error-pages', 'server'],
 ];
 
-const SEED_TOKEN =
-  'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU';
+const SEED_TOKEN = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJrZXkiOiJqYWNrLWtleSIsIm5iZiI6MTcyOTEzMjI3MX0.UEPXy5jpid624T1XpfjM0PLY73LZPjV3Qt8yZ92kVuU';
 const JACK_SECRET = 'jack-hs256-secret-that-is-very-long';
 const KONG_ISSUER = 'https://issuer.example';
 const KONG_SECRET = 'kong-style-secret-for-the-issuer-credential';
@@ -80,12 +79,7 @@ const CONSUMERS = {
 const REVOKED = { jti: ['jti-revoked'], sub: ['sub-revoked'], kid: ['kid-revoked'] };
 
 /** Test-only config around the recipes. */
-const RUNTIME_REVOKE_LOCATION = [
-  'location = /test/revoke {',
-  '    set $auth_jwt_revocation_zone jwt_revoked;',
-  '    js_content jwt.revoke;',
-  '}',
-].join('\n');
+const RUNTIME_REVOKE_LOCATION = ['location = /test/revoke {', '    set $auth_jwt_revocation_zone jwt_revoked;', '    js_content jwt.revoke;', '}'].join('\n');
 
 /**
  * Where the engine has js_shared_dict_zone (njs >= 0.8.0), the README's
@@ -220,7 +214,11 @@ async function waitFor<T>(what: string, probe: () => T | undefined | null | fals
 
 /** The line of a log in the prefix that matches, once nginx has written it. */
 function logLine(file: string, pattern: RegExp): Promise<string> {
-  return waitFor(file + ' line ' + pattern, () => readPrefixFile(file).split('\n').find((line) => pattern.test(line)));
+  return waitFor(file + ' line ' + pattern, () =>
+    readPrefixFile(file)
+      .split('\n')
+      .find((line) => pattern.test(line)),
+  );
 }
 
 function count(statuses: number[]): { [status: number]: number } {
@@ -246,7 +244,6 @@ function it(name: string, body: () => Promise<void>): void {
     15000,
   );
 }
-
 
 beforeAll(async () => {
   if (process.env.JWT_TEST_UNSET !== undefined) throw new Error('JWT_TEST_UNSET must not be set in the environment of this test');
@@ -406,7 +403,12 @@ describe('anonymous-consumer (/public/)', () => {
   });
 
   it('identity headers sent by the client never reach the upstream', async () => {
-    const spoofed = { 'X-Consumer-Username': 'admin', 'X-Anonymous-Consumer': 'false', 'X-Credential-Identifier': 'cred-admin', 'X-Consumer-Custom-Id': 'root' };
+    const spoofed = {
+      'X-Consumer-Username': 'admin',
+      'X-Anonymous-Consumer': 'false',
+      'X-Credential-Identifier': 'cred-admin',
+      'X-Consumer-Custom-Id': 'root',
+    };
     expectAnonymous((await echo('/public/a', spoofed)).headers);
     const seen = await echo('/public/a', { ...spoofed, 'X-Anonymous-Consumer': 'true', ...bearer(await jack()) });
     expectJack(seen.headers);
@@ -570,10 +572,23 @@ describe('revocation (/revocable/)', () => {
     const later = unique('sub-later');
     const before = await jack({ sub: later });
     expectJack((await echo('/revocable/x', bearer(before))).headers);
-    const shutdowns = (gw().errorLog().match(/gracefully shutting down/g) || []).length;
+    const shutdowns = (
+      gw()
+        .errorLog()
+        .match(/gracefully shutting down/g) || []
+    ).length;
     await gw().reload({ 'revoked.json': JSON.stringify({ jti: ['jti-revoked'], sub: [later], kid: ['kid-revoked'] }) });
     // The old worker stops accepting once it logs this.
-    await waitFor('the old worker to shut down', () => (gw().errorLog().match(/gracefully shutting down/g) || []).length > shutdowns, 5000);
+    await waitFor(
+      'the old worker to shut down',
+      () =>
+        (
+          gw()
+            .errorLog()
+            .match(/gracefully shutting down/g) || []
+        ).length > shutdowns,
+      5000,
+    );
     await expectRejected('/revocable/x', bearer(before), 401, FAILED);
     await expectRejected('/revocable/x', bearer(await jack({ sub: later })), 401, FAILED);
     expectJack((await echo('/revocable/x', bearer(await jack({ sub: 'sub-revoked' })))).headers);
@@ -596,7 +611,11 @@ describe('revocation (/revocable/)', () => {
       const kid = unique('kid-zone');
       const tokens = { jti: await jack({ jti }), sub: await jack({ sub }), kid: await jack({}, { kid }) };
       for (const token of Object.values(tokens)) expectJack((await echo('/revocable-zone/x', bearer(token))).headers);
-      const workers = (gw().errorLog().match(/start worker process/g) || []).length;
+      const workers = (
+        gw()
+          .errorLog()
+          .match(/start worker process/g) || []
+      ).length;
       for (const body of [{ jti, ttl: 60 }, { sub }, { kid, ttl: 60 }]) {
         const reply = await revoke(JSON.stringify(body));
         expect({ status: reply.status, body: reply.json() }).toEqual({ status: 200, body: { message: 'revoked' } });
@@ -605,7 +624,13 @@ describe('revocation (/revocable/)', () => {
       await logLine('logs/error.log', new RegExp('rejected 401 TOKEN_REVOKED: jti "' + jti + '" is revoked in zone jwt_revoked'));
       await logLine('logs/error.log', new RegExp('rejected 401 TOKEN_REVOKED: kid "' + kid + '" is revoked in zone jwt_revoked'));
       // No reload happened, other tokens pass, and the zone applies only where a location names it.
-      expect((gw().errorLog().match(/start worker process/g) || []).length).toBe(workers);
+      expect(
+        (
+          gw()
+            .errorLog()
+            .match(/start worker process/g) || []
+        ).length,
+      ).toBe(workers);
       expectJack((await echo('/revocable-zone/x', bearer(await jack({ jti: unique('jti-other') })))).headers);
       expectJack((await echo('/hidden/x', bearer(tokens.jti))).headers);
     });
@@ -613,7 +638,11 @@ describe('revocation (/revocable/)', () => {
     it('jwt.revoke refuses a body that names nothing to revoke, or is not JSON', async () => {
       for (const body of ['{}', '{"jti":""}', '{"jti":5,"sub":["x"]}']) {
         const reply = await revoke(body);
-        expect({ body, status: reply.status, reply: reply.json() }).toEqual({ body, status: 400, reply: { message: 'nothing to revoke: give jti, sub or kid' } });
+        expect({ body, status: reply.status, reply: reply.json() }).toEqual({
+          body,
+          status: 400,
+          reply: { message: 'nothing to revoke: give jti, sub or kid' },
+        });
       }
       const reply = await revoke('not json');
       expect({ status: reply.status, body: reply.json() }).toEqual({ status: 400, body: { message: 'body must be JSON like {"jti":"..."}' } });
@@ -648,8 +677,12 @@ describe('per-sub (/api/, the NGINX blog recipe)', () => {
     const first = await request('/api/first-' + sub, bearer(token));
     expect(first.status).toBe(200);
     expect((await request('/api/second-' + sub, bearer(token))).status).toBe(429);
-    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/first-' + sub + ' HTTP/1.1" 200 '))).toMatch(new RegExp(' 200 alg=HS256 sub=' + sub + '$'));
-    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/second-' + sub + ' HTTP/1.1" 429 '))).toMatch(new RegExp(' 429 alg=HS256 sub=' + sub + '$'));
+    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/first-' + sub + ' HTTP/1.1" 200 '))).toMatch(
+      new RegExp(' 200 alg=HS256 sub=' + sub + '$'),
+    );
+    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/second-' + sub + ' HTTP/1.1" 429 '))).toMatch(
+      new RegExp(' 429 alg=HS256 sub=' + sub + '$'),
+    );
     // Another client is not limited by the first.
     expect((await request('/api/other', bearer(await jack({ sub: unique('client') })))).status).toBe(200);
   });
@@ -660,7 +693,9 @@ describe('per-sub (/api/, the NGINX blog recipe)', () => {
     expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/forged-' + victim + ' HTTP/1.1" '))).toMatch(/ 401 alg= sub=$/);
     const real = await request('/api/real-' + victim, bearer(await jack({ sub: victim })));
     expect(real.status).toBe(200);
-    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/real-' + victim + ' HTTP/1.1" '))).toMatch(new RegExp(' 200 alg=HS256 sub=' + victim + '$'));
+    expect(await logLine('logs/jwt-clients.log', new RegExp('"GET /api/real-' + victim + ' HTTP/1.1" '))).toMatch(
+      new RegExp(' 200 alg=HS256 sub=' + victim + '$'),
+    );
   });
 });
 

@@ -81,7 +81,12 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) => test(name, withLogs(() => gw, body), 30000);
+const it = (name: string, body: () => Promise<void>) =>
+  test(
+    name,
+    withLogs(() => gw, body),
+    30000,
+  );
 const g = () => gw as Gateway;
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failing input can be reproduced. */
@@ -178,7 +183,10 @@ async function malformedTokens(): Promise<[string, string][]> {
     ['padding characters', validHeader + '==.' + validPayload + '.' + valid.split('.')[2]],
     ['standard base64 alphabet', standardAlphabet(valid)],
     ['standard base64 "/" in the signature', replaceSignature(valid, valid.split('.')[2].slice(0, -2) + '/A')],
-    ['non-canonical last character of the header', validHeader.slice(0, -1) + String.fromCharCode(validHeader.charCodeAt(validHeader.length - 1) + 1) + '.' + validPayload + '.' + valid.split('.')[2]],
+    [
+      'non-canonical last character of the header',
+      validHeader.slice(0, -1) + String.fromCharCode(validHeader.charCodeAt(validHeader.length - 1) + 1) + '.' + validPayload + '.' + valid.split('.')[2],
+    ],
     ['impossible segment length (4n+1)', validHeader + 'A.' + validPayload + '.' + valid.split('.')[2]],
     ['a space inside the token', validHeader + '.' + validPayload.slice(0, 5) + ' ' + validPayload.slice(5) + '.' + valid.split('.')[2]],
     ['latin-1 characters', validHeader + '.' + validPayload + '.\u00e9\u00e8'],
@@ -250,11 +258,14 @@ async function malformedTokens(): Promise<[string, string][]> {
     ['RS256 signature of zeros', replaceSignature(aliceToken, new Uint8Array(256))],
     ['RS256 signature of 512 bytes', replaceSignature(aliceToken, new Uint8Array([...aliceSignature, ...aliceSignature]))],
     ['RS256 signature all 0xff', replaceSignature(aliceToken, new Uint8Array(256).fill(0xff))],
-    ['RS256 token signed with SHA-1 (node:crypto)', (() => {
-      const input = aliceToken.split('.').slice(0, 2).join('.');
-      const key = KeyObject.from(alice.privateKey as unknown as webcrypto.CryptoKey);
-      return input + '.' + createSign('sha1').update(input).sign(key).toString('base64url');
-    })()],
+    [
+      'RS256 token signed with SHA-1 (node:crypto)',
+      (() => {
+        const input = aliceToken.split('.').slice(0, 2).join('.');
+        const key = KeyObject.from(alice.privateKey as unknown as webcrypto.CryptoKey);
+        return input + '.' + createSign('sha1').update(input).sign(key).toString('base64url');
+      })(),
+    ],
   ];
   const out: [string, string][] = [];
   for (const [label, token] of list) out.push([label, await token]);
@@ -273,7 +284,8 @@ function not401(reply: Reply, label: string): string | null {
   }
   const problems: string[] = [];
   if (reply.status !== 401) problems.push('status ' + reply.status);
-  if (typeof message !== 'string' || !KNOWN_BODIES.includes(message) || !/^\{"message":"[^"]+"\}$/.test(reply.text)) problems.push('body ' + reply.text.slice(0, 120));
+  if (typeof message !== 'string' || !KNOWN_BODIES.includes(message) || !/^\{"message":"[^"]+"\}$/.test(reply.text))
+    problems.push('body ' + reply.text.slice(0, 120));
   if (!/^Bearer realm="jwt"/.test(String(reply.headers['www-authenticate']))) problems.push('WWW-Authenticate ' + reply.headers['www-authenticate']);
   if (!/^application\/json/.test(String(reply.headers['content-type']))) problems.push('Content-Type ' + reply.headers['content-type']);
   return problems.length ? label + ': ' + problems.join('; ') : null;

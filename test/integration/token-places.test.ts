@@ -13,7 +13,19 @@
  * Tokens are minted with jose.
  */
 import { SignJWT } from 'jose';
-import { authLocation, Echo, expectRejected, gatewayConfig, gatewayPerFile, expectForbidden, MESSAGES, now, rawRequest, Reply, unique } from '../support/gateway';
+import {
+  authLocation,
+  Echo,
+  expectRejected,
+  gatewayConfig,
+  gatewayPerFile,
+  expectForbidden,
+  MESSAGES,
+  now,
+  rawRequest,
+  Reply,
+  unique,
+} from '../support/gateway';
 
 const SECRET = 'token-places-secret-0123456789abcdefghijklmnop';
 const CONSUMERS = {
@@ -56,7 +68,10 @@ async function twoTokens(): Promise<[string, string]> {
 const raw = (path: string, headerLines: string[]) => rawRequest(g(), path, headerLines);
 
 function expectDave(echo: Echo): void {
-  expect({ username: echo.headers['X-Consumer-Username'], credential: echo.headers['X-Credential-Identifier'] }).toEqual({ username: 'dave', credential: 'cred-dave' });
+  expect({ username: echo.headers['X-Consumer-Username'], credential: echo.headers['X-Credential-Identifier'] }).toEqual({
+    username: 'dave',
+    credential: 'cred-dave',
+  });
 }
 
 /** The reply, or a failure after `ms`: a worker that hangs must fail the test, not stall it. */
@@ -98,7 +113,9 @@ describe('F5: two different tokens, however they are spelled, are "Multiple toke
 
   it('the same token repeated in every spelling passes', async () => {
     const a = await token();
-    expectDave(await g().echo('/plain/x?jwt=' + a + '&j%77t=' + a + '&JWT=' + a, { Authorization: 'Bearer ' + a, Cookie: 'jwt=' + a + '; JWT=' + a + ', Jwt=' + a }));
+    expectDave(
+      await g().echo('/plain/x?jwt=' + a + '&j%77t=' + a + '&JWT=' + a, { Authorization: 'Bearer ' + a, Cookie: 'jwt=' + a + '; JWT=' + a + ', Jwt=' + a }),
+    );
     const twice = await raw('/plain/x', ['Cookie: jwt=' + a, 'Cookie: JWT=' + a]);
     expect(twice.status).toBe(200);
   });
@@ -169,7 +186,11 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
     const echo = await g().echo('/hidden/h?keep=1', { Authorization: 'Bearer ' + t, 'X-Other': 'kept', Cookie: 'session=abc' });
     expectDave(echo);
     expectNoToken(echo, t);
-    expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({ other: 'kept', cookie: 'session=abc', url: '/hidden/h?keep=1' });
+    expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({
+      other: 'kept',
+      cookie: 'session=abc',
+      url: '/hidden/h?keep=1',
+    });
   });
 
   it('two Cookie headers: the token goes, the others arrive as one Cookie header', async () => {
@@ -191,7 +212,6 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
 });
 
 describe('F2: match claim rules never stall a worker', () => {
-
   it('the catastrophic rule on 40 letters and a "!" answers 403 at once', async () => {
     const t = await token({ email: 'a'.repeat(40) + '!@example.com' });
     const started = Date.now();

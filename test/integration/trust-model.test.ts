@@ -30,7 +30,9 @@ const CONFIG = gatewayConfig({
 const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': CONSUMERS } }));
 
 function token(consumer: 'jack' | 'alice', claims: { [name: string]: unknown }): Promise<string> {
-  return new SignJWT({ key: consumer + '-key', exp: now() + 600, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(SECRETS[consumer]));
+  return new SignJWT({ key: consumer + '-key', exp: now() + 600, ...claims })
+    .setProtectedHeader({ alg: 'HS256' })
+    .sign(new TextEncoder().encode(SECRETS[consumer]));
 }
 
 const status = async (path: string, jwt: string) => (await g().get(path, { Authorization: 'Bearer ' + jwt })).status;

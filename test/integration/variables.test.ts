@@ -60,7 +60,9 @@ const CONFIG = gatewayConfig({
 const SECRET = new TextEncoder().encode('variables-test-secret-of-good-length-0123456789');
 const WRONG_SECRET = new TextEncoder().encode('not-the-secret-of-the-credential-0123456789abc');
 const CONSUMERS = {
-  consumers: [{ username: 'carol', labels: { custom_id: 'c-42' }, credentials: [{ id: 'cred-carol', key: 'carol-key', secret: new TextDecoder().decode(SECRET) }] }],
+  consumers: [
+    { username: 'carol', labels: { custom_id: 'c-42' }, credentials: [{ id: 'cred-carol', key: 'carol-key', secret: new TextDecoder().decode(SECRET) }] },
+  ],
 };
 
 const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: { 'consumers.json': JSON.stringify(CONSUMERS) } }));
@@ -233,7 +235,11 @@ describe('limit_req_zone keyed by $jwt_claim_sub', () => {
 
 describe('one verification per request', () => {
   function rejectedLines(): number {
-    return (g().nginx.errorLog().match(/jwt-gateway: rejected/g) || []).length;
+    return (
+      g()
+        .nginx.errorLog()
+        .match(/jwt-gateway: rejected/g) || []
+    ).length;
   }
 
   it('an invalid token read through a dozen variables logs exactly one rejection', async () => {
@@ -242,7 +248,11 @@ describe('one verification per request', () => {
     const reply = await g().get('/vars/x?probe=' + probe, { Authorization: 'Bearer ' + (await token({ sub: 'victim' }, WRONG_SECRET)) });
     expectRejected(reply, MESSAGES.verifyFailed);
     await varsLine(probe); // the log phase, the last reader of the variables, is over
-    const added = g().nginx.errorLog().split('\n').filter((line) => line.includes('jwt-gateway:')).slice(-5);
+    const added = g()
+      .nginx.errorLog()
+      .split('\n')
+      .filter((line) => line.includes('jwt-gateway:'))
+      .slice(-5);
     expect(rejectedLines() - before).toBe(1);
     expect(added[added.length - 1]).toMatch(/\[info\].*jwt-gateway: rejected 401 SIGNATURE_INVALID/);
   });

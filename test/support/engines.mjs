@@ -10,7 +10,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SYSTEM_MODULES = ['/usr/lib/nginx/modules/ngx_http_js_module.so', '/etc/nginx/modules/ngx_http_js_module.so', '/usr/local/nginx/modules/ngx_http_js_module.so'];
+const SYSTEM_MODULES = [
+  '/usr/lib/nginx/modules/ngx_http_js_module.so',
+  '/etc/nginx/modules/ngx_http_js_module.so',
+  '/usr/local/nginx/modules/ngx_http_js_module.so',
+];
 
 /** The environment variable that picks the engine of test/support/nginx.ts (and so of the integration tests). */
 export const ENGINE_VARIABLE = 'JWT_GATEWAY_ENGINE';
@@ -39,7 +43,8 @@ export function versionNumber(version) {
 function probe(command, args) {
   const result = spawnSync(command[0], [...command.slice(1), ...args], { encoding: 'utf8' });
   if (result.error) throw new Error(command.join(' ') + ': ' + result.error.message);
-  if (result.status !== 0) throw new Error(command.join(' ') + ' ' + args.join(' ') + ' exited with ' + result.status + ': ' + (result.stderr || result.stdout).trim());
+  if (result.status !== 0)
+    throw new Error(command.join(' ') + ' ' + args.join(' ') + ' exited with ' + result.status + ': ' + (result.stderr || result.stdout).trim());
   return (result.stdout + result.stderr).trim();
 }
 
@@ -65,7 +70,15 @@ export function describeEngine(id) {
         problems.push(e.message);
       }
     }
-    throw new Error('no engine with njs ' + byVersion[1] + (qjs ? ' (QuickJS)' : '') + ' (engines: ' + ENGINE_IDS.join(', ') + ')' + (problems.length ? '; ' + problems.join('; ') : ''));
+    throw new Error(
+      'no engine with njs ' +
+        byVersion[1] +
+        (qjs ? ' (QuickJS)' : '') +
+        ' (engines: ' +
+        ENGINE_IDS.join(', ') +
+        ')' +
+        (problems.length ? '; ' + problems.join('; ') : ''),
+    );
   }
   const spec = SPECS[id === 'installed' || id === 'bookworm' ? 'system' : id];
   if (!spec) throw new Error(ENGINE_VARIABLE + '=' + id + ': unknown engine (one of ' + ENGINE_IDS.join(', ') + ', or njs-VERSION[-qjs])');

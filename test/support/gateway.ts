@@ -124,7 +124,7 @@ function block(text: string | undefined, spaces: number): string[] {
  * each js_preload_object into the file path it names, in every config.
  */
 export function gatewayConfig(options: GatewayConfigOptions): string {
-  const echo = options.echo === false ? undefined : options.echo ?? {};
+  const echo = options.echo === false ? undefined : (options.echo ?? {});
   // A blank line ahead of each piece that is there.
   const spaced = (pieces: string[][]) => pieces.filter((lines) => lines.length > 0).flatMap((lines) => ['', ...lines]);
   const echoServer = echo
@@ -364,7 +364,12 @@ export function gatewayPerFile(options: () => NginxOptions, timeoutMs = 15000): 
   }, 300000);
   afterAll(() => finish(gw));
   return {
-    it: (name, body) => test(name, withLogs(() => gw, body), timeoutMs),
+    it: (name, body) =>
+      test(
+        name,
+        withLogs(() => gw, body),
+        timeoutMs,
+      ),
     g: () => gw as Gateway,
   };
 }

@@ -127,7 +127,11 @@ function reserialize(token: string, segment: number, style: Extract<Mutation, { 
   else if (style === 'escape') text = JSON.stringify(object).replace(/[a-z]/, (c) => '\\u00' + c.charCodeAt(0).toString(16));
   else if (style === 'duplicate') text = JSON.stringify(object).replace(/^\{/, names.length ? '{' + JSON.stringify(names[0]) + ':"dup",' : '{');
   else if (style === 'bom') text = '\ufeff' + JSON.stringify(object);
-  else return parts.slice(0, segment).concat(Buffer.from(JSON.stringify(object), 'utf16le').toString('base64url'), parts.slice(segment + 1)).join('.');
+  else
+    return parts
+      .slice(0, segment)
+      .concat(Buffer.from(JSON.stringify(object), 'utf16le').toString('base64url'), parts.slice(segment + 1))
+      .join('.');
   parts[segment] = b64u(text);
   return parts.join('.');
 }

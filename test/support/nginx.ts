@@ -121,7 +121,9 @@ export function configForEngine(config: string, prefix: string, target: Engine =
       files[name] = path.resolve(prefix, file);
       // Alone on its line, it leaves a trace; within a line it just goes.
       const rest = all.slice(at + whole.length, (all.indexOf('\n', at) + 1 || all.length + 1) - 1);
-      return before + (before === '' && rest.trim() === '' ? indent + '# js_preload_object ' + name + ': none on QuickJS, the settings name ' + files[name] : '');
+      return (
+        before + (before === '' && rest.trim() === '' ? indent + '# js_preload_object ' + name + ': none on QuickJS, the settings name ' + files[name] : '')
+      );
     });
     text = text.replace(AUTH_JWT_DOCUMENTS, (whole, head: string, name: string, tail: string) => (files[name] ? head + files[name] + tail : whole));
     if (!/^\s*js_engine\s/m.test(text)) additions.push('js_engine qjs;');
@@ -131,7 +133,8 @@ export function configForEngine(config: string, prefix: string, target: Engine =
   }
   if (additions.length) {
     const http = /^\s*http\s*\{[^\n]*\n/m.exec(text);
-    if (http) text = text.slice(0, http.index + http[0].length) + additions.map((line) => '    ' + line + '\n').join('') + text.slice(http.index + http[0].length);
+    if (http)
+      text = text.slice(0, http.index + http[0].length) + additions.map((line) => '    ' + line + '\n').join('') + text.slice(http.index + http[0].length);
   }
   return text;
 }
@@ -245,7 +248,9 @@ export function workerProcesses(master: number): WorkerProcess[] {
     if (!stat || stat.ppid !== master || stat.state === 'Z') continue;
     let title = '';
     try {
-      title = readFileSync('/proc/' + pid + '/cmdline', 'utf8').replace(/\0/g, ' ').trim();
+      title = readFileSync('/proc/' + pid + '/cmdline', 'utf8')
+        .replace(/\0/g, ' ')
+        .trim();
     } catch {
       continue;
     }

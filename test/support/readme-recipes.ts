@@ -121,7 +121,9 @@ function section(items: { label: string; text: string }[]): string {
  */
 export function composeConfig(recipes: Recipe[], extras: Extras = {}): string {
   const pick = (place: Place) => [
-    ...recipes.filter((r) => r.place === place).map((r) => ({ label: 'README recipe: ' + r.name + ' ' + r.place + ' (README.md:' + r.line + ')', text: r.body })),
+    ...recipes
+      .filter((r) => r.place === place)
+      .map((r) => ({ label: 'README recipe: ' + r.name + ' ' + r.place + ' (README.md:' + r.line + ')', text: r.body })),
     ...(extras[place] ?? []).map((text) => ({ label: 'test extra (not from the README)', text })),
   ];
   const owners: { [location: string]: string } = {};

@@ -32,7 +32,10 @@ export function compact(header: object | string, payload: object | string, signa
 export function signatureOf(alg: string, key: SigningKey, input: string | Uint8Array): Buffer {
   const data = typeof input === 'string' ? Buffer.from(input) : input;
   const bits = alg.slice(2);
-  if (alg.startsWith('HS')) return createHmac('sha' + bits, typeof key === 'string' ? Buffer.from(key) : (key as Uint8Array)).update(data).digest();
+  if (alg.startsWith('HS'))
+    return createHmac('sha' + bits, typeof key === 'string' ? Buffer.from(key) : (key as Uint8Array))
+      .update(data)
+      .digest();
   if (alg.startsWith('RS')) return sign('sha' + bits, data, key as KeyObject);
   if (alg.startsWith('PS')) return sign('sha' + bits, data, { key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 });
   if (alg.startsWith('ES')) return sign('sha' + bits, data, { key: key as KeyObject, dsaEncoding: 'ieee-p1363' });

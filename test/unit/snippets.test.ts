@@ -27,7 +27,8 @@ test('no snippet or njs source names a $auth_jwt_ variable the table lacks', () 
   const files = ['njs/gateway.ts', 'njs/nginx/settings.ts', 'njs/nginx/outcome.ts', ...Object.keys(generatedFiles()).filter((file) => file.endsWith('.conf'))];
   const extra = ['nginx/jwt-auth.conf', 'nginx/jwt-auth-error-page.conf', 'nginx/jwt-proxy-headers.conf'];
   for (const file of [...files, ...extra]) {
-    for (const match of read(file).matchAll(/auth_jwt_([a-z_]+)/g)) expect({ file, name: match[1], known: names.includes(match[1]) }).toEqual({ file, name: match[1], known: true });
+    for (const match of read(file).matchAll(/auth_jwt_([a-z_]+)/g))
+      expect({ file, name: match[1], known: names.includes(match[1]) }).toEqual({ file, name: match[1], known: true });
   }
 });
 

@@ -77,10 +77,15 @@ function prepareCredential(fields: JsonObject, capabilities: Capabilities): Prep
   }
   const field = algorithm.kty === 'oct' ? 'secret' : 'public_key';
   const material = resolveReference(fields[field], capabilities);
-  if (material === null) return configProblem(undefined, undefined, field, 'references ' + fields[field] + ', which is not set in the environment (njs >= 0.8.8 also needs `env NAME;` in nginx.conf)');
-  const key = algorithm.kty === 'oct'
-    ? keyFromSecret(material, fields.base64_secret === true, algorithm.name)
-    : keyFromPem(material, algorithm.name, capabilities);
+  if (material === null)
+    return configProblem(
+      undefined,
+      undefined,
+      field,
+      'references ' + fields[field] + ', which is not set in the environment (njs >= 0.8.8 also needs `env NAME;` in nginx.conf)',
+    );
+  const key =
+    algorithm.kty === 'oct' ? keyFromSecret(material, fields.base64_secret === true, algorithm.name) : keyFromPem(material, algorithm.name, capabilities);
   if (isProblem(key)) return key;
   return { key, graceSeconds: grace };
 }
@@ -134,7 +139,8 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
       built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'username', 'missing (a non-empty string is required)'));
       continue;
     }
-    if (built.byUsername['#' + username] !== undefined) built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'username', 'duplicate username'));
+    if (built.byUsername['#' + username] !== undefined)
+      built.problems.push(configProblem(origin, consumerEntry(i, consumer), 'username', 'duplicate username'));
     else built.byUsername['#' + username] = i;
     const list = consumer.credentials;
     if (!Array.isArray(list)) {
@@ -186,7 +192,9 @@ export function consumerIndexOf(document: unknown): StoredConsumerIndex {
 
 function storedIndex(document: unknown): StoredConsumerIndex | null {
   const index = isObject(document) ? document.index : undefined;
-  return isObject(index) && index.hash === INDEX_HASH && isTable(index.keys, 2) && isTable(index.usernames, 1) ? (index as unknown as StoredConsumerIndex) : null;
+  return isObject(index) && index.hash === INDEX_HASH && isTable(index.keys, 2) && isTable(index.usernames, 1)
+    ? (index as unknown as StoredConsumerIndex)
+    : null;
 }
 
 export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
@@ -230,7 +238,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     let keys = 0;
     for (let i = 0; i < built.credentials.length; i++) {
       const credential = storedCredential(built.credentials[i].fields.key as string);
-      if (!credential || credential.consumerIndex !== built.credentials[i].consumerIndex || credential.credentialIndex !== built.credentials[i].credentialIndex) keys++;
+      if (!credential || credential.consumerIndex !== built.credentials[i].consumerIndex || credential.credentialIndex !== built.credentials[i].credentialIndex)
+        keys++;
     }
     let usernames = 0;
     const names = Object.keys(built.byUsername);
@@ -271,7 +280,13 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       const ready = prepare(credential);
       if (!isProblem(ready)) {
         // Tokens that name their credential by kid: revoking that kid revokes the credential, whether the kid came in the header or the payload.
-        return { keys: [ready.key], identity: credential.identity, graceSeconds: ready.graceSeconds, skipped: [], kid: claim === 'kid' ? (value as string) : undefined };
+        return {
+          keys: [ready.key],
+          identity: credential.identity,
+          graceSeconds: ready.graceSeconds,
+          skipped: [],
+          kid: claim === 'kid' ? (value as string) : undefined,
+        };
       }
       const problem = located(ready, origin, entryOf(credential));
       const failure = fail('CREDENTIAL_UNKNOWN', 'credential for key ' + quote(value) + ' is disabled by a config error');
@@ -307,7 +322,11 @@ export function consumersSource(document: unknown, origin: string, capabilities:
         if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
       }
       if (Array.isArray(listed) && working === 0) {
-        all.push(credentials.length === 0 ? noCredentials() : configProblem(origin, 'consumer map', 'consumers', 'no usable credential (every credential is refused, see above), so every token is refused'));
+        all.push(
+          credentials.length === 0
+            ? noCredentials()
+            : configProblem(origin, 'consumer map', 'consumers', 'no usable credential (every credential is refused, see above), so every token is refused'),
+        );
       }
       return all;
     },

@@ -41,8 +41,15 @@ function sharedAlgorithms(a: JsonObject, b: JsonObject): string[] {
  * apart are ambiguous; only the first with the kid is used, here as in `check`.
  */
 function duplicateKid(first: number, algorithms: string[]): string {
-  return 'duplicate kid: keys[' + first + '] has it too and also fits ' + algorithms.join(', ') + ', so a token with this kid and alg is checked against keys[' + first +
-    '] only (keys may share a kid only when their kty, crv or alg tells them apart)';
+  return (
+    'duplicate kid: keys[' +
+    first +
+    '] has it too and also fits ' +
+    algorithms.join(', ') +
+    ', so a token with this kid and alg is checked against keys[' +
+    first +
+    '] only (keys may share a kid only when their kty, crv or alg tells them apart)'
+  );
 }
 
 /**
@@ -240,7 +247,11 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
         }
       }
       if (Array.isArray(listed) && working === 0) {
-        all.push(keys.length === 0 ? noKeys() : configProblem(origin, 'JWK Set', 'keys', 'no usable key (every entry is refused, see above), so every token is refused'));
+        all.push(
+          keys.length === 0
+            ? noKeys()
+            : configProblem(origin, 'JWK Set', 'keys', 'no usable key (every entry is refused, see above), so every token is refused'),
+        );
       }
       return all;
     },

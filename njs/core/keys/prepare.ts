@@ -121,7 +121,8 @@ export function secretKey(secret: Uint8Array, alg: unknown, algField: string, ke
   for (let i = 0; i < bound.length; i++) if (secret.length >= minimumHmacBytes(bound[i])) algorithms.push(bound[i]);
   if (algorithms.length === 0) {
     const size = secret.length + (secret.length === 1 ? ' byte' : ' bytes');
-    const needed = alg === undefined ? 'at least 32 are required (HS256; 48 for HS384, 64 for HS512)' : bound[0] + ' needs at least ' + minimumHmacBytes(bound[0]);
+    const needed =
+      alg === undefined ? 'at least 32 are required (HS256; 48 for HS384, 64 for HS512)' : bound[0] + ' needs at least ' + minimumHmacBytes(bound[0]);
     return problem(keyField, 'HMAC key has ' + size + '; ' + needed + ' (RFC 7518 3.2: no shorter than the hash output)');
   }
   return { kty: 'oct', algorithms, format: 'raw', material: secret };

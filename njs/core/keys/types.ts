@@ -86,7 +86,8 @@ export function counted(count: number, noun: string): string[] {
  */
 export function indexProblem(origin: string, entry: string, what: string, missed: string[] | null): Problem {
   const again = ': run `jwt-gateway index` again';
-  if (!missed) return configProblem(origin, entry, 'index', 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again);
+  if (!missed)
+    return configProblem(origin, entry, 'index', 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again);
   const lost = missed.length ? '; ' + missed.join(' and ') + ' not found through it, their tokens are refused' : '';
   return configProblem(origin, entry, 'index', 'does not match the ' + what + ' (stale or edited' + lost + ')' + again);
 }
