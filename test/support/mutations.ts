@@ -15,6 +15,110 @@ type JsonObject = { [name: string]: unknown };
 /** The token alphabet (base64url without padding). */
 export const B64URL_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
+/** Values for a header's `alg`: every name, near misses, other types. */
+export const ALG_VALUES: unknown[] = [
+  'none',
+  'None',
+  'NONE',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS512',
+  'PS256',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'hs256',
+  'HS256 ',
+  '',
+  'HS2560',
+  '__proto__',
+  'constructor',
+  'toString',
+  null,
+  0,
+  256,
+  true,
+  ['HS256'],
+  { alg: 'HS256' },
+];
+
+/** Values for claims and header members; `now` is the verifier's clock. */
+export function interestingValues(now: number): unknown[] {
+  return [
+    'hs-key',
+    'rs-key',
+    'es-key',
+    'hs',
+    'rs',
+    'es',
+    'unknown',
+    '',
+    '__proto__',
+    'constructor',
+    'hasOwnProperty',
+    '$env://HOME',
+    now,
+    now - 1,
+    now + 1,
+    now + 3600,
+    now * 1000,
+    0,
+    -1,
+    1e308,
+    -1e308,
+    0.5,
+    2 ** 53,
+    '1729135871',
+    null,
+    true,
+    false,
+    [],
+    ['api'],
+    ['other', 'api'],
+    {},
+    { __proto__: 'x' },
+    '\u0000',
+    '\ud800',
+    '\n\r',
+    'x'.repeat(200),
+  ];
+}
+
+/** Member names worth changing in a payload, and in a header. */
+export const CLAIM_NAMES = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', 'crit', '__proto__', 'constructor', ''];
+export const HEADER_NAMES = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip', 'enc', 'cty', '__proto__'];
+/** Text to put in or around a token. */
+export const JUNK_TEXTS = [
+  ' ',
+  '\t',
+  '.',
+  '..',
+  '=',
+  '==',
+  '+',
+  '/',
+  '%2E',
+  '%00',
+  'Bearer ',
+  ',',
+  ';',
+  '"',
+  '\\',
+  '\n',
+  '\r\n',
+  '\u0000',
+  '\ufeff',
+  '\u00a0',
+  'A',
+  'AA',
+  'AAA',
+  '.eyJ9',
+  'eyJ9.',
+];
+
 export type Mutation =
   | { kind: 'flipBit'; segment: number; byte: number; bit: number }
   | { kind: 'setByte'; segment: number; byte: number; value: number }

@@ -23,7 +23,17 @@ import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { b64u, b64uJson, CAPS, NOW, policy } from '../support/core';
-import { applyMutation, B64URL_CHARS, Mutation, MutationContext } from '../support/mutations';
+import {
+  ALG_VALUES,
+  applyMutation,
+  B64URL_CHARS,
+  CLAIM_NAMES,
+  HEADER_NAMES,
+  interestingValues,
+  JUNK_TEXTS,
+  Mutation,
+  MutationContext,
+} from '../support/mutations';
 import { mintJwt } from '../support/tokens';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 20241017;
@@ -191,79 +201,7 @@ async function check(source: string, token: string): Promise<AuthResult> {
 const CASE = fc.integer({ min: 0, max: 6 }).map((i) => CASES[i]);
 const SOURCE = fc.constantFrom('consumers', 'jwks');
 const SEGMENT = fc.integer({ min: 0, max: 2 });
-const ALG_VALUES: unknown[] = [
-  'none',
-  'None',
-  'NONE',
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS512',
-  'PS256',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'hs256',
-  'HS256 ',
-  '',
-  'HS2560',
-  '__proto__',
-  'constructor',
-  'toString',
-  null,
-  0,
-  256,
-  true,
-  ['HS256'],
-  { alg: 'HS256' },
-];
-const INTERESTING_VALUES: unknown[] = [
-  'hs-key',
-  'rs-key',
-  'es-key',
-  'hs',
-  'rs',
-  'es',
-  'unknown',
-  '',
-  '__proto__',
-  'constructor',
-  'hasOwnProperty',
-  '$env://HOME',
-  NOW,
-  NOW - 1,
-  NOW + 1,
-  NOW + 3600,
-  NOW * 1000,
-  0,
-  -1,
-  1e308,
-  -1e308,
-  0.5,
-  2 ** 53,
-  '1729135871',
-  null,
-  true,
-  false,
-  [],
-  ['api'],
-  ['other', 'api'],
-  {},
-  { __proto__: 'x' },
-  '\u0000',
-  '\ud800',
-  '\n\r',
-  'x'.repeat(200),
-];
-const CLAIM_NAMES = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', '__proto__', 'constructor', ''];
-const HEADER_NAMES = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'x5c', 'b64', 'zip', 'enc', 'cty', '__proto__'];
-const JUNK = fc.oneof(
-  fc.constantFrom(' ', '\t', '.', '..', '=', '==', '+', '/', '%2E', 'Bearer ', '\n', '\r\n', '\u0000', '\ufeff', '\u00a0', 'A', 'AA', 'AAA', '.eyJ9', 'eyJ9.'),
-  fc.string({ unit: 'binary', maxLength: 12 }),
-  fc.string({ unit: 'binary-ascii', maxLength: 40 }),
-);
+const JUNK = fc.oneof(fc.constantFrom(...JUNK_TEXTS), fc.string({ unit: 'binary', maxLength: 12 }), fc.string({ unit: 'binary-ascii', maxLength: 40 }));
 /** Text that is JSON-like but rarely JSON: raw control characters, duplicate names, odd nesting. */
 const JSON_FRAGMENTS = [
   '{',
@@ -304,7 +242,7 @@ const JSON_TEXT = fc
     { maxLength: 30 },
   )
   .map((parts) => parts.join(''));
-const JSON_VALUE = fc.oneof(fc.constantFrom(...INTERESTING_VALUES), fc.jsonValue({ maxDepth: 2 }));
+const JSON_VALUE = fc.oneof(fc.constantFrom(...interestingValues(NOW)), fc.jsonValue({ maxDepth: 2 }));
 
 const MUTATION: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flipBit' as const), segment: SEGMENT, byte: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),

@@ -30,7 +30,17 @@ import { generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseCommandLine } from '../../cli/args';
-import { applyMutation, B64URL_CHARS, Mutation, MutationContext } from '../../test/support/mutations';
+import {
+  ALG_VALUES,
+  applyMutation,
+  B64URL_CHARS,
+  CLAIM_NAMES,
+  HEADER_NAMES,
+  interestingValues,
+  JUNK_TEXTS,
+  Mutation,
+  MutationContext,
+} from '../../test/support/mutations';
 import { mintJwt } from '../../test/support/tokens';
 import { authLocation } from '../../test/support/gateway';
 import { Nginx, startNginx, workerProcesses } from '../../test/support/nginx';
@@ -215,56 +225,8 @@ function makeKeys(): Keys {
 // ---------------------------------------------------------------------------
 // Mutations: the shared vocabulary (test/support/mutations.ts), drawn from the seeded PRNG.
 
-const ALGS: unknown[] = [
-  'none',
-  'None',
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'PS256',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'hs256',
-  '',
-  '__proto__',
-  null,
-  0,
-  ['HS256'],
-];
-const VALUES: unknown[] = [
-  'hs-key',
-  'rs-key',
-  'es-key',
-  'hs',
-  'rs',
-  'es',
-  'unknown',
-  '',
-  '__proto__',
-  'constructor',
-  '$env://HOME',
-  0,
-  -1,
-  1e308,
-  2 ** 53,
-  0.5,
-  null,
-  true,
-  [],
-  {},
-  ['a', 'b'],
-  { nested: { deeper: [1, 2, { x: null }] } },
-  '\u0000',
-  '\ud800',
-  '\n\r',
-  'x'.repeat(300),
-];
-const CLAIMS = ['key', 'sub', 'iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'kid', 'crit'];
-const HEADERS = ['alg', 'kid', 'typ', 'crit', 'key', 'jku', 'jwk', 'x5u', 'b64', 'zip'];
-const JUNK = [' ', '\t', '.', '..', '=', '==', '+', '/', '%2E', '%00', 'Bearer ', ',', ';', '"', '\\', '\u00a0', '\ufeff', 'A', 'AA', 'eyJ9.', '.eyJ9'];
+/** Claim and header values; the clock is the fuzzer's start, as the tokens' is. */
+const FUZZ_VALUES = interestingValues(Math.floor(Date.now() / 1000));
 /** Positions are taken modulo the token's length. */
 const ANYWHERE = 0x7fffffff;
 
@@ -295,7 +257,7 @@ const KINDS: readonly Kind[] = [
 ];
 
 function member(rng: Rng, names: string[]): { name: string; value: unknown; remove: boolean } {
-  return { name: rng.pick(names), value: rng.pick(VALUES), remove: rng.chance(0.3) };
+  return { name: rng.pick(names), value: rng.pick(FUZZ_VALUES), remove: rng.chance(0.3) };
 }
 
 function randomMutation(rng: Rng): Mutation {
@@ -309,7 +271,7 @@ function randomMutation(rng: Rng): Mutation {
     case 'substitute':
       return { kind, at: rng.int(ANYWHERE), char: rng.chance(0.7) ? rng.text(1, B64URL_CHARS + '.=+/ %') : rng.text(1) };
     case 'insert':
-      return { kind, at: rng.int(ANYWHERE), text: rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(8)) };
+      return { kind, at: rng.int(ANYWHERE), text: rng.chance(0.5) ? rng.pick(JUNK_TEXTS) : rng.text(1 + rng.int(8)) };
     case 'delete':
       return { kind, at: rng.int(ANYWHERE), length: 1 + rng.int(8) };
     case 'truncate':
@@ -329,11 +291,11 @@ function randomMutation(rng: Rng): Mutation {
     case 'standardBase64':
       return { kind, padded: rng.chance(0.5) };
     case 'claim':
-      return { kind, ...member(rng, CLAIMS) };
+      return { kind, ...member(rng, CLAIM_NAMES) };
     case 'header':
-      return { kind, ...member(rng, HEADERS) };
+      return { kind, ...member(rng, HEADER_NAMES) };
     case 'alg':
-      return { kind, alg: rng.pick(ALGS) };
+      return { kind, alg: rng.pick(ALG_VALUES) };
     case 'reserialize':
       return { kind, segment: rng.int(2), style: rng.pick(['spaces', 'reorder', 'escape', 'duplicate', 'bom', 'utf16'] as const) };
     case 'signature':
@@ -348,7 +310,7 @@ function randomMutation(rng: Rng): Mutation {
         ? { kind, segment: 0, name: 'alg', value: '"none"', twice: false }
         : { kind, segment: rng.int(2), name: rng.text(1 + rng.int(12)), value: rng.pick(['1', 'null', '"x"', '{}', '[']), twice: rng.chance(0.5) };
     case 'junk':
-      return { kind, where: rng.chance(0.5) ? 'prefix' : 'suffix', text: rng.chance(0.5) ? rng.pick(JUNK) : rng.text(1 + rng.int(16)) };
+      return { kind, where: rng.chance(0.5) ? 'prefix' : 'suffix', text: rng.chance(0.5) ? rng.pick(JUNK_TEXTS) : rng.text(1 + rng.int(16)) };
   }
 }
 
