@@ -61,6 +61,17 @@ function strictJson(): void {
   rejectsJson(g, 'a JSON array', '[{"a":1}]', 'not a JSON object');
   rejectsJson(g, 'broken JSON', '{"a":1,}', 'not valid JSON');
   acceptsJson(g, 'the same name in sibling objects', '{"x":{"a":1},"y":{"a":2},"a":3}');
+  // Canonical text with more brackets than MAX_JSON_DEPTH (a `jwt-gateway index` file): its depth is read from the parsed value.
+  let entries = '';
+  for (let i = 0; i < 40; i++) entries += (i ? ',' : '') + '{"username":"u' + i + '","credentials":[{"key":"k' + i + '"}]}';
+  acceptsJson(g, 'a canonical map with many brackets and a final newline', '{"consumers":[' + entries + ']}\n');
+  rejectsJson(
+    g,
+    'a canonical map with one entry nested too deep',
+    '{"consumers":[' + entries + ',' + nested(MAX_JSON_DEPTH - 1) + ']}\n',
+    'nested deeper than',
+  );
+  rejectsJson(g, 'a duplicate name before a final newline', '{"consumers":[' + entries + '],"consumers":[]}\n', 'duplicate member name');
   // Every depth the scanner lets through must be one JSON.parse can read, or the depth error turns into "not valid JSON".
   const atLimit = parseJsonObject(utf8(nested(MAX_JSON_DEPTH)));
   check(

@@ -165,3 +165,31 @@ describe('parseJsonObject: nesting depth', () => {
     expect(parse(text)).toEqual({ a: '[{'.repeat(100) });
   });
 });
+
+describe('parseJsonObject: large canonical documents (what `jwt-gateway index` writes)', () => {
+  const list = (n: number, entry: (i: number) => object) => JSON.stringify({ consumers: Array.from({ length: n }, (_, i) => entry(i)) });
+
+  test('with many brackets and a final newline, is accepted', () => {
+    const text = list(50, (i) => ({ username: 'u' + i, credentials: [{ key: 'k' + i }] })) + '\n';
+    expect(parse(text)).toEqual(JSON.parse(text));
+  });
+
+  test('one entry nested deeper than MAX_JSON_DEPTH among many is refused', () => {
+    // consumers (1), its array (2), an entry (3), then `deep`: MAX_JSON_DEPTH - 2 levels make one too many.
+    const deep = JSON.parse(nestedObjects(MAX_JSON_DEPTH - 2));
+    expectProblem(parse(list(50, (i) => (i === 37 ? { deep } : { username: 'u' + i })) + '\n'), new RegExp('nested deeper than ' + MAX_JSON_DEPTH));
+    expect(typeof parse(list(50, (i) => (i === 37 ? { deep: deep.a } : { username: 'u' + i })) + '\n')).toBe('object');
+  });
+
+  test('a duplicate name is still found before a final newline', () => {
+    expectProblem(
+      parse(list(50, (i) => ({ username: 'u' + i })).replace('"username":"u7"', '"username":"u7","username":"admin"') + '\n'),
+      /duplicate member name "username"/,
+    );
+    expectProblem(parse('{"a":1,"a":2}\n'), /duplicate member name "a"/);
+  });
+
+  test('text after the value is JSON whitespace only', () => {
+    expect(parse('{"a":[{}]}' + ' \t\r\n')).toEqual({ a: [{}] });
+  });
+});
