@@ -7,6 +7,8 @@ import { barChart, escapeXml } from '../../tools/bench/chart';
 import {
   benchRow,
   CaseInfo,
+  EngineInfo,
+  engineLabel,
   formatTable,
   Measurement,
   meanMeasurement,
@@ -154,15 +156,19 @@ function measurement(rps: number): Measurement {
   return { peak: run(rps, 1.25, 2.5), latency: run(rps / 2, 0.5, 1.5), pacing: { connections: 16, delayMs: 2.5 }, connections: 16 };
 }
 
-const PLAIN: CaseInfo = { case: 'plain proxy', style: 'plain', alg: '-', token: '-' };
-const DIRECT: CaseInfo = { case: 'direct', style: 'direct', alg: 'HS256', token: 'repeated' };
+const SYSTEM: EngineInfo = { id: 'system', nginx: '1.22.1', njs: '0.7.9', js: 'classic' };
+const QJS: EngineInfo = { id: 'sid-qjs', nginx: '1.30.0', njs: '1.0.2', js: 'QuickJS' };
+const PLAIN: CaseInfo = { case: 'plain proxy', engine: SYSTEM, style: 'plain', alg: '-', token: '-' };
+const DIRECT: CaseInfo = { case: 'direct', engine: SYSTEM, style: 'direct', alg: 'HS256', token: 'repeated' };
 
 describe('rows of tools/bench/results/latest.json', () => {
   it('carry the required fields, the ratio to the plain proxy and the paced latency', () => {
     const row = benchRow(DIRECT, measurement(10000.4), 40000);
     for (const field of REQUIRED_FIELDS) expect(row).toHaveProperty(field);
+    expect(REQUIRED_FIELDS).toEqual(['case', 'alg', 'rps', 'ratio', 'p50_ms', 'p99_ms', 'engine']);
     expect(row).toMatchObject({
       case: 'direct',
+      engine: { id: 'system', nginx: '1.22.1', njs: '0.7.9', js: 'classic' },
       alg: 'HS256',
       token: 'repeated',
       rps: 10000,
@@ -174,6 +180,9 @@ describe('rows of tools/bench/results/latest.json', () => {
     });
     expect(row).not.toHaveProperty('token_pool');
     expect(row).not.toHaveProperty('consumers');
+    expect(row).not.toHaveProperty('shared_cache');
+    expect(row).not.toHaveProperty('skipped');
+    expect(benchRow({ ...DIRECT, shared_cache: true }, measurement(100), 40000).shared_cache).toBe(true);
   });
 
   it('keep scale fields and the fresh-token pool where they apply', () => {
@@ -194,15 +203,51 @@ describe('rows of tools/bench/results/latest.json', () => {
     const missing = { ...good[1] } as Partial<(typeof good)[1]>;
     delete missing.alg;
     expect(rowProblems([good[0], missing as (typeof good)[1]])).toEqual(['row 1 (direct): alg is undefined']);
-    expect(rowProblems([good[0], good[1], good[1]])).toEqual(['row 2: case "direct HS256 repeated" appears twice']);
-    expect(rowProblems([good[1]])).toEqual(['no plain proxy row with ratio 1']);
+    expect(rowProblems([good[0], good[1], good[1]])).toEqual(['row 2: case "system: direct HS256 repeated" appears twice']);
+    expect(rowProblems([good[1]])).toEqual(['no plain proxy row with ratio 1 for system']);
+    expect(rowProblems([])).toEqual(['no plain proxy row with ratio 1 for any engine']);
+  });
+
+  it('are refused without a whole engine, and need a plain proxy per engine', () => {
+    const plain = benchRow(PLAIN, measurement(40000), 40000);
+    const direct = benchRow(DIRECT, measurement(10000), 40000);
+    expect(rowProblems([plain, { ...direct, engine: { ...SYSTEM, njs: '' } }])).toEqual([
+      'row 1 (direct): engine is {"id":"system","nginx":"1.22.1","njs":"","js":"classic"}',
+    ]);
+    expect(rowProblems([plain, { ...direct, engine: { ...SYSTEM, js: 'v8' } as unknown as EngineInfo }])).toHaveLength(1);
+    const noEngine = { ...direct } as Partial<typeof direct>;
+    delete noEngine.engine;
+    expect(rowProblems([plain, noEngine as typeof direct])).toEqual(['row 1 (direct): engine is undefined']);
+    // The same case on two engines is two cases; each engine needs its own baseline.
+    const qjsDirect = benchRow({ ...DIRECT, engine: QJS }, measurement(10000), 30000);
+    expect(rowProblems([plain, direct, qjsDirect])).toEqual(['no plain proxy row with ratio 1 for sid-qjs']);
+    expect(rowProblems([plain, direct, benchRow({ ...PLAIN, engine: QJS }, measurement(30000), 30000), qjsDirect])).toEqual([]);
+  });
+
+  it('may be skipped, with a reason', () => {
+    const plain = benchRow(PLAIN, measurement(40000), 40000);
+    const skipped = benchRow(DIRECT, measurement(0), 40000, { skipped: 'did not finish within 90 s' });
+    expect(skipped).toMatchObject({ rps: 0, ratio: 0, skipped: 'did not finish within 90 s' });
+    expect(rowProblems([plain, skipped])).toEqual([]);
+    expect(rowProblems([plain, { ...skipped, skipped: '' }])).toEqual(['row 1 (direct): skipped without a reason']);
+  });
+
+  it('name their engine in one line', () => {
+    expect(engineLabel(QJS)).toBe('sid-qjs: nginx 1.30.0 / njs 1.0.2 (QuickJS)');
   });
 
   it('print as a table with one line per row', () => {
     const table = formatTable([benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(10000), 40000)]).split('\n');
     expect(table).toHaveLength(4);
-    expect(table[0]).toMatch(/^case +alg +token +req\/s +ratio +target +p50 ms +p99 ms/);
-    expect(table[3]).toMatch(/^direct +HS256 +repeated +10000 +0\.250 +0\.500 +1\.500/);
+    expect(table[0]).toMatch(/^engine +case +alg +token +req\/s +ratio +target +p50 ms +p99 ms.* reload s +note$/);
+    expect(table[3]).toMatch(/^system +direct +HS256 +repeated +10000 +0\.250 +0\.500 +1\.500/);
+  });
+
+  it('print a skipped case with its reason at the end of its line', () => {
+    const rows = [benchRow(PLAIN, measurement(40000), 40000), benchRow(DIRECT, measurement(0), 40000, { skipped: 'did not finish within 90 s' })];
+    const table = formatTable(rows).split('\n');
+    expect(table[3]).toMatch(/^system +direct +HS256 +repeated +0 +0\.000 .* skipped: did not finish within 90 s$/);
+    expect(table[2]).not.toContain('skipped');
   });
 });
 
@@ -241,13 +286,31 @@ describe('the SVG chart', () => {
     expect(svg).not.toMatch(/<[^>]*&[^a-z#]/);
   });
 
+  it('names the engine in each label when there are several, each with its own bars', () => {
+    const two = [
+      ...rows,
+      benchRow({ ...PLAIN, engine: QJS }, measurement(30000), 30000),
+      benchRow({ ...DIRECT, engine: QJS }, measurement(0), 30000, { skipped: 'x' }),
+    ];
+    const labels = [...ratioChart(two, 's').matchAll(/<g class="bar"><text [^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toEqual([
+      'system: plain proxy',
+      'system: direct HS256',
+      'system: direct, 100,000 consumers &lt;&amp;&gt; HS256',
+      'sid-qjs: plain proxy',
+      'sid-qjs: direct HS256',
+    ]);
+    expect(ratioChart(two, 's')).toContain('0.00  skipped (see the table)');
+    expect(svg).not.toContain('system:');
+  });
+
   it('scales to the largest value, even without rows', () => {
     expect(barChart([], { title: 't' })).toContain('</svg>');
     expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;');
   });
 });
 
-describe('issue 5 targets per row', () => {
+describe('issue 5 and issue 11 targets per row', () => {
   const info = (over: Partial<CaseInfo>): CaseInfo => ({ ...DIRECT, ...over });
   const row = (over: Partial<CaseInfo>, rps: number) => benchRow(info(over), measurement(rps), 40000);
 
@@ -277,6 +340,54 @@ describe('issue 5 targets per row', () => {
       [0.238, true],
       [undefined, undefined],
       [0.238, false],
+    ]);
+  });
+
+  it('the twin is of the same engine, and a skipped twin sets no target', () => {
+    const rows = [
+      row({ consumers: 1 }, 10000),
+      row({ consumers: 1, engine: QJS }, 20000),
+      row({ consumers: 100000, engine: QJS }, 18000),
+      row({ keys: 1, engine: QJS }, 0),
+      row({ keys: 1000, engine: QJS }, 100),
+    ];
+    rows[3] = { ...rows[3], skipped: 'x' };
+    expect(withTargets(rows).map((r) => [r.engine.id, r.target, r.meets_target])).toEqual([
+      ['system', undefined, undefined],
+      ['sid-qjs', undefined, undefined],
+      ['sid-qjs', 0.475, false],
+      ['sid-qjs', undefined, undefined],
+      ['sid-qjs', undefined, undefined],
+    ]);
+  });
+
+  it('shared cache, reused token: HS256, RS256 and ES256 0.80 on any engine; PS256 none', () => {
+    const rows = withTargets(
+      (['HS256', 'RS256', 'ES256', 'PS256'] as const).map((alg, i) =>
+        row({ case: 'direct, shared cache', shared_cache: true, alg, engine: i % 2 ? QJS : SYSTEM }, 33000),
+      ),
+    );
+    expect(rows.map((r) => [r.alg, r.target, r.meets_target])).toEqual([
+      ['HS256', 0.8, true],
+      ['RS256', 0.8, true],
+      ['ES256', 0.8, true],
+      ['PS256', undefined, undefined],
+    ]);
+    expect(withTargets([row({ shared_cache: true }, 31000)])[0]).toMatchObject({ target: 0.8, meets_target: false });
+  });
+
+  it('fresh tokens on QuickJS: RS256 0.25, ES256 0.15; reused tokens keep issue 5 targets there', () => {
+    const rows = withTargets([
+      row({ alg: 'RS256', token: 'fresh', engine: QJS }, 10000),
+      row({ alg: 'ES256', token: 'fresh', engine: QJS }, 5000),
+      row({ alg: 'HS256', token: 'fresh', engine: QJS }, 5000),
+      row({ alg: 'RS256', engine: QJS }, 14000),
+    ]);
+    expect(rows.map((r) => [r.alg, r.token, r.target, r.meets_target])).toEqual([
+      ['RS256', 'fresh', 0.25, true],
+      ['ES256', 'fresh', 0.15, false],
+      ['HS256', 'fresh', undefined, undefined],
+      ['RS256', 'repeated', 0.35, true],
     ]);
   });
 

@@ -1,7 +1,14 @@
 /**
- * `npm run bench [-- --quick | --duration N]`: the gateway's throughput and
- * added latency next to a plain proxy, measured with wrk over loopback
- * against one nginx (1 worker) and a tiny keepalive upstream.
+ * `npm run bench [-- --quick | --duration N] [--engines LIST]`: the gateway's
+ * throughput and added latency next to a plain proxy, measured with wrk over
+ * loopback against one nginx (1 worker) and a tiny keepalive upstream.
+ *
+ * Engines (test/support/engines.mjs): every case runs on each engine of
+ * --engines in turn (default: the installed one and, when
+ * test/support/fetch-engines.sh has fetched it, sid-qjs, njs 1.0 QuickJS);
+ * an engine that is not there is reported and skipped. Each row names its
+ * engine (`engine`: id, nginx and njs versions, classic or QuickJS) and its
+ * ratio is to the plain proxy of the same engine in the same run.
  *
  * Cases (config nginx/bench/nginx.conf, scale cases nginx/bench/scale.conf):
  * - plain proxy_pass, measured first and last; its row is the mean of both,
@@ -23,13 +30,21 @@
  *   says how many distinct tokens were used. A wrap does not flatter the
  *   direct style: the classic njs engine keeps nothing between requests, so
  *   a token seen before costs exactly what a new one costs.
+ * - on engines with ngx.shared (njs >= 0.8), "direct, shared cache": the
+ *   direct style with $auth_jwt_cache_zone (a js_shared_dict_zone), reused
+ *   token, HS256/RS256/ES256; its preflight also requires $jwt_cache_status
+ *   (sent back as X-Bench-Cache) to be "hit" on a repeated request;
  * - scale, direct style, HS256, a token of the LAST entry of the file:
  *   consumer map with 1 vs 100,000 consumers, JWK Set with 1 vs 1,000 `oct`
  *   (HS256) keys looked up by `kid`. nginx is started once with one entry
  *   in both files and once per large file, which gives each row its start
- *   time (spawn until the first answer), reload time (SIGHUP until a new
- *   worker answers) and worker VmRSS (after its runs). When the index of
- *   cli/index.ts exists, the files are indexed first (`indexed`).
+ *   time (spawn until the first case answers 200 with its token), reload
+ *   time (SIGHUP until a new worker answers that request: on QuickJS, where
+ *   files are named by path and read by the first request of a context, both
+ *   include reading them) and worker VmRSS (after its runs). When the index
+ *   of cli/index.ts exists, the files are indexed first (`indexed`). Each
+ *   start is time-boxed: a phase that has not finished in time is stopped
+ *   and its cases are rows with `skipped` saying what was measured.
  *
  * Per case: a warm-up run, a saturation run (wrk -t1 -c16) that gives
  * req/s and `ratio` (to the plain proxy), then the added latency at half
@@ -56,18 +71,23 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { jwtVerify } from 'jose';
-import { parseCommandLine } from '../../cli/args';
+import { parseCommandLine, usageError } from '../../cli/args';
 import { runTool } from '../run';
 import { tampered } from '../../test/support/mutations';
 import { mintJwt, SigningKey } from '../../test/support/tokens';
-import { benchRow, BenchRow, CaseInfo, formatTable, Measurement, meanMeasurement, ratioChart, round, rowProblems, withTargets } from './bench-results';
+import { benchRow, BenchRow, CaseInfo, EngineInfo, engineLabel, formatTable, Measurement, meanMeasurement } from './bench-results';
+import { ratioChart, round, rowProblems, withTargets } from './bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
+import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from '../../test/support/engines.mjs';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
 
-const USAGE = `usage: npm run bench [-- --quick | --duration N]
-  --quick        1 s per run, no warm-up: a smoke run in under two minutes, written to tools/bench/results/quick.*
-  --duration N   N seconds per measured run (default 10; warm-up 2 s)
+const USAGE = `usage: npm run bench [-- --quick | --duration N] [--engines LIST]
+  --quick         1 s per run, no warm-up: a smoke run of a few minutes per engine, written to tools/bench/results/quick.*
+  --duration N    N seconds per measured run (default 10; warm-up 2 s)
+  --engines LIST  comma-separated engines of test/support/engines.mjs (${ENGINE_IDS.join(', ')}; default: system and,
+                  when fetched, sid-qjs); an engine that is not there is reported and skipped
   wrk runs 1 thread, 16 connections at saturation; nginx runs 1 worker.`;
+const DEFAULT_ENGINES = ['system', 'sid-qjs'];
 const CONNECTIONS = 16;
 const TIMEOUT_S = 5;
 const BIG_CONSUMERS = 100000;
@@ -86,6 +106,9 @@ interface Options {
   probe: number;
   /** Milliseconds of signing allowed per fresh-token pool. */
   mintBudgetMs: number;
+  engines: string[];
+  /** Seconds a scale phase (start, its cases, reload) may take before it is stopped and reported. */
+  phaseLimitS: number;
 }
 
 /** One credential and its signing key (tokens from test/support/tokens.ts, independent of the gateway's code). */
@@ -106,6 +129,16 @@ interface BenchCase extends CaseInfo {
   nginx: Nginx;
   path: string;
   portName?: string;
+  /** The time box the case runs in, if any: once expired, its runs stop. */
+  box?: TimeBox;
+}
+
+/** A time-boxed part of the run: what it measured so far, for the reason when it does not finish. */
+interface TimeBox {
+  expired: boolean;
+  progress: string[];
+  /** The saturation run of the case being measured, once it has one. */
+  peak?: WrkResult;
 }
 
 function fail(message: string): never {
@@ -123,12 +156,17 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseCommandLine(
     argv,
     USAGE,
-    { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' } },
+    { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' }, engines: { type: 'string' } },
     { help: true },
   );
+  const engines = values.engines === undefined ? DEFAULT_ENGINES : values.engines.split(',').map((id) => id.trim());
+  for (const id of engines) {
+    if (!ENGINE_IDS.includes(id) && !/^njs-\d+\.\d+\.\d+(-qjs)?$/.test(id)) usageError(USAGE, `--engines: unknown engine ${JSON.stringify(id)}`);
+  }
+  if (new Set(engines).size !== engines.length) usageError(USAGE, '--engines names an engine twice');
   const options: Options = values.quick
-    ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600 }
-    : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000 };
+    ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600, engines, phaseLimitS: 90 }
+    : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000, engines, phaseLimitS: 300 };
   if (values.duration !== undefined) {
     options.duration = values.duration;
     options.warmup = options.duration >= 10 ? 2 : 1;
@@ -228,13 +266,13 @@ async function loadIndexer(): Promise<Indexer | null> {
 // ---- HTTP checks -----------------------------------------------------------
 
 /** One GET on a new connection (so a reload's new worker is reached as soon as it listens). */
-function get(url: string, token?: string, timeoutMs = 30000): Promise<{ status: number; body: string }> {
+function get(url: string, token?: string, timeoutMs = 30000): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const request = http.get(url, { agent: false, headers: token ? { Authorization: 'Bearer ' + token } : {}, timeout: timeoutMs }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
     });
     request.on('timeout', () => request.destroy(new Error('no answer from ' + url + ' in ' + timeoutMs + ' ms')));
     request.on('error', reject);
@@ -242,7 +280,7 @@ function get(url: string, token?: string, timeoutMs = 30000): Promise<{ status: 
 }
 
 function caseName(c: BenchCase): string {
-  return c.case + ' ' + c.alg;
+  return c.engine.id + ': ' + c.case + ' ' + c.alg;
 }
 
 function caseUrl(c: BenchCase): string {
@@ -251,7 +289,9 @@ function caseUrl(c: BenchCase): string {
 
 /**
  * The case answers 200 "ok" with its token, and (gateway cases) 401 without
- * one and with a tampered signature. Returns the time of one request, in ms.
+ * one and with a tampered signature; a shared-cache case answers a repeated
+ * request from the cache (X-Bench-Cache: hit, its $jwt_cache_status).
+ * Returns the time of one request, in ms.
  */
 async function verifyCase(c: BenchCase, token?: string): Promise<number> {
   const url = caseUrl(c);
@@ -266,6 +306,15 @@ async function verifyCase(c: BenchCase, token?: string): Promise<number> {
   if (missing.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} without a token, got ${missing.status}`);
   const bad = await get(url, tampered(token));
   if (bad.status !== 401) fail(`${caseName(c)}: expected 401 from ${url} with a tampered signature, got ${bad.status}`);
+  if (c.shared_cache) {
+    const again = await get(url, token);
+    const status = again.headers['x-bench-cache'];
+    if (again.status !== 200 || status !== 'hit') {
+      fail(
+        `${caseName(c)}: a repeated request to ${url} was not answered from the shared cache ($jwt_cache_status ${JSON.stringify(status)}, status ${again.status})`,
+      );
+    }
+  }
   return ms;
 }
 
@@ -285,15 +334,18 @@ function workerRssMb(nginx: Nginx): number {
   return Number(match[1]) / 1024;
 }
 
-/** SIGHUP, then seconds until an answer comes from a worker other than the one before. */
-async function reloadSeconds(nginx: Nginx): Promise<number> {
+/** SIGHUP, then seconds until a worker other than the one before answers, and answers `url` with `token`. */
+async function reloadSeconds(nginx: Nginx, url: string, token: string, box: TimeBox): Promise<number> {
   const before = (await get(nginx.url('/_bench_pid'))).body;
   const started = Date.now();
   process.kill(nginx.masterPid, 'SIGHUP');
   while (Date.now() - started < 60000) {
     try {
       const answer = await get(nginx.url('/_bench_pid'), undefined, 5000);
-      if (answer.status === 200 && answer.body !== before) return (Date.now() - started) / 1000;
+      if (answer.status === 200 && answer.body !== before) {
+        await firstAnswer(url, token, box);
+        return (Date.now() - started) / 1000;
+      }
     } catch {
       // the old worker closed the connection while shutting down: ask again
     }
@@ -350,8 +402,10 @@ const warnings: string[] = [];
 /** A run, checked for socket errors and for keepalive (new connections counted by stub_status). */
 async function checkedRun(c: BenchCase, seconds: number, connections: number, timeoutS: number, script: string): Promise<WrkResult> {
   const acceptedBefore = await acceptedConnections(c.nginx);
+  if (c.box?.expired) fail(caseName(c) + ': out of time');
   const result = await runWrk(caseUrl(c), seconds, connections, timeoutS, script);
   const accepted = (await acceptedConnections(c.nginx)) - acceptedBefore;
+  if (c.box?.expired) fail(caseName(c) + ': out of time');
   // With keepalive working, new connections are wrk's own plus the upstream
   // and verifier pools, renewed every 1000 requests (keepalive_requests);
   // without it, about one per request (the `Connection ""` pitfall in NJS_NOTES).
@@ -378,9 +432,14 @@ async function measure(c: BenchCase, options: Options, source: { token?: string;
   // for seconds behind each other and time out.
   const connections = singleMs * CONNECTIONS > 1000 ? Math.max(1, Math.floor(1000 / singleMs)) : CONNECTIONS;
   const timeoutS = Math.max(TIMEOUT_S, Math.ceil((4 * singleMs * connections) / 1000));
-  process.stderr.write(`  ${caseName(c).padEnd(40)} `);
+  process.stderr.write(`  ${caseName(c).padEnd(48)} `);
   if (options.warmup > 0) await runWrk(caseUrl(c), options.warmup, connections, timeoutS, wrkScript(source));
+  c.box?.progress.push(`${caseName(c)}: one request took ${singleMs.toFixed(1)} ms`);
   const peak = await checkedRun(c, options.duration, connections, timeoutS, wrkScript(source));
+  if (c.box) {
+    c.box.peak = peak;
+    c.box.progress.push(`${caseName(c)}: ${Math.round(peak.rps)} req/s at saturation (-c${connections})`);
+  }
   process.stderr.write(`${String(Math.round(peak.rps)).padStart(6)} req/s; at ~half: `);
 
   if (peak.requests < MIN_PACED_REQUESTS) {
@@ -476,38 +535,101 @@ async function runCase(c: BenchCase, options: Options, source: { token?: string;
   return measure(c, options, { token: source.token, tokenFile: source.tokenFile }, singleMs);
 }
 
-/** The scale cases of one nginx start: start, run the cases, reload, stop. */
+const NOTHING: WrkResult = { rps: 0, p50: 0, p99: 0, requests: 0, non2xx: 0, socketErrors: '' };
+
+/** The measurement of a case that was stopped: nothing, or its saturation run where it had one (latency_delay_ms 0 marks it). */
+function partialMeasurement(peak?: WrkResult): Measurement {
+  return { peak: peak ?? NOTHING, latency: peak ?? NOTHING, pacing: { connections: 0, delayMs: 0 }, connections: 0 };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Until `url` answers 200 with `token`, on a new connection (after a start or once a new worker listens). */
+async function firstAnswer(url: string, token: string, box: TimeBox): Promise<void> {
+  for (;;) {
+    const answer = await get(url, token).catch(() => null);
+    if (answer?.status === 200) return;
+    if (box.expired) fail('out of time');
+    if (answer && answer.status !== 200) fail(`${url} answered ${answer.status} to its token`);
+    await sleep(5);
+  }
+}
+
+/**
+ * The scale cases of one nginx start: start, run the cases, reload, stop,
+ * within options.phaseLimitS. A phase that does not finish is stopped; the
+ * cases it did not measure are rows with `skipped`: the limit and the last
+ * things measured (request times, rates) and nginx's first error, if any.
+ */
 async function scalePhase(
-  files: { consumers: object; jwks: object },
+  files: { consumersJson: string; jwksJson: string },
   cases: { c: Omit<BenchCase, 'nginx'>; token: string }[],
   options: Options,
 ): Promise<Measured[]> {
-  const consumersJson = JSON.stringify(files.consumers);
-  const jwksJson = JSON.stringify(files.jwks);
-  const started = Date.now();
-  const nginx = await startNginx({
-    config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
-    ports: ['PORT', 'UPSTREAM_PORT'],
-    files: { 'consumers.json': consumersJson, 'jwks.json': jwksJson },
-  });
-  running.push(nginx);
-  const first = await get(nginx.url('/_bench_pid'));
-  if (first.status !== 200) fail('scale nginx: /_bench_pid answered ' + first.status);
-  const startS = (Date.now() - started) / 1000;
+  const box: TimeBox = { expired: false, progress: [] };
   const out: Measured[] = [];
-  for (const { c, token } of cases) {
-    const full: BenchCase = { ...c, nginx };
-    const m = await runCase(full, options, { token });
-    out.push({ c: full, m, extra: { rss_mb: round(workerRssMb(nginx), 1), start_s: round(startS, 2) } });
+  let nginx: Nginx | null = null;
+  const work = (async () => {
+    const started = Date.now();
+    const started1 = await startNginx({
+      config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
+      ports: ['PORT', 'UPSTREAM_PORT'],
+      files: { 'consumers.json': files.consumersJson, 'jwks.json': files.jwksJson },
+      startTimeoutMs: options.phaseLimitS * 1000,
+    });
+    nginx = started1;
+    running.push(started1);
+    // Started: the first case answers 200 with its token (on QuickJS, that request reads the files).
+    const firstUrl = started1.url(cases[0].c.path);
+    await firstAnswer(firstUrl, cases[0].token, box);
+    const startS = (Date.now() - started) / 1000;
+    box.progress.push(`started in ${startS.toFixed(2)} s`);
+    for (const { c, token } of cases) {
+      const full: BenchCase = { ...c, nginx: started1, box };
+      box.peak = undefined;
+      const m = await runCase(full, options, { token });
+      out.push({ c: full, m, extra: { rss_mb: round(workerRssMb(started1), 1), start_s: round(startS, 2) } });
+    }
+    const reloadS = await reloadSeconds(started1, firstUrl, cases[0].token, box);
+    for (const item of out) item.extra!.reload_s = round(reloadS, 2);
+  })();
+  const finished = await Promise.race([work.then(() => true), sleep(options.phaseLimitS * 1000).then(() => false)]);
+  if (finished) {
+    await stopNginx(nginx!);
+    return out;
   }
-  const reloadS = await reloadSeconds(nginx);
-  for (const item of out) item.extra!.reload_s = round(reloadS, 2);
-  await stopNginx(nginx);
-  return out;
+  box.expired = true;
+  work.catch(() => undefined);
+  const measured = out.slice();
+  if (activeWrk && activeWrk.exitCode === null) activeWrk.kill('SIGKILL');
+  const stopped = nginx as Nginx | null;
+  let firstError = '';
+  if (stopped) {
+    firstError =
+      stopped
+        .errorLog()
+        .split('\n')
+        .find((l) => /\[(error|crit|alert|emerg)\]/.test(l)) ?? '';
+    running.splice(running.indexOf(stopped), 1);
+    await stopped.stop();
+  }
+  const reason =
+    `did not finish within ${options.phaseLimitS} s, stopped` +
+    (box.progress.length ? '; measured: ' + box.progress.slice(-3).join('; ') : '; nginx did not answer') +
+    (firstError ? '; nginx: ' + firstError.replace(/^\S+ \S+ /, '').slice(0, 200) : '');
+  process.stderr.write(`\n  ${cases.map((x) => x.c.case).join(', ')} (${cases[0].c.engine.id}): ${reason}\n`);
+  return cases.map(({ c }) => {
+    const done = measured.find((item) => item.c.case === c.case);
+    if (done) return done;
+    const current = measured.length === cases.findIndex((x) => x.c === c) ? box.peak : undefined;
+    return { c: { ...c, nginx: stopped! }, m: partialMeasurement(current), extra: { skipped: reason } };
+  });
 }
 
-/** The nginx of the style cases: nginx/bench/nginx.conf with the main consumer map. */
-async function startMainNginx(document: object): Promise<Nginx> {
+/** The nginx of the style cases: nginx/bench/nginx.conf with the main consumer map (and the shared cache's zone where there is ngx.shared). */
+async function startMainNginx(document: object, sharedDict: boolean): Promise<Nginx> {
   const nginx = await startNginx({
     config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'nginx.conf'), 'utf8').replace(
       '${CACHED_STYLE_HTTP}',
@@ -516,91 +638,177 @@ async function startMainNginx(document: object): Promise<Nginx> {
     ),
     ports: ['PORT', 'CACHED_PORT', 'UPSTREAM_PORT'],
     files: { 'consumers.json': JSON.stringify(document, null, 2) },
+    variables: {
+      SHARED_CACHE_HTTP: sharedDict
+        ? 'js_shared_dict_zone zone=jwt_verified:10m timeout=60s evict;'
+        : '# no js_shared_dict_zone before njs 0.8.0: /jwt-shared is not measured',
+    },
   });
   running.push(nginx);
   return nginx;
 }
 
-/** Each integration style and algorithm; the direct style also with fresh tokens, the pool sized from the repeated rate. */
-async function styleCases(nginx: Nginx, signers: { [alg: string]: Signer }, tokens: { [alg: string]: string }, options: Options): Promise<Measured[]> {
+/** Each integration style and algorithm; the direct style also with fresh tokens (pool sized from the repeated rate) and, with ngx.shared, the shared cache. */
+async function styleCases(
+  nginx: Nginx,
+  engine: EngineInfo,
+  sharedDict: boolean,
+  signers: { [alg: string]: Signer },
+  tokens: { [alg: string]: string },
+  options: Options,
+): Promise<Measured[]> {
   const results: Measured[] = [];
   for (const alg of ALGS) {
-    const repeated: BenchCase = { case: 'direct', style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
+    const repeated: BenchCase = { case: 'direct', engine, style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
     const m = await runCase(repeated, options, { token: tokens[alg] });
     results.push({ c: repeated, m });
     const wanted = Math.ceil(m.peak.rps * Math.max(options.duration, options.warmup) * 1.2) + 64;
     const pool = mintPool(signers[alg], wanted, options.mintBudgetMs);
-    const fresh: BenchCase = { case: 'direct, fresh tokens', style: 'direct', alg, token: 'fresh', nginx, path: '/jwt' };
+    const fresh: BenchCase = { case: 'direct, fresh tokens', engine, style: 'direct', alg, token: 'fresh', nginx, path: '/jwt' };
     const mf = await runCase(fresh, options, { tokenFile: poolFile(pool), verifyToken: pool[0] });
     mf.pool = pool.length;
     results.push({ c: fresh, m: mf });
   }
-  const styles: Omit<BenchCase, 'alg' | 'token' | 'nginx'>[] = [
+  const styles: Omit<BenchCase, 'alg' | 'token' | 'nginx' | 'engine'>[] = [
     { case: 'auth_request', style: 'auth_request', path: '/jwt-auth-request' },
     { case: 'cached (hits)', style: 'cached', path: '/jwt-cached', portName: 'CACHED_PORT' },
   ];
   for (const style of styles) {
     for (const alg of ALGS) {
-      const c: BenchCase = { ...style, alg, token: 'repeated', nginx };
+      const c: BenchCase = { ...style, engine, alg, token: 'repeated', nginx };
+      results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
+    }
+  }
+  if (sharedDict) {
+    for (const alg of ['HS256', 'RS256', 'ES256'] as Alg[]) {
+      const c: BenchCase = { case: 'direct, shared cache', engine, style: 'direct', shared_cache: true, alg, token: 'repeated', nginx, path: '/jwt-shared' };
       results.push({ c, m: await runCase(c, options, { token: tokens[alg] }) });
     }
   }
   return results;
 }
 
-/** Scale: one start with one entry in each file, then one per large file. */
-async function scaleCases(indexer: Indexer | null, options: Options): Promise<Measured[]> {
+/** The scale cases' files, made (and indexed) once for every engine. */
+interface ScaleSet {
+  small: { consumersJson: string; jwksJson: string };
+  bigConsumers: { consumersJson: string; jwksJson: string };
+  bigKeys: { consumersJson: string; jwksJson: string };
+  tokens: { smallConsumer: string; smallKey: string; bigConsumer: string; bigKey: string };
+  indexed: boolean;
+}
+
+function scaleSet(indexer: Indexer | null): ScaleSet {
   const seed = randomBytes(16).toString('hex');
   const small = scaleFiles(1, 1, seed);
   const big = scaleFiles(BIG_CONSUMERS, BIG_KEYS, seed);
-  const indexed = (document: object) => (indexer ? indexer(document) : document);
-  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number }) =>
-    ({ case: name, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
+  const json = (document: object) => JSON.stringify(indexer ? indexer(document) : document);
+  const [smallConsumers, smallJwks] = [json(small.consumers), json(small.jwks)];
   const mintOne = (signer: Signer) => mint(signer, 1, Math.floor(Date.now() / 1000));
+  return {
+    small: { consumersJson: smallConsumers, jwksJson: smallJwks },
+    bigConsumers: { consumersJson: json(big.consumers), jwksJson: smallJwks },
+    bigKeys: { consumersJson: smallConsumers, jwksJson: json(big.jwks) },
+    tokens: {
+      smallConsumer: mintOne(small.consumerSigner),
+      smallKey: mintOne(small.keySigner),
+      bigConsumer: mintOne(big.consumerSigner),
+      bigKey: mintOne(big.keySigner),
+    },
+    indexed: indexer !== null,
+  };
+}
+
+/** Scale: one start with one entry in each file, then one per large file. */
+async function scaleCases(set: ScaleSet, engine: EngineInfo, options: Options): Promise<Measured[]> {
+  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number }) =>
+    ({ case: name, engine, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
   const scale = [
     ...(await scalePhase(
-      { consumers: indexed(small.consumers), jwks: indexed(small.jwks) },
+      set.small,
       [
-        { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: mintOne(small.consumerSigner) },
-        { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: mintOne(small.keySigner) },
+        { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: set.tokens.smallConsumer },
+        { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: set.tokens.smallKey },
       ],
       options,
     )),
     ...(await scalePhase(
-      { consumers: indexed(big.consumers), jwks: indexed(small.jwks) },
-      [{ c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: mintOne(big.consumerSigner) }],
+      set.bigConsumers,
+      [{ c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: set.tokens.bigConsumer }],
       options,
     )),
-    ...(await scalePhase(
-      { consumers: indexed(small.consumers), jwks: indexed(big.jwks) },
-      [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: mintOne(big.keySigner) }],
-      options,
-    )),
+    ...(await scalePhase(set.bigKeys, [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: set.tokens.bigKey }], options)),
   ];
-  for (const item of scale) item.extra!.indexed = indexer !== null;
+  for (const item of scale) item.extra!.indexed = set.indexed;
   return scale;
 }
 
-/** The plain proxy's first and last runs, which the ratios are to. */
+/** The plain proxy's first and last runs of one engine, which that engine's ratios are to. */
 interface Baseline {
+  engine: EngineInfo;
   first: Measurement;
   last: Measurement;
 }
 
-function printReport(rows: BenchRow[], plain: Baseline, meta: { [name: string]: string | number }): void {
+function engineInfo(id: string): { info: EngineInfo; sharedDict: boolean } {
+  const engine = describeEngine(id);
+  return {
+    info: { id: engine.id, nginx: engine.nginxVersion, njs: engine.njsVersion, js: engine.qjs ? 'QuickJS' : 'classic' },
+    sharedDict: engine.features.sharedDict,
+  };
+}
+
+/** Every case on one engine: plain proxy first, the styles, the scale phases, plain proxy last. */
+async function engineRun(
+  id: string,
+  setup: { document: object; signers: { [alg: string]: Signer } },
+  tokens: { [alg: string]: string },
+  scale: ScaleSet,
+  options: Options,
+): Promise<{ rows: BenchRow[]; plain: Baseline }> {
+  const { info: engine, sharedDict } = engineInfo(id);
+  process.env[ENGINE_VARIABLE] = id;
+  process.stderr.write(`${engineLabel(engine)}\n`);
+  const nginx = await startMainNginx(setup.document, sharedDict);
+  try {
+    const plainCase: BenchCase = { case: 'plain proxy', engine, style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };
+    const first = await runCase(plainCase, options, {});
+    const results = [...(await styleCases(nginx, engine, sharedDict, setup.signers, tokens, options)), ...(await scaleCases(scale, engine, options))];
+    const last = await runCase(plainCase, options, {});
+    const baseline = (first.peak.rps + last.peak.rps) / 2;
+    const rows = [benchRow(plainCase, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))];
+    return { rows, plain: { engine, first, last } };
+  } finally {
+    if (running.includes(nginx)) await stopNginx(nginx);
+  }
+}
+
+function printReport(rows: BenchRow[], plains: Baseline[], skipped: { id: string; reason: string }[], meta: { [name: string]: string | number }): void {
   console.log('');
   console.log(formatTable(rows));
-  const drift = (plain.last.peak.rps - plain.first.peak.rps) / plain.first.peak.rps;
-  console.log(
-    `\nplain proxy: ${Math.round(plain.first.peak.rps)} req/s first, ${Math.round(plain.last.peak.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.` +
-      '\np50/p99 ms: paced run at about half the case\'s peak ("at req/s"); "peak": the saturation run.',
-  );
-  if (Math.abs(drift) > 0.1) console.log('note: the plain proxy drifted by more than 10% during the run (a noisy machine): re-run before trusting the ratios');
-  console.log(`machine: ${meta.cpu}, ${meta.cores} cores, ${meta.kernel}; nginx ${meta.nginx}, njs ${meta.njs}, ${meta.wrk}`);
+  console.log('');
+  for (const plain of plains) {
+    const drift = (plain.last.peak.rps - plain.first.peak.rps) / plain.first.peak.rps;
+    console.log(
+      `${engineLabel(plain.engine)}: plain proxy ${Math.round(plain.first.peak.rps)} req/s first, ${Math.round(plain.last.peak.rps)} last (${drift >= 0 ? '+' : ''}${(drift * 100).toFixed(1)}%); ratios are to their mean.`,
+    );
+    if (Math.abs(drift) > 0.1)
+      console.log('note: the plain proxy drifted by more than 10% during the run (a noisy machine): re-run before trusting the ratios');
+  }
+  for (const engine of skipped) console.log(`${engine.id}: skipped, ${engine.reason}`);
+  console.log('p50/p99 ms: paced run at about half the case\'s peak ("at req/s"); "peak": the saturation run.');
+  console.log(`machine: ${meta.cpu}, ${meta.cores} cores, ${meta.kernel}; ${meta.wrk}`);
 }
 
 /** Rows, meta and chart to tools/bench/results/{latest,quick}.*. */
-function writeResults(rows: BenchRow[], plain: Baseline, meta: { [name: string]: string | number }, options: Options, elapsed: number, indexed: boolean): void {
+function writeResults(
+  rows: BenchRow[],
+  plains: Baseline[],
+  skipped: { id: string; reason: string }[],
+  meta: { [name: string]: string | number },
+  options: Options,
+  elapsed: number,
+  indexed: boolean,
+): void {
   const base = path.join(RESULTS_DIR, options.quick ? 'quick' : 'latest');
   const date = new Date().toISOString();
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -612,16 +820,21 @@ function writeResults(rows: BenchRow[], plain: Baseline, meta: { [name: string]:
     warmup_seconds: options.warmup,
     wrk_connections: CONNECTIONS,
     nginx_workers: 1,
-    plain_rps_first: Math.round(plain.first.peak.rps),
-    plain_rps_last: Math.round(plain.last.peak.rps),
+    engines: plains.map((plain) => ({
+      ...plain.engine,
+      plain_rps_first: Math.round(plain.first.peak.rps),
+      plain_rps_last: Math.round(plain.last.peak.rps),
+    })),
+    skipped_engines: skipped,
     index_available: indexed,
     elapsed_s: round(elapsed, 1),
     machine: meta,
   };
   writeFileSync(base + '-meta.json', JSON.stringify(runMeta, null, 2) + '\n');
+  const engines = plains.map((plain) => plain.engine.id + ' = nginx ' + plain.engine.nginx + ' / njs ' + plain.engine.njs + ' ' + plain.engine.js).join(', ');
   const svg = ratioChart(
     rows,
-    `${date.slice(0, 10)}, ${options.quick ? 'quick run, ' : ''}nginx ${meta.nginx} / njs ${meta.njs}, 1 worker, wrk -t1 -c${CONNECTIONS}; ${meta.cpu}, ${meta.cores} cores`,
+    `${date.slice(0, 10)}, ${options.quick ? 'quick run, ' : ''}${engines}, 1 worker, wrk -t1 -c${CONNECTIONS}; ${meta.cpu}, ${meta.cores} cores`,
   );
   writeFileSync(base + '.svg', svg);
   console.log(`\n${elapsed.toFixed(0)} s; written: ${['.json', '-meta.json', '.svg'].map((s) => path.relative(process.cwd(), base + s)).join(', ')}`);
@@ -634,33 +847,54 @@ async function main(): Promise<void> {
   scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));
   const indexer = await loadIndexer();
 
+  // An engine that is not there (not fetched, no QuickJS) is reported and skipped.
+  const skipped: { id: string; reason: string }[] = [];
+  const engines = options.engines.filter((id) => {
+    try {
+      engineInfo(id);
+      return true;
+    } catch (e) {
+      skipped.push({ id, reason: (e as Error).message });
+      process.stderr.write(`engine ${id} skipped: ${(e as Error).message}\n`);
+      return false;
+    }
+  });
+  if (!engines.length) fail('none of the engines ' + options.engines.join(', ') + ' is there');
+
   const setup = mainConsumers();
   const tokens: { [alg: string]: string } = {};
   for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
-  const nginx = await startMainNginx(setup.document);
+  const scale = scaleSet(indexer);
   process.stderr.write(
     `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
       (indexer ? '' : '; no cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
       '\n',
   );
-  const plainCase: BenchCase = { case: 'plain proxy', style: 'plain', alg: '-', token: '-', nginx, path: '/plain' };
-  const first = await runCase(plainCase, options, {});
-  const results = [...(await styleCases(nginx, setup.signers, tokens, options)), ...(await scaleCases(indexer, options))];
-  const last = await runCase(plainCase, options, {});
-  await stopNginx(nginx);
+  const all: BenchRow[] = [];
+  const plains: Baseline[] = [];
+  for (const id of engines) {
+    try {
+      const { rows, plain } = await engineRun(id, setup, tokens, scale, options);
+      all.push(...rows);
+      plains.push(plain);
+    } catch (e) {
+      // One engine's failure does not hide the others' rows; the results are not written.
+      warnings.push(`${id}: ${(e as Error).message}`);
+      process.stderr.write(`\nengine ${id} failed: ${(e as Error).message}\n`);
+      if (activeWrk && activeWrk.exitCode === null) activeWrk.kill('SIGKILL');
+    }
+  }
 
-  const plain = { first, last };
-  const baseline = (first.peak.rps + last.peak.rps) / 2;
-  const rows = withTargets([benchRow(plainCase, meanMeasurement(first, last), baseline), ...results.map((r) => benchRow(r.c, r.m, baseline, r.extra))]);
+  const rows = withTargets(all);
   warnings.push(...rowProblems(rows));
-  printReport(rows, plain, meta);
+  printReport(rows, plains, skipped, meta);
   if (warnings.length) {
     // A run with broken keepalive, socket errors or nginx errors does not measure the gateway: keep the last good results.
     console.error('\nbench failed, results not written:\n  ' + warnings.join('\n  '));
     process.exitCode = 1;
     return;
   }
-  writeResults(rows, plain, meta, options, (Date.now() - began) / 1000, indexer !== null);
+  writeResults(rows, plains, skipped, meta, options, (Date.now() - began) / 1000, indexer !== null);
 }
 
 runTool('bench', main, shutdown);

@@ -74,7 +74,7 @@ export function barChart(bars: Bar[], options: ChartOptions): string {
     out.push(`<line x1="${at}" y1="${TOP - 6}" x2="${at}" y2="${plotBottom}" stroke="#222222" stroke-width="2"/>`);
     out.push(`<text x="${at}" y="${plotBottom + 14}" text-anchor="middle">${escapeXml(options.reference.label)}</text>`);
   }
-  if (targets) out.push(`<text x="10" y="${plotBottom + 30}" fill="#d62728">${escapeXml('| red tick: the target of that case (issue 5)')}</text>`);
+  if (targets) out.push(`<text x="10" y="${plotBottom + 30}" fill="#d62728">${escapeXml('| red tick: the target of that case (issues 5 and 11)')}</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
