@@ -232,6 +232,22 @@ describe('rows of tools/bench/results/latest.json', () => {
     expect(rowProblems([plain, { ...skipped, skipped: '' }])).toEqual(['row 1 (direct): skipped without a reason']);
   });
 
+  it("carry the measurement's note or its reason for no figures, and print them", () => {
+    const note = 'no request completed in 1 s with -c16 (one request alone: 3.0 ms); measured with -c1';
+    const rows = [
+      benchRow(PLAIN, measurement(40000), 40000),
+      benchRow(DIRECT, { ...measurement(100), note }, 40000),
+      benchRow({ ...DIRECT, alg: 'RS256' }, { ...measurement(0), skipped: 'no request completed' }, 40000),
+    ];
+    expect(rows[1]).toMatchObject({ note, rps: 100 });
+    expect(rows[1]).not.toHaveProperty('skipped');
+    expect(rows[2]).toMatchObject({ skipped: 'no request completed', rps: 0 });
+    expect(rows[0]).not.toHaveProperty('note');
+    const table = formatTable(rows).split('\n');
+    expect(table[3].endsWith('  ' + note)).toBe(true);
+    expect(table[4].endsWith('  skipped: no request completed')).toBe(true);
+  });
+
   it('name their engine in one line', () => {
     expect(engineLabel(QJS)).toBe('sid-qjs: nginx 1.30.0 / njs 1.0.2 (QuickJS)');
   });

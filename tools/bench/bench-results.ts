@@ -42,6 +42,10 @@ export interface Measurement {
   connections: number;
   /** Distinct tokens sent (fresh tokens). */
   pool?: number;
+  /** How the case had to be measured otherwise (e.g. with one connection), and why. */
+  note?: string;
+  /** Why the case has no figures. */
+  skipped?: string;
 }
 
 export interface BenchRow extends CaseInfo {
@@ -73,6 +77,8 @@ export interface BenchRow extends CaseInfo {
    * box); its figures are then those it got (0 where none).
    */
   skipped?: string;
+  /** How the case had to be measured otherwise, and why (e.g. "no request completed with -c16; measured with -c1"). */
+  note?: string;
 }
 
 export function round(value: number, digits: number): number {
@@ -102,6 +108,8 @@ export function benchRow(info: CaseInfo, m: Measurement, baselineRps: number, ex
     latency_connections: m.pacing.connections,
     latency_delay_ms: m.pacing.delayMs,
     ...(m.pool !== undefined ? { token_pool: m.pool } : {}),
+    ...(m.note !== undefined ? { note: m.note } : {}),
+    ...(m.skipped !== undefined ? { skipped: m.skipped } : {}),
     ...extra,
   };
 }
@@ -245,7 +253,7 @@ export function formatTable(rows: BenchRow[]): string {
     opt(r.rss_mb, 1),
     opt(r.start_s, 2),
     opt(r.reload_s, 2),
-    r.skipped === undefined ? '' : 'skipped: ' + r.skipped,
+    r.skipped !== undefined ? 'skipped: ' + r.skipped : (r.note ?? ''),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
   const line = (row: string[]) =>

@@ -430,12 +430,32 @@ async function measure(c: BenchCase, options: Options, source: { token?: string;
   // A case slower than ~60 ms a request (the scale cases without an index)
   // gets fewer connections and a longer timeout, so requests do not queue
   // for seconds behind each other and time out.
-  const connections = singleMs * CONNECTIONS > 1000 ? Math.max(1, Math.floor(1000 / singleMs)) : CONNECTIONS;
+  let connections = singleMs * CONNECTIONS > 1000 ? Math.max(1, Math.floor(1000 / singleMs)) : CONNECTIONS;
   const timeoutS = Math.max(TIMEOUT_S, Math.ceil((4 * singleMs * connections) / 1000));
   process.stderr.write(`  ${caseName(c).padEnd(48)} `);
   if (options.warmup > 0) await runWrk(caseUrl(c), options.warmup, connections, timeoutS, wrkScript(source));
   c.box?.progress.push(`${caseName(c)}: one request took ${singleMs.toFixed(1)} ms`);
-  const peak = await checkedRun(c, options.duration, connections, timeoutS, wrkScript(source));
+  let peak = await checkedRun(c, options.duration, connections, timeoutS, wrkScript(source));
+  let note: string | undefined;
+  if (peak.requests === 0) {
+    // Seen on QuickJS with 100,000 consumers: concurrent requests each get a
+    // context of their own, and each context reads the file first. One
+    // connection shows the rate of a reused context; no request at all is a
+    // row without figures.
+    const what = `no request completed in ${options.duration} s with -c${connections} (one request alone: ${singleMs.toFixed(1)} ms)`;
+    if (connections === 1) {
+      process.stderr.write(what + '\n');
+      return { ...partialMeasurement(), skipped: what };
+    }
+    note = what + '; measured with -c1';
+    process.stderr.write(`0 req/s with -c${connections}, -c1: `);
+    connections = 1;
+    peak = await checkedRun(c, options.duration, connections, timeoutS, wrkScript(source));
+    if (peak.requests === 0) {
+      process.stderr.write('no request either\n');
+      return { ...partialMeasurement(), skipped: what + ', nor with -c1' };
+    }
+  }
   if (c.box) {
     c.box.peak = peak;
     c.box.progress.push(`${caseName(c)}: ${Math.round(peak.rps)} req/s at saturation (-c${connections})`);
@@ -447,7 +467,7 @@ async function measure(c: BenchCase, options: Options, source: { token?: string;
     // of requests. The saturation run's latency stands in (with so few
     // connections there is little queueing); latency_delay_ms 0 marks it.
     process.stderr.write(`too slow to pace, latency from the saturation run\n`);
-    return { peak, latency: peak, pacing: { connections, delayMs: 0 }, connections };
+    return { peak, latency: peak, pacing: { connections, delayMs: 0 }, connections, note };
   }
   const target = peak.rps / 2;
   // In flight at low load: the worker's time per request (1 / peak) plus ~0.1 ms of loopback and wrk.
@@ -468,7 +488,7 @@ async function measure(c: BenchCase, options: Options, source: { token?: string;
     process.stderr.write(`(missed the half rate: ${Math.round(latency!.rps)} req/s) `);
   }
   process.stderr.write(`${Math.round(latency!.rps)} req/s, p50 ${latency!.p50.toFixed(3)} ms (-c${pacing.connections}, ${pacing.delayMs} ms delay)\n`);
-  return { peak, latency: latency!, pacing, connections };
+  return { peak, latency: latency!, pacing, connections, note };
 }
 
 // ---- output ----------------------------------------------------------------
