@@ -23,29 +23,72 @@ export function workerGeneration(): string {
 
 /**
  * The direct style's cache (a js_shared_dict_zone, which outlives reloads)
- * keys its entries on this: the master's pid and the start time of this
- * worker, in clock ticks (10 ms). The master starts a generation's workers
- * in one go, so they share it (a worker that starts later, after a crash,
- * just misses the others' entries), and every start or reload starts new
- * workers later. Read once per VM: per request on the classic engine, a
- * small /proc read.
+ * keys its entries on this: the master's pid and the start time (clock
+ * ticks, 10 ms) of the first worker of this worker's start or reload. The
+ * master forks a generation's workers in one go, but the forks can straddle
+ * a tick, so a worker takes the earliest start among the master's children
+ * that started at most SIBLING_TICKS before it: its siblings, not the
+ * workers of an earlier start (a worker that starts later, after a crash,
+ * just misses the others' entries). Read once per VM; on the classic engine,
+ * where a VM lasts one request, the answer is kept in `memo` (the cache's
+ * zone) under this worker's pid and start, so a request reads one small
+ * /proc file and the zone, not every sibling's.
  */
 let cycle = '';
 
-export function cycleGeneration(): string {
-  if (cycle === '') cycle = readCycle();
+/** Siblings start within this many ticks (50 ms) of each other; starts and reloads further apart never share a generation. */
+const SIBLING_TICKS = 5;
+
+interface GenerationMemo {
+  get(key: string): unknown;
+  set(key: string, value: string): unknown;
+}
+
+export function cycleGeneration(memo: GenerationMemo): string {
+  if (cycle === '') cycle = readCycle(memo);
   return cycle;
 }
 
-function readCycle(): string {
+/** Pid, ppid and start time of a process, from /proc/PID/stat; null where it cannot be read. */
+function processStart(which: string): { pid: string; ppid: string; start: number } | null {
   try {
-    const stat = String(readFile('/proc/self/stat'));
+    const stat = String(readFile('/proc/' + which + '/stat'));
     // After "pid (comm) ": state, ppid (field 4, the master), ..., starttime (field 22).
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[1] && fields[19] ? fields[1] + '.' + fields[19] : unrepeatable();
+    const start = Number(fields[19]);
+    return fields[1] && fields[19] && start === start ? { pid: stat.slice(0, stat.indexOf(' ')), ppid: fields[1], start } : null;
   } catch (e) {
-    return unrepeatable();
+    return null;
   }
+}
+
+function readCycle(memo: GenerationMemo): string {
+  const own = processStart('self');
+  if (own === null) return unrepeatable();
+  const memoKey = 'g:' + own.pid + '.' + own.start;
+  try {
+    const kept = memo.get(memoKey);
+    if (typeof kept === 'string' && kept !== '') return kept;
+  } catch (e) {
+    // An unreadable memo only costs the /proc reads below.
+  }
+  let first = own.start;
+  try {
+    const children = String(readFile('/proc/' + own.ppid + '/task/' + own.ppid + '/children')).split(' ');
+    for (let i = 0; i < children.length; i++) {
+      const sibling = children[i] ? processStart(children[i]) : null;
+      if (sibling !== null && sibling.start < first && sibling.start >= own.start - SIBLING_TICKS) first = sibling.start;
+    }
+  } catch (e) {
+    // Without the list of children, the worker's own start: siblings may then not share entries, never stale ones.
+  }
+  const found = own.ppid + '.' + first;
+  try {
+    memo.set(memoKey, found);
+  } catch (e) {
+    // A full zone: computed again next time.
+  }
+  return found;
 }
 
 function readGeneration(): string {

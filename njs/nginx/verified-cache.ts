@@ -50,7 +50,7 @@ export function cacheLookup(r: NginxHTTPRequest, settings: Settings, token: stri
   const lookup: CacheLookup = { zone, key: '', hit: null };
   let text: unknown;
   try {
-    lookup.key = 'v:' + sha256Base64(cacheSubject(cycleGeneration(), settings.fingerprint, token));
+    lookup.key = 'v:' + sha256Base64(cacheSubject(cycleGeneration(zone), settings.fingerprint, token));
     text = zone.get(lookup.key);
   } catch (e) {
     warn(r, 'cannot be read', e);
