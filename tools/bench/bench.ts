@@ -593,26 +593,26 @@ async function scalePhase(
   let nginx: Nginx | null = null;
   const work = (async () => {
     const started = Date.now();
-    const started1 = await startNginx({
+    const phaseNginx = await startNginx({
       config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
       ports: ['PORT', 'UPSTREAM_PORT'],
       files: { 'consumers.json': files.consumersJson, 'jwks.json': files.jwksJson },
       startTimeoutMs: options.phaseLimitS * 1000,
     });
-    nginx = started1;
-    running.push(started1);
+    nginx = phaseNginx;
+    running.push(phaseNginx);
     // Started: the first case answers 200 with its token (on QuickJS, that request reads the files).
-    const firstUrl = started1.url(cases[0].c.path);
+    const firstUrl = phaseNginx.url(cases[0].c.path);
     await firstAnswer(firstUrl, cases[0].token, box);
     const startS = (Date.now() - started) / 1000;
     box.progress.push(`started in ${startS.toFixed(2)} s`);
     for (const { c, token } of cases) {
-      const full: BenchCase = { ...c, nginx: started1, box };
+      const full: BenchCase = { ...c, nginx: phaseNginx, box };
       box.peak = undefined;
       const m = await runCase(full, options, { token });
-      out.push({ c: full, m, extra: { rss_mb: round(workerRssMb(started1), 1), start_s: round(startS, 2) } });
+      out.push({ c: full, m, extra: { rss_mb: round(workerRssMb(phaseNginx), 1), start_s: round(startS, 2) } });
     }
-    const reloadS = await reloadSeconds(started1, firstUrl, cases[0].token, box);
+    const reloadS = await reloadSeconds(phaseNginx, firstUrl, cases[0].token, box);
     for (const item of out) item.extra!.reload_s = round(reloadS, 2);
   })();
   const finished = await Promise.race([work.then(() => true), sleep(options.phaseLimitS * 1000).then(() => false)]);
