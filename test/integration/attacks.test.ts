@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { b64u, signRaw } from '../support/core';
-import { authLocation, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from '../support/gateway';
+import { authLocation, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, testsWithLogs } from '../support/gateway';
 
 const CONSUMERS = 'set $auth_jwt_consumers attack_consumers;';
 
@@ -151,12 +151,7 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) =>
-  test(
-    name,
-    withLogs(() => gw, body),
-    20000,
-  );
+const it = testsWithLogs(() => gw, 20000);
 
 // ---------------------------------------------------------------- sending, with a record for the leak check
 

@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { nginxSync } from '../support/nginx';
-import { engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, SEED_TOKEN, startGateway, withLogs } from '../support/gateway';
+import { engine, expectRejected, finish, Gateway, gatewayConfig, MESSAGES, now, SEED_TOKEN, startGateway, testsWithLogs } from '../support/gateway';
 
 /** js_preload_object exists (the classic engine); on QuickJS the settings name the files instead. */
 const PRELOADED = engine().features.preloadObject;
@@ -47,12 +47,7 @@ const BROKEN_RSA = { kty: 'RSA', kid: 'broken-rsa', n: 'not base64url!', e: 'AQA
 
 let gw: Gateway | undefined;
 const g = () => gw as Gateway;
-const it = (name: string, body: () => Promise<void>) =>
-  test(
-    name,
-    withLogs(() => gw, body),
-    15000,
-  );
+const it = testsWithLogs(() => gw, 15000);
 
 beforeAll(async () => {
   gw = await startGateway({

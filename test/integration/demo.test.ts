@@ -9,7 +9,7 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { demoSetup, DemoSetup, JACK, tokenFor } from '../../tools/demo/consumers';
 import { ROOT } from '../support/nginx';
-import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, unique, withLogs } from '../support/gateway';
+import { expectRejected, finish, Gateway, MESSAGES, now, SEED_TOKEN, startGateway, unique, testsWithLogs } from '../support/gateway';
 
 let gw: Gateway | undefined;
 let setup: DemoSetup;
@@ -26,12 +26,7 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) =>
-  test(
-    name,
-    withLogs(() => gw, body),
-    15000,
-  );
+const it = testsWithLogs(() => gw, 15000);
 const g = () => gw as Gateway;
 
 function jackToken(claims: object, header: object = {}): Promise<string> {

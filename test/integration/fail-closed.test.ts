@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { engine, ROOT } from '../support/nginx';
-import { Gateway, gatewayConfig, now, startGateway, unique, withLogs } from '../support/gateway';
+import { Gateway, gatewayConfig, now, startGateway, unique, testsWithLogs, withLogs } from '../support/gateway';
 
 const FAULTS_BUNDLE = path.join(ROOT, 'build', 'dist', 'jwt-gateway-faults.js');
 const SECRET = 'fail-closed-secret-0123456789abcdefghijklmnop';
@@ -122,12 +122,7 @@ afterAll(async () => {
   expect(g().seen.filter((entry) => entry.status >= 500)).toEqual([]);
 });
 
-const it = (name: string, body: () => Promise<void>) =>
-  test(
-    name,
-    withLogs(() => gw, body),
-    20000,
-  );
+const it = testsWithLogs(() => gw, 20000);
 const upstreamSaw = (probe: string) => g().readLog('upstream.log').includes(probe);
 
 describe.each(Object.keys(RUNS) as Style[])('%s style', (style) => {

@@ -10,7 +10,7 @@ import { createSign, KeyObject, webcrypto } from 'node:crypto';
 import net from 'node:net';
 import { CompactSign, CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { compact, signRaw } from '../support/tokens';
-import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, withLogs } from '../support/gateway';
+import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, testsWithLogs } from '../support/gateway';
 
 const CONFIG = gatewayConfig({
   http: `
@@ -81,12 +81,7 @@ beforeAll(async () => {
 
 afterAll(() => finish(gw));
 
-const it = (name: string, body: () => Promise<void>) =>
-  test(
-    name,
-    withLogs(() => gw, body),
-    30000,
-  );
+const it = testsWithLogs(() => gw, 30000);
 const g = () => gw as Gateway;
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failing input can be reproduced. */

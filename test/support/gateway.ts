@@ -293,6 +293,11 @@ export function withLogs(gateway: () => Gateway | undefined, body: () => Promise
   };
 }
 
+/** `it` for a file's tests: each gets the gateway's logs in its failure message, and `timeoutMs`. */
+export function testsWithLogs(gateway: () => Gateway | undefined, timeoutMs: number): (name: string, body: () => Promise<void>) => void {
+  return (name, body) => test(name, withLogs(gateway, body), timeoutMs);
+}
+
 /**
  * The afterAll checks of every file: no worker crashed, nothing at alert or
  * emerg level, no JS exception, and no response in the file was a 5xx.
@@ -364,12 +369,7 @@ export function gatewayPerFile(options: () => NginxOptions, timeoutMs = 15000): 
   }, 300000);
   afterAll(() => finish(gw));
   return {
-    it: (name, body) =>
-      test(
-        name,
-        withLogs(() => gw, body),
-        timeoutMs,
-      ),
+    it: testsWithLogs(() => gw, timeoutMs),
     g: () => gw as Gateway,
   };
 }
