@@ -25,6 +25,9 @@ import {
   rawRequest,
   Reply,
   unique,
+  expectTokenGone,
+  headersBesideToken,
+  expectBesideTokenKept,
 } from '../support/gateway';
 
 const SECRET = 'token-places-secret-0123456789abcdefghijklmnop';
@@ -141,11 +144,6 @@ describe('F5: two different tokens, however they are spelled, are "Multiple toke
 
 describe('F6: with hide_credentials on the upstream gets no token in any form, and the rest as sent', () => {
   /** Asserts the upstream saw no trace of the token. */
-  function expectNoToken(echo: Echo, token: string): void {
-    expect(JSON.stringify(echo)).not.toContain(token);
-    expect(JSON.stringify(echo)).not.toContain(token.slice(token.lastIndexOf('.') + 1));
-    expect(echo.headers.Authorization).toBeUndefined();
-  }
 
   const cookies: [string, (t: string) => string, string][] = [
     ['JWT=T', (t) => 'JWT=' + t, ''],
@@ -160,7 +158,7 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
       const t = await token();
       const echo = await g().echo('/hidden/c', { Cookie: cookie(t) });
       expectDave(echo);
-      expectNoToken(echo, t);
+      expectTokenGone(echo, t);
       expect(echo.headers.Cookie).toBe(kept === '' ? undefined : kept);
     });
   }
@@ -176,21 +174,17 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
       const t = await token();
       const echo = await g().echo('/hidden/q?' + query(t));
       expectDave(echo);
-      expectNoToken(echo, t);
+      expectTokenGone(echo, t);
       expect(echo.url).toBe(kept === '' ? '/hidden/q' : '/hidden/q?' + kept);
     });
   }
 
   it('the Authorization header is removed, other headers are not', async () => {
     const t = await token();
-    const echo = await g().echo('/hidden/h?keep=1', { Authorization: 'Bearer ' + t, 'X-Other': 'kept', Cookie: 'session=abc' });
+    const echo = await g().echo('/hidden/h?keep=1', headersBesideToken(t));
     expectDave(echo);
-    expectNoToken(echo, t);
-    expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({
-      other: 'kept',
-      cookie: 'session=abc',
-      url: '/hidden/h?keep=1',
-    });
+    expectTokenGone(echo, t);
+    expectBesideTokenKept(echo, '/hidden/h?keep=1');
   });
 
   it('two Cookie headers: the token goes, the others arrive as one Cookie header', async () => {
@@ -199,7 +193,7 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
     expect(reply.status).toBe(200);
     const echo = JSON.parse(reply.body) as Echo;
     expectDave(echo);
-    expectNoToken(echo, t);
+    expectTokenGone(echo, t);
     expect(echo.headers.Cookie).toBe('a=1; b=2');
   });
 

@@ -52,6 +52,23 @@ export interface Echo {
   headers: { [name: string]: string };
 }
 
+/** The upstream got no trace of the token (hide_credentials): neither it, nor its signature, nor an Authorization header. */
+export function expectTokenGone(echo: Echo, token: string): void {
+  expect(JSON.stringify(echo)).not.toContain(token);
+  expect(JSON.stringify(echo)).not.toContain(token.slice(token.lastIndexOf('.') + 1));
+  expect(echo.headers.Authorization).toBeUndefined();
+}
+
+/** A request with the token in Authorization beside another header and a cookie, which hide_credentials must leave. */
+export function headersBesideToken(token: string): { [name: string]: string } {
+  return { Authorization: 'Bearer ' + token, 'X-Other': 'kept', Cookie: 'session=abc' };
+}
+
+/** The upstream got the other header, the cookie and the URL of headersBesideToken's request unchanged. */
+export function expectBesideTokenKept(echo: Echo, url: string): void {
+  expect({ other: echo.headers['X-Other'], cookie: echo.headers.Cookie, url: echo.url }).toEqual({ other: 'kept', cookie: 'session=abc', url });
+}
+
 export interface RequestOptions {
   method?: string;
   headers?: { [name: string]: string };
