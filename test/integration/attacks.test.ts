@@ -11,7 +11,7 @@
  * HMAC over exact segment text), never by the code under test.
  */
 import { execFileSync } from 'node:child_process';
-import { createHmac, createPrivateKey, generateKeyPairSync, KeyObject, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, KeyObject, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -241,8 +241,7 @@ function jackToken(extra: { [name: string]: unknown } = {}, header: { [name: str
 
 /** HS256 over the exact segment text given (which may be non-canonical base64url): a valid MAC, so only the parser can refuse it. */
 function macOver(headerSegment: string, payloadSegment: string, secret: string | Uint8Array = JACK_SECRET): string {
-  const input = headerSegment + '.' + payloadSegment;
-  return input + '.' + createHmac('sha256', secret).update(input).digest('base64url');
+  return signRaw('HS256', secret, headerSegment, payloadSegment);
 }
 
 /** jack's HS256 token from raw JSON texts (duplicate names, odd values...). */

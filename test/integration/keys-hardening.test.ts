@@ -12,11 +12,11 @@
  *       key; an empty JWK Set or a map without credentials says so in the log.
  * Tokens are minted with jose.
  */
-import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import { SignJWT } from 'jose';
 import { engine } from '../support/nginx';
 import { b64, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply, unique } from '../support/gateway';
+import { signRaw } from '../support/tokens';
 
 const SHARED_DICT = engine().features.sharedDict;
 const K1 = 'k1-secret-of-the-first-key-0123456789';
@@ -152,15 +152,7 @@ describe('F11: a byte order mark before the JSON', () => {
     const payload = Buffer.from(JSON.stringify({ sub: 'bom', exp: now() + 600 }));
     const h = b64(part === 'header' ? Buffer.concat([BOM, header]) : header);
     const p = b64(part === 'payload' ? Buffer.concat([BOM, payload]) : payload);
-    return (
-      h +
-      '.' +
-      p +
-      '.' +
-      createHmac('sha256', K2)
-        .update(h + '.' + p)
-        .digest('base64url')
-    );
+    return signRaw('HS256', K2, h, p);
   }
 
   it('in the header: 401 JWT token invalid, logged as TOKEN_MALFORMED', async () => {
