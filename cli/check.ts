@@ -11,6 +11,8 @@ import { jwksSource } from '../njs/core/keys/jwks';
 import { configProblem, Problem } from '../njs/core/errors';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
+import { LAYOUT_PREFIX } from '../njs/core/keys/layout';
+import { indexedText } from './index';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
 
@@ -26,13 +28,31 @@ function revocationProblems(document: JsonObject, file: string): Problem[] {
   return problems;
 }
 
+/**
+ * A consumer map that starts with the layout `jwt-gateway index` writes is
+ * read by position (njs/core/keys/layout.ts): any other text than the one
+ * the command would write now has entries where the layout does not say.
+ */
+function layoutProblems(file: string, bytes: Uint8Array, document: JsonObject): Problem[] {
+  if (Buffer.from(bytes.subarray(0, LAYOUT_PREFIX.length)).toString('latin1') !== LAYOUT_PREFIX) return [];
+  if (Buffer.from(indexedText(document)).equals(Buffer.from(bytes))) return [];
+  return [
+    configProblem(
+      file,
+      'consumer map',
+      'index',
+      'layout does not match the file (edited or reformatted after `jwt-gateway index`: the gateway reads such a file whole on every request, or, at the same size, refuses tokens whose entries moved): run `jwt-gateway index` again',
+    ),
+  ];
+}
+
 /** Problems in one file; none means nginx will accept every entry. */
 export function checkDocument(file: string, bytes: Uint8Array, capabilities: Capabilities): Problem[] {
   const document = parseJsonObject(bytes);
   if (typeof document === 'string') return [configProblem(file, undefined, undefined, document)];
   if ('consumers' in document) {
     const source = consumersSource(document, file, capabilities);
-    return source.problems().concat(rateLimitConfig(document, file).problems);
+    return source.problems().concat(layoutProblems(file, bytes, document), rateLimitConfig(document, file).problems);
   }
   if ('keys' in document) return jwksSource(document, file, capabilities).problems();
   if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);

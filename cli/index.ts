@@ -10,6 +10,7 @@
 import { consumerIndexOf } from '../njs/core/keys/consumers';
 import { HashTable, tableField } from '../njs/core/keys/hash-index';
 import { kidIndexOf } from '../njs/core/keys/jwks';
+import { formatLayout, Layout, LAYOUT_PREFIX } from '../njs/core/keys/layout';
 
 /**
  * The document with its "index" member (added, or replaced when there is one):
@@ -21,6 +22,69 @@ export function indexDocument(document: object): object {
   if (Array.isArray(fields.consumers)) return { ...fields, index: consumerIndexOf(document) };
   if (Array.isArray(fields.keys)) return { ...fields, index: kidIndexOf(document) };
   return document;
+}
+
+/**
+ * The file `jwt-gateway index` writes: the indexed document as compact JSON
+ * and a newline.
+ * A consumer map also gets its layout (njs/core/keys/layout.ts): the index
+ * first, with where its tables and every consumer's text sit in the file, so
+ * the gateway can read one consumer by position. JSON.stringify of the parsed
+ * file, and a newline, gives the same text back.
+ */
+export function indexedText(document: object): string {
+  const indexed = indexDocument(document) as { [name: string]: unknown };
+  if (!Array.isArray(indexed.consumers)) return JSON.stringify(indexed) + '\n';
+  const index = indexed.index as ReturnType<typeof consumerIndexOf>;
+  const entries = (indexed.consumers as unknown[]).map((consumer) => JSON.stringify(consumer));
+  const rest = Object.keys(indexed)
+    .filter((name) => name !== 'index' && name !== 'consumers')
+    .map((name) => ',' + JSON.stringify(name) + ':' + JSON.stringify(indexed[name]))
+    .join('');
+  const bytes = (text: string) => Buffer.byteLength(text);
+  const tableHead = (table: HashTable) => '{"probes":' + table.probes + ',"digits":' + table.digits + ',"slots":"';
+  const layoutLength = formatLayout(emptyLayout()).length;
+  // The pieces before and after the entries table, whose width (entriesDigits) must hold every offset in the file.
+  const head = (digits: number) => [
+    LAYOUT_PREFIX,
+    'L'.repeat(layoutLength),
+    '","hash":' + JSON.stringify(index.hash) + ',"keys":' + tableHead(index.keys),
+    index.keys.slots,
+    '"},"usernames":' + tableHead(index.usernames),
+    index.usernames.slots,
+    '"},"entries":{"digits":' + digits + ',"at":"',
+  ];
+  const entriesLength = bytes(entries.join(',')) + entries.length;
+  let digits = 1;
+  while (Math.pow(36, digits) <= bytes(head(digits).join('')) + 2 * digits * entries.length + entriesLength + bytes(rest) + 8) digits++;
+  const pieces = head(digits);
+  const offsets = pieces.map((_, i) => bytes(pieces.slice(0, i).join('')));
+  const entriesAt = offsets[6] + bytes(pieces[6]);
+  let at = entriesAt + 2 * digits * entries.length + bytes('"}},"consumers":[');
+  const field = (value: number) => value.toString(36).padStart(digits, '0');
+  const table = entries.map((text, i) => {
+    const length = bytes(text);
+    const fields = field(at) + field(length);
+    at += length + (i + 1 < entries.length ? 1 : 0);
+    return fields;
+  });
+  const tail = '"}},"consumers":[' + entries.join(',') + ']' + rest + '}\n';
+  const size = entriesAt + table.join('').length + bytes(tail);
+  const layout: Layout = {
+    size,
+    count: entries.length,
+    keys: { at: offsets[3], slots: index.keys.slots.length / (2 * index.keys.digits), probes: index.keys.probes, digits: index.keys.digits },
+    usernames: { at: offsets[5], slots: index.usernames.slots.length / index.usernames.digits, probes: index.usernames.probes, digits: index.usernames.digits },
+    entriesAt,
+    entriesDigits: digits,
+  };
+  pieces[1] = formatLayout(layout);
+  return pieces.join('') + table.join('') + tail;
+}
+
+function emptyLayout(): Layout {
+  const table = { at: 0, slots: 1, probes: 0, digits: 1 };
+  return { size: 0, count: 0, keys: table, usernames: table, entriesAt: 0, entriesDigits: 1 };
 }
 
 /** How many entries a table holds. */

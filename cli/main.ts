@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseCommandLine, usageError } from './args';
 import { checkFile } from './check';
-import { indexDocument, indexSummary } from './index';
+import { indexDocument, indexedText, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
 import { describeProblem } from '../njs/core/errors';
 
@@ -70,7 +70,7 @@ function index(args: string[]): void {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) fail(file + ': not a JSON object');
   const indexed = indexDocument(document as object);
   if (indexed === document) fail(file + ': ' + indexSummary(indexed));
-  const text = JSON.stringify(indexed) + '\n';
+  const text = indexedText(document as object);
   if (out) writeFileSync(out, text);
   else process.stdout.write(text);
   process.stderr.write(file + ': ' + indexSummary(indexed) + (out ? ', written to ' + out : '') + '\n');

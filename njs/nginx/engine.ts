@@ -30,7 +30,7 @@ function ignore(): void {
  */
 function hasEd25519(): boolean {
   if (versionNumber() < 907) return false;
-  if (typeof njs !== 'object' || (njs as unknown as { engine?: string }).engine !== 'QuickJS') return true;
+  if (!contextOutlivesRequest()) return true;
   try {
     crypto.subtle.importKey('spki', Buffer.from(ED25519_PROBE, 'base64'), { name: 'Ed25519' } as never, false, ['verify']).then(ignore, ignore);
     return true;
@@ -42,6 +42,11 @@ function hasEd25519(): boolean {
 /** SHA-256 of a text, in base64 (the direct style's cache keys); njs has it synchronously on every version. The bundle's one import of crypto is this file's. */
 export function sha256Base64(text: string): string {
   return nodeCrypto.createHash('sha256').update(text).digest('base64');
+}
+
+/** Whether module state outlives a request: QuickJS reuses contexts (js_context_reuse), the classic engine makes a VM per request. */
+export function contextOutlivesRequest(): boolean {
+  return typeof njs === 'object' && (njs as unknown as { engine?: string }).engine === 'QuickJS';
 }
 
 export function engineCapabilities(): Capabilities {

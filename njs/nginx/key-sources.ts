@@ -1,54 +1,103 @@
 /**
  * Config documents by reference: the name of a js_preload_object (parsed once
- * when nginx loads its config, shared by every request) or a file path (read
- * once per VM: per request on the classic engine, per reused context on
- * QuickJS). Documents and the key sources built from them are kept for as
- * long as the VM lives.
+ * when nginx loads its config, shared by every request) or a file path. A
+ * file is read when a VM first needs it: per request on the classic engine,
+ * per reused context on QuickJS, where what was read is keyed by the file's
+ * identity (inode, size, mtime) so an edited or replaced file is read again.
+ * A consumer map written by `jwt-gateway index` is not read whole but by
+ * position, a few reads per lookup (njs/core/keys/layout.ts).
  */
-import { readFile } from './files';
-import { consumersSource } from '../core/keys/consumers';
+import { fileAccess, fileIdentity, readFile } from './files';
+import { consumersSource, storeSource } from '../core/keys/consumers';
 import { jwksSource } from '../core/keys/jwks';
+import { LAYOUT_LENGTH, parseLayout, positionedStore } from '../core/keys/layout';
 import { configProblem, isProblem, Problem } from '../core/errors';
 import { ConfigDocument, KeySource } from '../core/keys/types';
 import { parseJsonObject } from '../core/strict-json';
-import { engineCapabilities } from './engine';
+import { contextOutlivesRequest, engineCapabilities } from './engine';
 
 export type SourceKind = 'jwks' | 'consumers';
 
-const documents: { [reference: string]: ConfigDocument | Problem } = {};
-const sources: { [key: string]: KeySource | Problem } = {};
+const documents: { [reference: string]: { identity: string; found: ConfigDocument | Problem } } = {};
+const sources: { [key: string]: { identity: string; found: KeySource | Problem } } = {};
+
+function isPath(reference: string): boolean {
+  return reference.indexOf('/') >= 0;
+}
+
+function readPath(path: string): ConfigDocument | Problem {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFile(path);
+  } catch (e) {
+    return configProblem(path, undefined, undefined, 'cannot be read: ' + (e as { message?: string }).message);
+  }
+  const document = parseJsonObject(bytes);
+  return typeof document === 'string' ? configProblem(path, undefined, undefined, document) : { document, origin: path };
+}
 
 function read(reference: string): ConfigDocument | Problem {
-  if (reference.indexOf('/') >= 0) {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFile(reference);
-    } catch (e) {
-      return configProblem(reference, undefined, undefined, 'cannot be read: ' + (e as { message?: string }).message);
-    }
-    const document = parseJsonObject(bytes);
-    return typeof document === 'string' ? configProblem(reference, undefined, undefined, document) : { document, origin: reference };
-  }
+  if (isPath(reference)) return readPath(reference);
   const document = (globalThis as unknown as { [name: string]: unknown })[reference];
   if (document === undefined)
     return configProblem(undefined, undefined, undefined, 'no js_preload_object named "' + reference + '" (a file path must contain "/")');
   return { document, origin: 'js_preload_object ' + reference };
 }
 
+/** What keys a file's memo where the VM outlives the request ('' elsewhere, and for js_preload_object names, which only a reload changes). */
+function identityOf(reference: string): string {
+  if (!isPath(reference) || !contextOutlivesRequest()) return '';
+  try {
+    return fileIdentity(reference);
+  } catch (e) {
+    return 'unreadable';
+  }
+}
+
 /** The document, or the problem that leaves none. */
 export function configDocument(reference: string): ConfigDocument | Problem {
-  if (documents[reference] === undefined) documents[reference] = read(reference);
-  return documents[reference];
+  const identity = identityOf(reference);
+  const kept = documents[reference];
+  if (kept !== undefined && kept.identity === identity) return kept.found;
+  const found = read(reference);
+  documents[reference] = { identity, found };
+  return found;
+}
+
+/** A consumer map read by position when its file has the layout `jwt-gateway index` writes, else null. */
+function positionedConsumers(path: string): KeySource | Problem | null {
+  const access = fileAccess(path);
+  const layout = access((readAt, size) => {
+    const head = readAt(0, LAYOUT_LENGTH);
+    const found = head ? parseLayout(head) : null;
+    return found && found.size === size ? found : null;
+  });
+  if (!layout) return null;
+  if (isProblem(layout)) return layout;
+  const whole = () => {
+    const found = readPath(path);
+    return isProblem(found) ? undefined : found.document;
+  };
+  return storeSource(positionedStore(layout, access, path, whole), path, engineCapabilities());
+}
+
+function build(kind: SourceKind, reference: string): KeySource | Problem {
+  if (kind === 'consumers' && isPath(reference)) {
+    const positioned = positionedConsumers(reference);
+    if (positioned) return positioned;
+  }
+  const found = configDocument(reference);
+  if (isProblem(found)) return found;
+  return kind === 'jwks' ? jwksSource(found.document, found.origin, engineCapabilities()) : consumersSource(found.document, found.origin, engineCapabilities());
 }
 
 /** The key source, or the problem that leaves none. */
 export function keySource(kind: SourceKind, reference: string): KeySource | Problem {
   const cacheKey = kind + ' ' + reference;
-  if (sources[cacheKey] === undefined) {
-    const found = configDocument(reference);
-    if (isProblem(found)) sources[cacheKey] = found;
-    else if (kind === 'jwks') sources[cacheKey] = jwksSource(found.document, found.origin, engineCapabilities());
-    else sources[cacheKey] = consumersSource(found.document, found.origin, engineCapabilities());
-  }
-  return sources[cacheKey];
+  const identity = identityOf(reference);
+  const kept = sources[cacheKey];
+  if (kept !== undefined && kept.identity === identity) return kept.found;
+  const found = build(kind, reference);
+  sources[cacheKey] = { identity, found };
+  return found;
 }

@@ -46,8 +46,8 @@ function consumerEntry(index: number, consumer: unknown): string {
   return 'consumers[' + index + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
 }
 
-function credentialEntry(consumers: unknown[], consumerIndex: number, credentialIndex: number): string {
-  const consumer = consumers[consumerIndex] as JsonObject;
+function credentialEntry(consumers: ConsumerAt, consumerIndex: number, credentialIndex: number): string {
+  const consumer = consumers(consumerIndex) as JsonObject;
   const fields = (consumer.credentials as unknown[])[credentialIndex];
   const id = isObject(fields) && typeof fields.id === 'string' ? ' (' + quote(fields.id) + ')' : '';
   return consumerEntry(consumerIndex, consumer) + '.credentials[' + credentialIndex + ']' + id;
@@ -97,6 +97,32 @@ export interface StoredConsumerIndex {
   usernames: HashTable;
 }
 
+/** consumers[i] of the map (undefined past its end or where the entry cannot be read). */
+type ConsumerAt = (i: number) => unknown;
+
+/** Visits the stored index's candidates for a name (hash-index.ts probe): positions in the map. */
+export type Candidates = (name: string, visit: (first: number, second: number) => boolean) => void;
+
+/**
+ * Where a consumer source reads the map: its parsed document, or its file
+ * read by position (layout.ts). Lookups go through `consumer` and the stored
+ * index only; `document` is for the walks over every entry (maps without an
+ * index, `check`).
+ */
+export interface ConsumerStore {
+  consumer: ConsumerAt;
+  count: number;
+  /** The stored index, null when the map has none (or not one this version reads). */
+  keys: Candidates | null;
+  usernames: Candidates | null;
+  document(): unknown;
+  /** Why the last read of the store found nothing, when it could not read (a file store). */
+  problem?(): Problem | null;
+}
+
+/** A source keeps at most this many lookups: on QuickJS it lives as long as its context, which njs drops when it grows past 4 MB. */
+const REMEMBERED_LOOKUPS = 1000;
+
 interface BuiltIndex {
   byKey: { [key: string]: Credential };
   /** Position of the first consumer with each username, in document order. */
@@ -112,8 +138,8 @@ function consumerIdentity(consumer: JsonObject): Identity {
   return identity;
 }
 
-function credentialOf(consumers: unknown[], consumerIndex: number, credentialIndex: number, fields: JsonObject): Credential {
-  const consumer = consumers[consumerIndex] as JsonObject;
+function credentialOf(consumers: ConsumerAt, consumerIndex: number, credentialIndex: number, fields: JsonObject): Credential {
+  const consumer = consumers(consumerIndex) as JsonObject;
   const identity = consumerIdentity(consumer);
   if (typeof fields.id === 'string') identity.credential = fields.id;
   return { consumerIndex, credentialIndex, fields, identity };
@@ -127,9 +153,9 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
     built.problems.push(configProblem(origin, 'consumer map', 'consumers', 'missing (expected {"consumers": [ ... ]})'));
     return built;
   }
-  const consumers: unknown[] = listed;
-  for (let i = 0; i < consumers.length; i++) {
-    const consumer = consumers[i];
+  const consumers: ConsumerAt = (i) => listed[i];
+  for (let i = 0; i < listed.length; i++) {
+    const consumer = listed[i];
     if (!isObject(consumer)) {
       built.problems.push(configProblem(origin, consumerEntry(i, consumer), '-', 'not a JSON object'));
       continue;
@@ -197,26 +223,46 @@ function storedIndex(document: unknown): StoredConsumerIndex | null {
     : null;
 }
 
+/** The consumer source of a parsed map. */
 export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
   const listed = isObject(document) ? document.consumers : undefined;
   const consumers: unknown[] = Array.isArray(listed) ? listed : [];
   const stored = Array.isArray(listed) ? storedIndex(document) : null;
+  const store: ConsumerStore = {
+    consumer: (i) => consumers[i],
+    count: consumers.length,
+    keys: stored && ((key, visit) => probe(stored.keys, 2, key, visit)),
+    usernames: stored && ((username, visit) => probe(stored.usernames, 1, username, visit)),
+    document: () => document,
+  };
+  return storeSource(store, origin, capabilities);
+}
+
+/** The consumer source of a map read through `store`. */
+export function storeSource(store: ConsumerStore, origin: string, capabilities: Capabilities): KeySource {
+  const consumers = store.consumer;
+  const stored = store.keys !== null && store.usernames !== null;
   let built: BuiltIndex | null = null;
-  const index = (): BuiltIndex => built || (built = buildIndex(document, origin));
-  /** Credentials read through the stored index, kept for this VM. */
-  const found: { [key: string]: Credential | null } = {};
+  const index = (): BuiltIndex => built || (built = buildIndex(store.document(), origin));
+  /** Credentials read through the stored index, kept while the source lives (bounded). */
+  let found: { [key: string]: Credential | null } = {};
+  let remembered = 0;
 
   /** The credential the stored index names for `key`, if the document still has it there. */
   function storedCredential(key: string): Credential | null {
     if (found['#' + key] !== undefined) return found['#' + key];
     let credential: Credential | null = null;
-    probe(stored!.keys, 2, key, (i, j) => {
-      const consumer = isPosition(i) && isPosition(j) ? consumers[i] : undefined;
+    store.keys!(key, (i, j) => {
+      const consumer = isPosition(i) && isPosition(j) ? consumers(i) : undefined;
       const list = isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' ? consumer.credentials : undefined;
       const fields = Array.isArray(list) ? list[j] : undefined;
       if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, i, j, fields);
       return credential !== null;
     });
+    if (++remembered > REMEMBERED_LOOKUPS) {
+      found = {};
+      remembered = 1;
+    }
     found['#' + key] = credential;
     return credential;
   }
@@ -224,8 +270,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
   /** The position of the consumer the stored index names for `username`, or -1. */
   function storedConsumer(username: string): number {
     let position = -1;
-    probe(stored!.usernames, 1, username, (i) => {
-      const consumer = isPosition(i) ? consumers[i] : undefined;
+    store.usernames!(username, (i) => {
+      const consumer = isPosition(i) ? consumers(i) : undefined;
       if (isObject(consumer) && consumer.username === username) position = i;
       return position >= 0;
     });
@@ -258,7 +304,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
 
   /** Why no token can verify: no consumer map (its problem), or no credential in it. */
   function noCredentials(): Problem {
-    if (!Array.isArray(listed)) return index().problems[0];
+    const document = store.document();
+    if (!isObject(document) || !Array.isArray(document.consumers)) return index().problems[0];
     return configProblem(origin, 'consumer map', 'consumers', 'no credentials: no token can verify, so every token is refused');
   }
 
@@ -274,7 +321,9 @@ export function consumersSource(document: unknown, origin: string, capabilities:
       if (!credential) {
         const unknown = fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
         // A map without any credential refuses every token: say so in the log (cheap checks only, this is a failure path anyone can reach).
-        if (consumers.length === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [noCredentials()];
+        if (store.count === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [noCredentials()];
+        const unread = store.problem ? store.problem() : null;
+        if (unread) unknown.configProblems = [unread];
         return unknown;
       }
       const ready = prepare(credential);
@@ -295,12 +344,16 @@ export function consumersSource(document: unknown, origin: string, capabilities:
     },
     consumer(username: string): Identity | null {
       const position = stored ? storedConsumer(username) : index().byUsername['#' + username];
-      return position === undefined || position < 0 ? null : consumerIdentity(consumers[position] as JsonObject);
+      return position === undefined || position < 0 ? null : consumerIdentity(consumers(position) as JsonObject);
     },
     problems(): Problem[] {
       const all = index().problems.slice();
+      const document = store.document();
+      const listed = isObject(document) ? document.consumers : undefined;
       if (isObject(document) && document.index !== undefined) {
-        const differs = !stored || JSON.stringify(document.index) !== JSON.stringify(consumerIndexOf(document));
+        // The hash tables only: where entries sit in the file (layout, entries) is checked against the file's text (cli/check.ts).
+        const tables = isObject(document.index) ? { hash: document.index.hash, keys: document.index.keys, usernames: document.index.usernames } : null;
+        const differs = !stored || JSON.stringify(tables) !== JSON.stringify(consumerIndexOf(document));
         if (differs) all.push(indexProblem(origin, 'consumer map', 'consumers', stored ? notFoundThroughIndex() : null));
       }
       const ids: { [id: string]: boolean } = {};
@@ -317,8 +370,8 @@ export function consumersSource(document: unknown, origin: string, capabilities:
         if (id !== undefined && ids['#' + id]) all.push(configProblem(origin, entryOf(credential), 'id', 'duplicate credential id'));
         if (id !== undefined) ids['#' + id] = true;
       }
-      for (let i = 0; i < consumers.length; i++) {
-        const consumer = consumers[i];
+      for (let i = 0; i < store.count; i++) {
+        const consumer = consumers(i);
         if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
       }
       if (Array.isArray(listed) && working === 0) {

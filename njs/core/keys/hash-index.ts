@@ -90,21 +90,26 @@ export function tableField(table: HashTable, at: number): number {
 /**
  * Calls `visit(first, second)` with the positions of each occupied slot on
  * `name`'s probe path (`second` is -1 for tables of one field a slot) until
- * `visit` returns true or the path ends. Inlined decoding: this runs on every
- * request, where each njs function call counts.
+ * `visit` returns true or the path ends.
  */
 export function probe(table: HashTable, width: number, name: string, visit: (first: number, second: number) => boolean): void {
-  const slots = table.slots;
-  const digits = table.digits;
+  const count = table.slots.length / (width * table.digits);
+  visitSlots(table.slots, table.digits, width, hashOf(name) & (count - 1), Math.min(table.probes, count - 1), visit);
+}
+
+/**
+ * `visit` for the occupied slots of `slots` from `slot` on, `last` + 1 at
+ * most, wrapping at the end, until an empty one or `visit` returns true.
+ * Inlined decoding: this runs on every request, where each njs function call counts.
+ */
+export function visitSlots(slots: string, digits: number, width: number, slot: number, last: number, visit: (first: number, second: number) => boolean): void {
   const size = width * digits;
   const count = slots.length / size;
-  let slot = hashOf(name) & (count - 1);
-  const last = Math.min(table.probes, count - 1);
   for (let distance = 0; distance <= last; distance++) {
     const at = slot * size;
     const first = parseInt(slots.slice(at, at + digits), 36) - 1;
     if (first === -1) return;
     if (visit(first, width > 1 ? parseInt(slots.slice(at + digits, at + 2 * digits), 36) - 1 : -1)) return;
-    slot = (slot + 1) & (count - 1);
+    slot = slot + 1 === count ? 0 : slot + 1;
   }
 }
