@@ -44,7 +44,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'name | path',
     default: '—',
     summary:
-      'consumer map: a `js_preload_object` name, or a file path (contains `/`; read once per VM, i.e. per request on the classic engine, so prefer preloading)',
+      'consumer map: a `js_preload_object` name, or a file path (contains `/`). A map written by `jwt-gateway index` is read by position (a few small reads a lookup, on every engine: the way for large maps); any other file is parsed whole when a VM first needs it (per request on the classic engine, so preload small unindexed maps)',
     decides: true,
   },
   {

@@ -65,7 +65,6 @@ export interface BenchRow extends CaseInfo {
   /** Mean delay of the paced run; 0 when the case was too slow to pace. */
   latency_delay_ms: number;
   token_pool?: number;
-  indexed?: boolean;
   rss_mb?: number;
   start_s?: number;
   reload_s?: number;

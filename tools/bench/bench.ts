@@ -39,10 +39,10 @@
  *   (HS256) keys looked up by `kid`. nginx is started once with one entry
  *   in both files and once per large file, which gives each row its start
  *   time (spawn until the first case answers 200 with its token), reload
- *   time (SIGHUP until a new worker answers that request: on QuickJS, where
- *   files are named by path and read by the first request of a context, both
- *   include reading them) and worker VmRSS (after its runs). When the index
- *   of cli/index.ts exists, the files are indexed first (`indexed`). Each
+ *   time (SIGHUP until a new worker answers that request) and worker VmRSS
+ *   (after its runs). The files are the ones `jwt-gateway index` writes:
+ *   the consumer map is named by path and read by position (its layout) on
+ *   every engine, the JWK Set preloaded (by path on QuickJS). Each
  *   start is time-boxed: a phase that has not finished in time is stopped
  *   and its cases are rows with `skipped` saying what was measured.
  *
@@ -79,6 +79,7 @@ import { benchRow, BenchRow, CaseInfo, EngineInfo, engineLabel, formatTable, Mea
 import { ratioChart, round, rowProblems, withTargets } from './bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
 import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from '../../test/support/engines.mjs';
+import { indexedText } from '../../cli/index';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
 
 const USAGE = `usage: npm run bench [-- --quick | --duration N] [--engines LIST]
@@ -249,18 +250,6 @@ function scaleFiles(consumers: number, keys: number, seed: string): { consumers:
     consumerSigner: hmacSigner('key-' + (consumers - 1), secret(consumers - 1)),
     keySigner: hmacSigner('kid-' + (keys - 1), secret(1e9 + keys - 1), true),
   };
-}
-
-type Indexer = (document: object) => object;
-
-/** The index of cli/index.ts, when that module exists (it is being written). */
-async function loadIndexer(): Promise<Indexer | null> {
-  const file = path.join(ROOT, 'cli', 'index.ts');
-  if (!existsSync(file)) return null;
-  const module = (await import(file)) as { [name: string]: unknown };
-  const indexer = module.indexDocument;
-  if (typeof indexer !== 'function') fail('cli/index.ts exists but exports no indexDocument(document) function');
-  return indexer as Indexer;
 }
 
 // ---- HTTP checks -----------------------------------------------------------
@@ -714,14 +703,14 @@ interface ScaleSet {
   bigConsumers: { consumersJson: string; jwksJson: string };
   bigKeys: { consumersJson: string; jwksJson: string };
   tokens: { smallConsumer: string; smallKey: string; bigConsumer: string; bigKey: string };
-  indexed: boolean;
 }
 
-function scaleSet(indexer: Indexer | null): ScaleSet {
+function scaleSet(): ScaleSet {
   const seed = randomBytes(16).toString('hex');
   const small = scaleFiles(1, 1, seed);
   const big = scaleFiles(BIG_CONSUMERS, BIG_KEYS, seed);
-  const json = (document: object) => JSON.stringify(indexer ? indexer(document) : document);
+  // The files `jwt-gateway index` writes: consumer maps with their layout, read by position.
+  const json = (document: object) => indexedText(document);
   const [smallConsumers, smallJwks] = [json(small.consumers), json(small.jwks)];
   const mintOne = (signer: Signer) => mint(signer, 1, Math.floor(Date.now() / 1000));
   return {
@@ -734,7 +723,6 @@ function scaleSet(indexer: Indexer | null): ScaleSet {
       bigConsumer: mintOne(big.consumerSigner),
       bigKey: mintOne(big.keySigner),
     },
-    indexed: indexer !== null,
   };
 }
 
@@ -758,7 +746,6 @@ async function scaleCases(set: ScaleSet, engine: EngineInfo, options: Options): 
     )),
     ...(await scalePhase(set.bigKeys, [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: set.tokens.bigKey }], options)),
   ];
-  for (const item of scale) item.extra!.indexed = set.indexed;
   return scale;
 }
 
@@ -827,7 +814,6 @@ function writeResults(
   meta: { [name: string]: string | number },
   options: Options,
   elapsed: number,
-  indexed: boolean,
 ): void {
   const base = path.join(RESULTS_DIR, options.quick ? 'quick' : 'latest');
   const date = new Date().toISOString();
@@ -846,7 +832,6 @@ function writeResults(
       plain_rps_last: Math.round(plain.last.peak.rps),
     })),
     skipped_engines: skipped,
-    index_available: indexed,
     elapsed_s: round(elapsed, 1),
     machine: meta,
   };
@@ -865,7 +850,6 @@ async function main(): Promise<void> {
   const began = Date.now();
   const meta = machine();
   scratch = mkdtempSync(path.join(os.tmpdir(), 'jwt-bench-'));
-  const indexer = await loadIndexer();
 
   // An engine that is not there (not fetched, no QuickJS) is reported and skipped.
   const skipped: { id: string; reason: string }[] = [];
@@ -884,10 +868,9 @@ async function main(): Promise<void> {
   const setup = mainConsumers();
   const tokens: { [alg: string]: string } = {};
   for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
-  const scale = scaleSet(indexer);
+  const scale = scaleSet();
   process.stderr.write(
     `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
-      (indexer ? '' : '; no cli/index.ts yet: the 100,000-consumer case scans the whole map per request') +
       '\n',
   );
   const all: BenchRow[] = [];
@@ -914,7 +897,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  writeResults(rows, plains, skipped, meta, options, (Date.now() - began) / 1000, indexer !== null);
+  writeResults(rows, plains, skipped, meta, options, (Date.now() - began) / 1000);
 }
 
 runTool('bench', main, shutdown);
