@@ -16,6 +16,7 @@ import { engineCapabilities } from '../../njs/nginx/engine';
 import { engineChecks } from './engine';
 import { describeError, fail, failedCount, group, report, summary } from './harness';
 import { keysHardening } from './keys-hardening';
+import { layoutChecksInEngine } from './layout';
 import { rfc7515Examples } from './rfc7515';
 import { safeRegexChecks } from './safe-regex';
 import { wycheproofVectors } from './wycheproof';
@@ -57,6 +58,7 @@ async function main(): Promise<void> {
   guardedSync('match rules', safeRegexChecks);
   await rfc7515Examples();
   await keysHardening(repositoryRoot());
+  await layoutChecksInEngine();
   await wycheproofVectors(vectorDirectory(), engineCapabilities());
   console.log('(' + (Date.now() - started) + ' ms)');
 }

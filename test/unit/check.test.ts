@@ -9,8 +9,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { INDEX_HASH } from '../../njs/core/keys/hash-index';
-import { jackConsumer } from '../support/core';
+import { checkDocument } from '../../cli/check';
+import { indexDocument, indexedText } from '../../cli/index';
+import { hashOf, INDEX_HASH } from '../../njs/core/keys/hash-index';
+import { formatLayout, LAYOUT_PREFIX, parseLayout } from '../../njs/core/keys/layout';
+import { CAPS, jackConsumer } from '../support/core';
 import { repointed } from '../support/index-documents';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -298,4 +301,113 @@ test('index of a JWK Set prints it with its index on stdout; check reports a han
     stderr: expect.stringMatching(/usage:/),
   });
   expect(spawnSync(process.execPath, [cli, 'index', file, file], { encoding: 'utf8' })).toMatchObject({ status: 2, stderr: expect.stringMatching(/usage:/) });
+});
+
+describe('checkDocument: the layout of an indexed consumer map (jwt-gateway index)', () => {
+  const FILE = '/etc/nginx/consumers.json';
+  const doc = {
+    consumers: [
+      jackConsumer(),
+      { username: 'kim', labels: { custom_id: 'k-1' }, credentials: [{ id: 'cred-kim', key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] },
+      { username: 'lee', credentials: [{ id: 'cred-lee', key: 'lee-key', secret: 'lee-secret-0123456789-0123456789' }] },
+    ],
+  };
+  const text = indexedText(doc);
+  const checked = (content: string) => checkDocument(FILE, new Uint8Array(Buffer.from(content)), CAPS);
+  const layoutProblem = { file: FILE, entry: 'consumer map', field: 'index', message: expect.stringContaining('layout does not match') };
+  const layoutProblemsOf = (content: string) => checked(content).filter((p) => /layout does not match/.test(p.message));
+
+  /** The text with `from` replaced by `to` once (where it is the only one), at the same length. */
+  function sameLength(from: string, to: string): string {
+    expect([to.length, text.split(from).length]).toEqual([from.length, 2]);
+    return text.replace(from, to);
+  }
+
+  test('the text indexedText writes: no problem at all', () => {
+    expect(text.startsWith(LAYOUT_PREFIX)).toBe(true);
+    const index = JSON.parse(text).index;
+    // 8 slots a table (for `elsewhere` below)
+    expect([index.keys.slots.length / (2 * index.keys.digits), index.usernames.slots.length / index.usernames.digits]).toEqual([8, 8]);
+    expect(checked(text)).toEqual([]);
+  });
+
+  /** A name of the same length as `name` whose home slot in a table of 8 slots (3 entries) is another. */
+  function elsewhere(name: string): string {
+    const home = (text: string) => hashOf(text) & 7;
+    for (const c of 'abcdefghijklmnopqrstuvwxyz') {
+      const other = name.slice(0, -1) + c;
+      if (home(other) !== home(name)) return other;
+    }
+    throw new Error('no other home for ' + name);
+  }
+
+  test.each([
+    ['a username', 'username', 'kim'],
+    ['a credential key', 'key', 'lee-key'],
+  ])("%s changed at the same length: the layout does not match (nor do the index's tables)", (_name, field, value) => {
+    const edited = sameLength('"' + field + '":"' + value + '"', '"' + field + '":"' + elsewhere(value) + '"');
+    expect(Buffer.byteLength(edited)).toBe(Buffer.byteLength(text));
+    const problems = checked(edited);
+    expect(problems).toContainEqual(expect.objectContaining(layoutProblem));
+    expect(problems.filter((p) => p.field === 'index')).toHaveLength(2);
+    expect(problems).toContainEqual(expect.objectContaining({ field: 'index', message: expect.stringMatching(/^does not match the consumers/) }));
+  });
+
+  test('a username renamed at the same length to one of the same home slot: the tables are the same, so is the text, no problem', () => {
+    const home = (name: string) => hashOf(name) & 7;
+    const twin = [...'abcdefghijklmnopqrstuvwxyz'].map((c) => 'k' + c + 'm').find((name) => name !== 'kim' && home(name) === home('kim'))!;
+    const edited = sameLength('"username":"kim"', '"username":"' + twin + '"');
+    expect(indexedText(JSON.parse(edited))).toBe(edited);
+    expect(checked(edited)).toEqual([]);
+  });
+
+  test('a field the index does not hold (a secret) changed at the same length: the file is what `jwt-gateway index` would write, so no problem', () => {
+    // The gateway reads the new secret by position, where the layout says it is: nothing to report.
+    const edited = sameLength('"secret":"kim-secret-0123456789-0123456789"', '"secret":"KIM-secret-0123456789-0123456789"');
+    expect(checked(edited)).toEqual([]);
+  });
+
+  test.each([
+    ['a newline', '\n'],
+    ['a space', ' '],
+    ['CR LF', '\r\n'],
+  ])('%s appended: the layout does not match', (_name, extra) => {
+    expect(layoutProblemsOf(text + extra)).toEqual([expect.objectContaining(layoutProblem)]);
+  });
+
+  test('the newline removed, or the layout string edited: the layout does not match', () => {
+    expect(layoutProblemsOf(text.slice(0, -1))).toEqual([expect.objectContaining(layoutProblem)]);
+    const layout = parseLayout(Buffer.from(text))!;
+    const wrongSize = text.replace(LAYOUT_PREFIX + formatLayout(layout), LAYOUT_PREFIX + formatLayout({ ...layout, size: layout.size + 1 }));
+    expect(wrongSize.length).toBe(text.length);
+    expect(layoutProblemsOf(wrongSize)).toEqual([expect.objectContaining(layoutProblem)]);
+  });
+
+  test('reformatted with its first bytes kept (spaces after the layout): the layout does not match', () => {
+    const spaced = text.replace(',"hash":', ', "hash": ').replace('"consumers":[', '"consumers": [');
+    expect(spaced.startsWith(LAYOUT_PREFIX)).toBe(true);
+    expect(layoutProblemsOf(spaced)).toEqual([expect.objectContaining(layoutProblem)]);
+  });
+
+  // Known issue (see the report of this test): layoutProblems looks for the layout only at the very start of
+  // the file, so a pretty-printed indexed map ("index": {"layout": ...} still in it, but not in its first
+  // bytes) passes check, although the gateway can no longer read it by position and reads it whole, which
+  // is what the message is about ("edited or reformatted ... reads such a file whole"). Make this a `test` once fixed.
+  test.failing('pretty-printed: the layout does not match', () => {
+    const pretty = JSON.stringify(JSON.parse(text), null, 2) + '\n';
+    expect(JSON.parse(pretty).index.layout).toMatch(/^jwt-gateway positions 1 /);
+    expect(layoutProblemsOf(pretty)).toEqual([expect.objectContaining(layoutProblem)]);
+  });
+
+  test('a consumer map without a layout (plain JSON, with or without the hash index) reports none', () => {
+    expect(checked(JSON.stringify(doc))).toEqual([]);
+    expect(checked(JSON.stringify(doc, null, 2))).toEqual([]);
+    expect(checked(JSON.stringify(indexDocument(doc)))).toEqual([]);
+    expect(checked(JSON.stringify({ index: (indexDocument(doc) as { index: unknown }).index, consumers: doc.consumers }))).toEqual([]);
+  });
+
+  test('a JWK Set written by indexedText reports none', () => {
+    const jwks = { keys: [{ kty: 'oct', kid: 'o', k: Buffer.from('an-hmac-key-of-at-least-32-bytes-0123456789').toString('base64url') }] };
+    expect(checkDocument(FILE, new Uint8Array(Buffer.from(indexedText(jwks))), CAPS)).toEqual([]);
+  });
 });
