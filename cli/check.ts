@@ -34,7 +34,9 @@ function revocationProblems(document: JsonObject, file: string): Problem[] {
  * the command would write now has entries where the layout does not say.
  */
 function layoutProblems(file: string, bytes: Uint8Array, document: JsonObject): Problem[] {
-  if (Buffer.from(bytes.subarray(0, LAYOUT_PREFIX.length)).toString('latin1') !== LAYOUT_PREFIX) return [];
+  const index = document.index as JsonObject | undefined;
+  const hasLayout = index !== null && typeof index === 'object' && typeof index.layout === 'string';
+  if (!hasLayout && Buffer.from(bytes.subarray(0, LAYOUT_PREFIX.length)).toString('latin1') !== LAYOUT_PREFIX) return [];
   if (Buffer.from(indexedText(document)).equals(Buffer.from(bytes))) return [];
   return [
     configProblem(

@@ -29,8 +29,8 @@ export function indexDocument(document: object): object {
  * and a newline.
  * A consumer map also gets its layout (njs/core/keys/layout.ts): the index
  * first, with where its tables and every consumer's text sit in the file, so
- * the gateway can read one consumer by position. JSON.stringify of the parsed
- * file, and a newline, gives the same text back.
+ * the gateway can read one consumer by position. Indexing the parsed file
+ * again gives the same text back.
  */
 export function indexedText(document: object): string {
   const indexed = indexDocument(document) as { [name: string]: unknown };
@@ -54,9 +54,11 @@ export function indexedText(document: object): string {
     index.usernames.slots,
     '"},"entries":{"digits":' + digits + ',"at":"',
   ];
-  const entriesLength = bytes(entries.join(',')) + entries.length;
+  const tail = '"}},"consumers":[' + entries.join(',') + ']' + rest + '}\n';
+  // The file's size with fields of `digits` characters: the smallest width whose fields hold every offset in it.
+  const sizeWith = (digits: number) => bytes(head(digits).join('')) + 2 * digits * entries.length + bytes(tail);
   let digits = 1;
-  while (Math.pow(36, digits) <= bytes(head(digits).join('')) + 2 * digits * entries.length + entriesLength + bytes(rest) + 8) digits++;
+  while (Math.pow(36, digits) <= sizeWith(digits)) digits++;
   const pieces = head(digits);
   const offsets = pieces.map((_, i) => bytes(pieces.slice(0, i).join('')));
   const entriesAt = offsets[6] + bytes(pieces[6]);
@@ -68,7 +70,6 @@ export function indexedText(document: object): string {
     at += length + (i + 1 < entries.length ? 1 : 0);
     return fields;
   });
-  const tail = '"}},"consumers":[' + entries.join(',') + ']' + rest + '}\n';
   const size = entriesAt + table.join('').length + bytes(tail);
   const layout: Layout = {
     size,

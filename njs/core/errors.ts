@@ -98,5 +98,5 @@ export function quote(value: unknown): string {
 }
 
 export function isProblem<T>(value: T | Problem): value is Problem {
-  return (value as Problem).ok === false;
+  return value !== null && typeof value === 'object' && (value as Problem).ok === false;
 }

@@ -28,6 +28,8 @@ export interface CaseInfo {
   token: string;
   consumers?: number;
   keys?: number;
+  /** The consumer map as a js_preload_object instead of by path (scale cases, engines that load it fast). */
+  preloaded?: boolean;
   /** The direct style with $auth_jwt_cache_zone (a js_shared_dict_zone, njs >= 0.8). */
   shared_cache?: boolean;
 }
@@ -95,6 +97,7 @@ export function benchRow(info: CaseInfo, m: Measurement, baselineRps: number, ex
     ...(info.consumers !== undefined ? { consumers: info.consumers } : {}),
     ...(info.keys !== undefined ? { keys: info.keys } : {}),
     ...(info.shared_cache ? { shared_cache: true } : {}),
+    ...(info.preloaded ? { preloaded: true } : {}),
     rps: Math.round(m.peak.rps),
     ratio: round(m.peak.rps / baselineRps, 3),
     p50_ms: round(m.latency.p50, 3),
@@ -140,6 +143,7 @@ export function targetFor(row: BenchRow, rows: BenchRow[]): number | undefined {
         r.style === row.style &&
         r.alg === row.alg &&
         r.skipped === undefined &&
+        !r.preloaded === !row.preloaded &&
         (row.consumers !== undefined ? r.consumers === 1 : r.keys === 1),
     );
     return single === undefined ? undefined : round(single.ratio * 0.95, 3);

@@ -576,6 +576,7 @@ async function scalePhase(
   files: { consumersJson: string; jwksJson: string },
   cases: { c: Omit<BenchCase, 'nginx'>; token: string }[],
   options: Options,
+  preload: boolean,
 ): Promise<Measured[]> {
   const box: TimeBox = { expired: false, progress: [] };
   const out: Measured[] = [];
@@ -586,6 +587,11 @@ async function scalePhase(
       config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
       ports: ['PORT', 'UPSTREAM_PORT'],
       files: { 'consumers.json': files.consumersJson, 'jwks.json': files.jwksJson },
+      variables: {
+        PRELOADED_CONSUMERS_HTTP: preload
+          ? 'js_preload_object scale_consumers from ' + '${PREFIX}/consumers.json;'
+          : '# no preloaded consumer map on this engine (njs >= 0.8 loads it slowly, QuickJS has none)',
+      },
       startTimeoutMs: options.phaseLimitS * 1000,
     });
     nginx = phaseNginx;
@@ -726,25 +732,44 @@ function scaleSet(): ScaleSet {
   };
 }
 
-/** Scale: one start with one entry in each file, then one per large file. */
+/**
+ * Scale: one start with one entry in each file, then one per large file. The
+ * map is read by path (by position) on every engine; where njs loads a
+ * js_preload_object fast (0.7.9) the same map is measured preloaded too.
+ */
 async function scaleCases(set: ScaleSet, engine: EngineInfo, options: Options): Promise<Measured[]> {
-  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number }) =>
+  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number; preloaded?: boolean }) =>
     ({ case: name, engine, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
+  const features = describeEngine(engine.id).features;
+  const preload = features.preloadObject && !features.slowPreload;
+  const preloaded = (name: string, consumers: number, token: string) =>
+    preload ? [{ c: scaleCase(name + ', preloaded', '/consumers-preloaded', { consumers, preloaded: true }), token }] : [];
   const scale = [
     ...(await scalePhase(
       set.small,
       [
         { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: set.tokens.smallConsumer },
+        ...preloaded('direct, 1 consumer', 1, set.tokens.smallConsumer),
         { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: set.tokens.smallKey },
       ],
       options,
+      preload,
     )),
     ...(await scalePhase(
       set.bigConsumers,
-      [{ c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: set.tokens.bigConsumer }],
+      [
+        { c: scaleCase('direct, 100,000 consumers', '/consumers', { consumers: BIG_CONSUMERS }), token: set.tokens.bigConsumer },
+        ...preloaded('direct, 100,000 consumers', BIG_CONSUMERS, set.tokens.bigConsumer),
+      ],
       options,
+      preload,
     )),
-    ...(await scalePhase(set.bigKeys, [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: set.tokens.bigKey }], options)),
+    ...(await scalePhase(
+      set.bigKeys,
+      [{ c: scaleCase('direct, JWK Set 1,000 keys', '/jwks', { keys: BIG_KEYS }), token: set.tokens.bigKey }],
+      options,
+      preload,
+    )),
   ];
   return scale;
 }
@@ -870,8 +895,7 @@ async function main(): Promise<void> {
   for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
   const scale = scaleSet();
   process.stderr.write(
-    `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` +
-      '\n',
+    `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` + '\n',
   );
   const all: BenchRow[] = [];
   const plains: Baseline[] = [];

@@ -160,7 +160,7 @@ export function positionedStore(layout: Layout, file: FileAccess, origin: string
   /** `use` on the file as it was indexed, or nothing (and `problem` says why). */
   function reading<T>(use: (read: ReadAt) => T): T | undefined {
     const result = file((read, size) => (size === layout.size ? { value: use(read) } : null));
-    problem = isProblem(result) ? result : result === null ? edited(origin) : null;
+    problem = result === null ? edited(origin) : isProblem(result) ? result : null;
     return problem ? undefined : (result as { value: T }).value;
   }
 
