@@ -168,6 +168,30 @@ function commonShape(der: Uint8Array): PublicKeyInfo | null {
   return null;
 }
 
+/**
+ * The modulus and exponent of an RSA SPKI, big-endian without leading zeros
+ * (as a JWK's `n` and `e`), or null. For engines that import JWKs: RSA from
+ * `n` and `e` took njs 0.8/1.0 about 5 us, from an SPKI about 30 us.
+ */
+export function rsaPublicNumbers(der: Uint8Array): { n: Uint8Array; e: Uint8Array } | null {
+  const outer = read(der, 0, der.length);
+  const algorithmId = outer && outer.tag === 0x30 ? read(der, outer.start, outer.end) : null;
+  const publicKey = algorithmId ? read(der, algorithmId.end, outer!.end) : null;
+  if (!publicKey || publicKey.tag !== 0x03 || publicKey.end - publicKey.start < 2) return null;
+  const keyBits = der.subarray(publicKey.start + 1, publicKey.end);
+  const key = read(keyBits, 0, keyBits.length);
+  const modulus = key && key.tag === 0x30 ? read(keyBits, key.start, key.end) : null;
+  const exponent = key && modulus ? read(keyBits, modulus.end, key.end) : null;
+  if (!modulus || !exponent || modulus.tag !== 0x02 || exponent.tag !== 0x02) return null;
+  return { n: unpadded(keyBits.subarray(modulus.start, modulus.end)), e: unpadded(keyBits.subarray(exponent.start, exponent.end)) };
+}
+
+function unpadded(integer: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < integer.length - 1 && integer[start] === 0) start++;
+  return integer.subarray(start);
+}
+
 /** What an SPKI holds, or a string saying why it is not a usable public key. Fixed-shape parts are read in place, not listed: this runs per request. */
 export function describeSpki(der: Uint8Array): PublicKeyInfo | string {
   const common = commonShape(der);

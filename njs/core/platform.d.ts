@@ -31,6 +31,7 @@ interface PlatformCryptoKey {
 declare const crypto: {
   subtle: {
     importKey(format: 'raw' | 'spki', keyData: Uint8Array, algorithm: object, extractable: boolean, usages: 'verify'[]): Promise<PlatformCryptoKey>;
+    importKey(format: 'jwk', keyData: object, algorithm: object, extractable: boolean, usages: 'verify'[]): Promise<PlatformCryptoKey>;
     verify(algorithm: object, key: PlatformCryptoKey, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
   };
 };

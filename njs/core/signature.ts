@@ -55,7 +55,10 @@ function webCryptoVerify(algorithm: Algorithm, key: VerificationKey, signingInpu
   try {
     const kept = key.imported && key.imported[algorithm.name];
     if (kept) return check(kept);
-    return crypto.subtle.importKey(key.format, key.material, algorithm.importParams as never, false, ['verify']).then(
+    const imported = key.jwk
+      ? crypto.subtle.importKey('jwk', key.jwk, algorithm.importParams as never, false, ['verify'])
+      : crypto.subtle.importKey(key.format, key.material, algorithm.importParams as never, false, ['verify']);
+    return imported.then(
       (cryptoKey) => {
         if (!key.imported) key.imported = {};
         key.imported[algorithm.name] = cryptoKey;

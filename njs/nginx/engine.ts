@@ -1,5 +1,6 @@
 /**
  * What this njs can do, detected once per VM: Ed25519 in WebCrypto (0.9.7+),
+ * JWK import (0.7.10+),
  * a synchronous HMAC (`crypto.createHmac`: sha256 on every version, sha384
  * and sha512 from 0.9.7), and the environment for `$env://` references
  * (all of nginx's environment before 0.8.8, only `env` names after).
@@ -54,6 +55,7 @@ export function engineCapabilities(): Capabilities {
   const missingHashes: { [hash: string]: boolean } = {};
   detected = {
     ed25519: hasEd25519(),
+    jwkImport: versionNumber() >= 710,
     env: (name) => (typeof process === 'object' && process.env ? process.env[name] : undefined),
     hmac: (hash, key, data) => {
       if (missingHashes[hash]) return null;

@@ -1,4 +1,6 @@
-import { generateKeyPairSync, KeyObject } from 'node:crypto';
+import { createSign, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { findAlgorithm } from '../../njs/core/algorithms';
+import { verifySignature } from '../../njs/core/signature';
 import { keyFromJwk, keyFromPem, keyFromSecret, MIN_RSA_BITS, secretKey } from '../../njs/core/keys/prepare';
 import { isProblem, Problem } from '../../njs/core/errors';
 import { VerificationKey } from '../../njs/core/keys/types';
@@ -106,6 +108,36 @@ describe('keyFromJwk: RSA', () => {
     expectProblem(keyFromJwk({ ...jwk, n: 'not base64url!' }, CAPS), 'n', /base64url/);
     expectProblem(keyFromJwk({ ...jwk, e: undefined }, CAPS), 'e', /missing/);
     expectProblem(keyFromJwk({ ...jwk, e: 'AQAB=' }, CAPS), 'e', /base64url/);
+  });
+});
+
+describe('JWK import (engines with Capabilities.jwkImport)', () => {
+  const JWK_CAPS = { ...CAPS, jwkImport: true };
+
+  test.each([
+    ['a JWK', () => keyFromJwk(publicJwk(rsa2048.publicKey), JWK_CAPS)],
+    ['a PEM', () => keyFromPem(pem(rsa2048.publicKey), 'RS256', JWK_CAPS)],
+  ])('an RSA key from %s carries n and e as Node exports them, the SPKI as before', (_, prepared) => {
+    const k = key(prepared());
+    const node = publicJwk(rsa2048.publicKey);
+    expect(k.jwk).toEqual({ kty: 'RSA', n: node.n, e: node.e });
+    expect(Buffer.from(k.material).toString('hex')).toBe(spkiHex(rsa2048.publicKey));
+  });
+
+  test('without the capability, and for EC keys, there is none', () => {
+    expect(key(keyFromJwk(publicJwk(rsa2048.publicKey), CAPS)).jwk).toBeUndefined();
+    expect(key(keyFromJwk(publicJwk(p256.publicKey), JWK_CAPS)).jwk).toBeUndefined();
+  });
+
+  test('a token signed by the key verifies through the JWK import, and a tampered one does not', async () => {
+    const k = key(keyFromPem(pem(rsa2048.publicKey), 'RS256', JWK_CAPS));
+    const input = Buffer.from('header.payload');
+    const signature = createSign('sha256').update(input).sign(rsa2048.privateKey);
+    expect(await verifySignature(findAlgorithm('RS256')!, k, input, signature, JWK_CAPS)).toBe(true);
+    expect(k.imported && Object.keys(k.imported)).toEqual(['RS256']);
+    const tampered = Buffer.from(signature);
+    tampered[10] ^= 1;
+    expect(await verifySignature(findAlgorithm('RS256')!, k, input, tampered, JWK_CAPS)).toBe(false);
   });
 });
 

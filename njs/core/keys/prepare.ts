@@ -3,8 +3,8 @@
  * VerificationKey bound to the algorithms its type allows.
  */
 import { algorithmNames, algorithmsForKey, findAlgorithm, KeyType } from '../algorithms';
-import { decodeBase64, decodeBase64url } from '../base64url';
-import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaSpki } from '../der';
+import { decodeBase64, decodeBase64url, encodeBase64url } from '../base64url';
+import { describeSpki, ecSpki, ed25519Spki, pemToSpki, PublicKeyInfo, rsaPublicNumbers, rsaSpki } from '../der';
 import { JsonObject } from '../strict-json';
 import { configProblem, isProblem, Problem } from '../errors';
 import { Capabilities, VerificationKey } from './types';
@@ -44,7 +44,10 @@ function fromPublicKeyInfo(info: PublicKeyInfo, alg: unknown, algField: string, 
   }
   const algorithms = bind(info.kty, info.crv, alg, algField);
   if (!Array.isArray(algorithms)) return algorithms;
-  return { kty: info.kty, crv: info.crv, algorithms, format: 'spki', material: info.spki };
+  const key: VerificationKey = { kty: info.kty, crv: info.crv, algorithms, format: 'spki', material: info.spki };
+  const numbers = info.kty === 'RSA' && capabilities.jwkImport ? rsaPublicNumbers(info.spki) : null;
+  if (numbers) key.jwk = { kty: 'RSA', n: encodeBase64url(numbers.n), e: encodeBase64url(numbers.e) };
+  return key;
 }
 
 function base64urlField(jwk: JsonObject, field: string, expectedLength?: number): Uint8Array | Problem {
