@@ -44,11 +44,11 @@ function structureProblem(text: string): string {
     const top = isObject.length - 1;
     if (c === 34) {
       const end = stringEnd(text, i);
-      if (end < 0) return 'not valid JSON';
+      if (end < 0) return invalidJson(text);
       if (expectKey) {
         const token = text.slice(i, end + 1);
         const name = token.indexOf('\\') < 0 ? token : unescapeName(token);
-        if (name === null) return 'not valid JSON';
+        if (name === null) return invalidJson(text);
         if (seen[top]['#' + name]) return 'duplicate member name ' + quote(token.slice(1, -1));
         seen[top]['#' + name] = true;
         expectKey = false;
@@ -70,6 +70,100 @@ function structureProblem(text: string): string {
     }
   }
   return '';
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/** Where the string opening at `start` ends (after its closing quote), or minus one less than the index of its first wrong character. */
+function stringAfter(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return i + 1;
+    if (c < 32) return -1 - i;
+    if (c === 92) {
+      const next = text.charAt(i + 1);
+      if (next === 'u') {
+        if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(i + 2, i + 6))) return -1 - i;
+        i += 5;
+      } else if ('"\\/bfnrt'.indexOf(next) < 0 || next === '') return -1 - i;
+      else i++;
+    }
+  }
+  return -1 - text.length;
+}
+
+/** Where the number, true, false or null at `start` ends, or -1. */
+function scalarAfter(text: string, start: number): number {
+  const literals = ['true', 'false', 'null'];
+  for (let k = 0; k < literals.length; k++) if (text.slice(start, start + literals[k].length) === literals[k]) return start + literals[k].length;
+  const number = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(start, start + 400));
+  return number ? start + number[0].length : -1;
+}
+
+/**
+ * The index of the first character that cannot continue the text as JSON
+ * (its length when it ends too soon; -1 when it is JSON), for the message of a file that does
+ * not parse. Only a failure path runs it. JSON.parse's own messages differ
+ * per engine, and some quote the text, which may hold secrets.
+ */
+export function syntaxErrorAt(text: string): number {
+  const open: number[] = [];
+  let i = 0;
+  let state = 'value';
+  for (;;) {
+    while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+    const c = text.charCodeAt(i);
+    if (state === 'after' && open.length === 0) return i < text.length ? i : -1;
+    if (i >= text.length) return i;
+    if (state === 'value') {
+      if (c === 123 || c === 91) {
+        open.push(c);
+        i++;
+        state = c === 123 ? 'first key' : 'first value';
+        continue;
+      }
+      const end = c === 34 ? stringAfter(text, i) : scalarAfter(text, i);
+      if (end < 0) return c === 34 ? -1 - end : i;
+      i = end;
+      state = 'after';
+    } else if (state === 'first value' && c === 93) {
+      open.pop();
+      i++;
+      state = 'after';
+    } else if (state === 'first value') {
+      state = 'value';
+    } else if (state === 'first key' && c === 125) {
+      open.pop();
+      i++;
+      state = 'after';
+    } else if (state === 'first key' || state === 'key') {
+      const end = c === 34 ? stringAfter(text, i) : -1 - i;
+      if (end < 0) return -1 - end;
+      i = end;
+      while (i < text.length && isSpace(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) !== 58) return i;
+      i++;
+      state = 'value';
+    } else {
+      const top = open[open.length - 1];
+      if (c === 44) state = top === 123 ? 'key' : 'value';
+      else if ((top === 123 && c === 125) || (top === 91 && c === 93)) open.pop();
+      else return i;
+      i++;
+    }
+  }
+}
+
+/** "not valid JSON at line 3, column 12" (1-based), saying so when the text ends too soon. */
+function invalidJson(text: string): string {
+  const at = syntaxErrorAt(text);
+  if (at < 0) return 'not valid JSON';
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const column = at - (before.lastIndexOf('\n') + 1) + 1;
+  return 'not valid JSON at line ' + line + ', column ' + column + (at >= text.length ? ' (it ends before it is complete)' : '');
 }
 
 /** How many `{` and `[` the text holds (an upper bound of its depth), counting no further than the cap allows. */
@@ -130,7 +224,7 @@ export function parseJsonObjectText(text: string): JsonObject | string {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    return structureProblem(text) || 'not valid JSON';
+    return structureProblem(text) || invalidJson(text);
   }
   // Fast path: text that is exactly the canonical serialization of what it parses to (trailing
   // whitespace aside) cannot hold a duplicate name, and its nesting is the value's: with few brackets

@@ -1,4 +1,5 @@
-import { MAX_JSON_DEPTH, parseJsonObject } from '../../njs/core/strict-json';
+import fc from 'fast-check';
+import { MAX_JSON_DEPTH, parseJsonObject, syntaxErrorAt } from '../../njs/core/strict-json';
 import { bytes } from '../support/core';
 
 function parse(text: string) {
@@ -58,8 +59,8 @@ describe('parseJsonObject: a UTF-8 byte order mark', () => {
 
   test('twice, or after white space, is not valid JSON', () => {
     expect(parseJsonObject(withBom('\ufeff{}'))).toMatch(/byte order mark/);
-    expect(parse(' \ufeff{}')).toBe('not valid JSON');
-    expect(parse('{"a":1}\ufeff')).toBe('not valid JSON');
+    expect(parse(' \ufeff{}')).toBe('not valid JSON at line 1, column 2');
+    expect(parse('{"a":1}\ufeff')).toBe('not valid JSON at line 1, column 8');
   });
 
   test('as a character inside a string it is just text', () => {
@@ -191,5 +192,60 @@ describe('parseJsonObject: large canonical documents (what `jwt-gateway index` w
 
   test('text after the value is JSON whitespace only', () => {
     expect(parse('{"a":[{}]}' + ' \t\r\n')).toEqual({ a: [{}] });
+  });
+});
+
+describe('where a text stops being JSON (the message of a file that does not parse)', () => {
+  test.each([
+    ['{"consumers": [', 'not valid JSON at line 1, column 16 (it ends before it is complete)'],
+    ['{"a":1,}', 'not valid JSON at line 1, column 8'],
+    ['{"a":1}\n{', 'not valid JSON at line 2, column 1'],
+    ['{\n  "a": tru\n}', 'not valid JSON at line 2, column 8'],
+    ['{"a":"x\\q"}', 'not valid JSON at line 1, column 8'],
+    ['{"a":"\u0001"}', 'not valid JSON at line 1, column 7'],
+    ['{"a" 1}', 'not valid JSON at line 1, column 6'],
+    ['{"a":01}', 'not valid JSON at line 1, column 7'],
+    ['{"a":"\\u12G4"}', 'not valid JSON at line 1, column 7'],
+    ['', 'not valid JSON at line 1, column 1 (it ends before it is complete)'],
+  ])('%j: %s', (text, message) => {
+    expect(parse(text)).toBe(message);
+  });
+
+  test('the message never quotes the text (a config file holds secrets)', () => {
+    expect(parse('{"secret": "hunter2-and-more" x}')).toBe('not valid JSON at line 1, column 31');
+  });
+
+  test('agrees with JSON.parse: -1 exactly for JSON texts, and a cut JSON text stops at or before its end', () => {
+    fc.assert(
+      fc.property(fc.json(), fc.nat(), (text, cut) => {
+        expect(syntaxErrorAt(text)).toBe(-1);
+        const short = text.slice(0, cut % (text.length + 1));
+        let valid = true;
+        try {
+          JSON.parse(short);
+        } catch {
+          valid = false;
+        }
+        const at = syntaxErrorAt(short);
+        if (valid) expect(at).toBe(-1);
+        else expect(at >= 0 && at <= short.length).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('agrees with JSON.parse on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('{', '}', '[', ']', '"', ':', ',', ' ', '1', '-', 'e', '.', 't', 'r', 'u', '\\', 'n', 'a') }), (text) => {
+        let valid = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        expect(syntaxErrorAt(text) === -1).toBe(valid);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
