@@ -9,6 +9,9 @@
  *     DIR/jwt-rate-limits.conf (location level) from the consumers' `limit`.
  *   jwt-gateway index FILE [--out FILE]
  *     the consumer map or JWK Set with an index of its entries (large files).
+ *   jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN]
+ *     an identity provider's JWK Set into FILE, only when it is valid and new
+ *     (exit 0, "written" or "unchanged"); exit 1 and FILE untouched otherwise.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -17,10 +20,12 @@ import { parseCommandLine, usageError } from './args';
 import { checkFile } from './check';
 import { indexDocument, indexedText, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
-import { describeProblem } from '../njs/core/errors';
+import { describeProblem, isProblem } from '../njs/core/errors';
+import { syncJwks } from './jwks-sync';
 
 const USAGE =
-  'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]';
+  'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
+  '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]';
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -110,8 +115,53 @@ function check(args: string[]): void {
   }
 }
 
+/** `jwks sync`: the JWK Set into --out when it is good and new; with --reload, `nginx -t` and `nginx -s reload` after a change. */
+async function jwksSync(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(
+    args,
+    USAGE,
+    {
+      out: { type: 'string' },
+      issuer: { type: 'string' },
+      reload: { type: 'boolean' },
+      nginx: { type: 'string' },
+      timeout: { type: 'number', min: 1, max: 300, unit: 'of seconds' },
+      'max-bytes': { type: 'number', min: 1024, max: 64 * 1024 * 1024 },
+    },
+    { positionals: true, help: true },
+  );
+  if (positionals[0] !== 'sync' || !values.out || positionals.length !== (values.issuer ? 1 : 2)) usageError(USAGE);
+  const synced = await syncJwks({
+    url: positionals[1],
+    issuer: values.issuer,
+    out: values.out,
+    capabilities: { ed25519: true, env: (name) => process.env[name] },
+    timeoutMs: values.timeout !== undefined ? values.timeout * 1000 : undefined,
+    maxBytes: values['max-bytes'],
+  });
+  if (isProblem(synced)) {
+    process.stderr.write(describeProblem(synced) + '; ' + values.out + ' is kept\n');
+    process.exitCode = 1;
+    return;
+  }
+  const keys = synced.usable + ' usable key(s) of ' + synced.listed + ' from ' + synced.jwksUri;
+  process.stdout.write(values.out + ': ' + (synced.written ? 'written, ' : 'unchanged, ') + keys + '\n');
+  if (!synced.written || !values.reload) return;
+  const nginx = values.nginx || 'nginx';
+  for (const step of [['-t'], ['-s', 'reload']]) {
+    const run = spawnSync(nginx, step, { encoding: 'utf8' });
+    if (run.status !== 0) {
+      process.stderr.write(nginx + ' ' + step.join(' ') + ' failed: ' + (run.stderr || run.error?.message || '').trim() + '\n');
+      process.exitCode = 1;
+      return;
+    }
+  }
+  process.stdout.write('nginx reloaded\n');
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
 else if (command === 'index') index(rest);
+else if (command === 'jwks') void jwksSync(rest);
 else usageError(USAGE);

@@ -584,14 +584,14 @@ async function scalePhase(
   const work = (async () => {
     const started = Date.now();
     const phaseNginx = await startNginx({
-      config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8'),
+      config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8').replace(
+        '${PRELOADED_CONSUMERS_HTTP}',
+        preload
+          ? 'js_preload_object scale_consumers from ${PREFIX}/consumers.json;'
+          : '# no preloaded consumer map on this engine (njs >= 0.8 loads it slowly, QuickJS has none)',
+      ),
       ports: ['PORT', 'UPSTREAM_PORT'],
       files: { 'consumers.json': files.consumersJson, 'jwks.json': files.jwksJson },
-      variables: {
-        PRELOADED_CONSUMERS_HTTP: preload
-          ? 'js_preload_object scale_consumers from ' + '${PREFIX}/consumers.json;'
-          : '# no preloaded consumer map on this engine (njs >= 0.8 loads it slowly, QuickJS has none)',
-      },
       startTimeoutMs: options.phaseLimitS * 1000,
     });
     nginx = phaseNginx;

@@ -1,0 +1,127 @@
+/**
+ * A real OpenID Provider for the tests: `oidc-provider` (certified) on
+ * loopback, issuing JWT access tokens itself (client credentials), not tokens
+ * minted by the tests. Its keys can be rotated (a new provider with the new
+ * key first, on the same issuer), it can be stopped and started, its JWK Set
+ * answer can be replaced (HTML, a cut or huge body) and its JWK Set requests
+ * are counted.
+ */
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, JWK } from 'jose';
+import Provider from 'oidc-provider';
+
+export const AUDIENCE = 'https://api.example';
+const CLIENT = { id: 'api-client', secret: 'a-secret-of-the-client-0123456789' };
+
+export interface IdentityProvider {
+  issuer: string;
+  /** A JWT access token from the token endpoint (client credentials), for `audience`. */
+  token(options?: { scope?: string }): Promise<string>;
+  /** A new signing key, first in the JWK Set and used from now on; the old ones stay listed. */
+  rotate(): Promise<string>;
+  /** Lists only the current signing key. */
+  withdrawOld(): void;
+  /** Serves `body` (with `contentType`) for the JWK Set instead of the keys; null serves the keys again. */
+  replaceJwks(body: string | null, contentType?: string): void;
+  /** How many JWK Set requests it has answered. */
+  jwksRequests(): number;
+  /** The discovery document names `issuer` instead of the real one (null: the real one). */
+  claimIssuer(issuer: string | null): void;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function signingKey(kid: string): Promise<JWK> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
+}
+
+function providerFor(issuer: string, keys: JWK[]): Provider {
+  const provider = new Provider(issuer, {
+    clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
+    jwks: { keys: keys as never },
+    ttl: { ClientCredentials: 600 },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => AUDIENCE,
+        getResourceServerInfo: () => ({ scope: 'read write', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+        useGrantedResource: () => true,
+      },
+    },
+  });
+  // Its notices about development defaults are not the tests' business.
+  provider.on('server_error', () => undefined);
+  return provider;
+}
+
+export async function startIdentityProvider(): Promise<IdentityProvider> {
+  let keys = [await signingKey('key-1')];
+  let replacement: { body: string; contentType: string } | null = null;
+  let claimedIssuer: string | null = null;
+  let requests = 0;
+  let provider: Provider | null = null;
+  let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
+  const server = http.createServer((req, res) => {
+    if (req.url === '/jwks') requests++;
+    if (req.url === '/jwks' && replacement) {
+      res.writeHead(200, { 'content-type': replacement.contentType });
+      res.end(replacement.body);
+    } else if (req.url === '/.well-known/openid-configuration' && claimedIssuer !== null) {
+      // A discovery document for another issuer, pointing at these keys (OpenID Connect Discovery 4.3 says: refuse it).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ issuer: claimedIssuer, jwks_uri: issuer + '/jwks', token_endpoint: issuer + '/token' }));
+    } else handler!(req, res);
+  });
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  await listen(0);
+  const port = (server.address() as AddressInfo).port;
+  const issuer = 'http://127.0.0.1:' + port;
+  const configure = () => {
+    provider = providerFor(issuer, keys);
+    handler = provider.callback() as never;
+  };
+  configure();
+  return {
+    issuer,
+    async token(options = {}) {
+      const answer = await fetch(issuer + '/token', {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: 'Basic ' + Buffer.from(CLIENT.id + ':' + CLIENT.secret).toString('base64'),
+        },
+        body: new URLSearchParams({ grant_type: 'client_credentials', scope: options.scope ?? 'read' }).toString(),
+      });
+      const body = (await answer.json()) as { access_token?: string };
+      if (answer.status !== 200 || !body.access_token) throw new Error('the provider gave no token: ' + answer.status + ' ' + JSON.stringify(body));
+      return body.access_token;
+    },
+    async rotate() {
+      const kid = 'key-' + (keys.length + 1) + '-' + Date.now();
+      keys = [await signingKey(kid), ...keys];
+      configure();
+      return kid;
+    },
+    withdrawOld() {
+      keys = keys.slice(0, 1);
+      configure();
+    },
+    replaceJwks(body, contentType = 'application/json') {
+      replacement = body === null ? null : { body, contentType };
+    },
+    jwksRequests: () => requests,
+    claimIssuer(claimed) {
+      claimedIssuer = claimed;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+    start: () => listen(port),
+  };
+}
