@@ -37,7 +37,12 @@ const CONFIG = () =>
     server: [
       authLocation(
         '/api/',
-        ['set $auth_jwt_key_file ${PREFIX}/jwks.json;', 'set $auth_jwt_issuers "' + idp.issuer + '";', 'set $auth_jwt_audience "' + AUDIENCE + '";', 'set $auth_jwt_claim_rules "scope contains read";'],
+        [
+          'set $auth_jwt_key_file ${PREFIX}/jwks.json;',
+          'set $auth_jwt_issuers "' + idp.issuer + '";',
+          'set $auth_jwt_audience "' + AUDIENCE + '";',
+          'set $auth_jwt_claim_rules "scope contains read";',
+        ],
         ['proxy_set_header X-Sub $jwt_claim_sub;'],
       ),
       authLocation('/other-audience/', ['set $auth_jwt_key_file ${PREFIX}/jwks.json;', 'set $auth_jwt_audience "https://other.example";']),
