@@ -9,7 +9,7 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, JWK } from 'jose';
-import Provider from 'oidc-provider';
+import type Provider from 'oidc-provider';
 
 export const AUDIENCE = 'https://api.example';
 const CLIENT = { id: 'api-client', secret: 'a-secret-of-the-client-0123456789' };
@@ -37,28 +37,47 @@ async function signingKey(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 
-function providerFor(issuer: string, keys: JWK[]): Provider {
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
-    jwks: { keys: keys as never },
-    ttl: { ClientCredentials: 600 },
-    features: {
-      devInteractions: { enabled: false },
-      clientCredentials: { enabled: true },
-      resourceIndicators: {
-        enabled: true,
-        defaultResource: () => AUDIENCE,
-        getResourceServerInfo: () => ({ scope: 'read write', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
-        useGrantedResource: () => true,
-      },
-    },
-  });
-  // Its notices about development defaults are not the tests' business.
+/** Its warnings about development defaults (in-memory adapter, Node 20, default TTLs) are not the tests' business. */
+function quietly<T>(make: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!/^oidc-provider (WARNING|NOTICE)/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    return make();
+  } finally {
+    console.warn = warn;
+  }
+}
+
+function providerFor(ProviderClass: typeof Provider, issuer: string, keys: JWK[]): Provider {
+  const provider = quietly(
+    () =>
+      new ProviderClass(issuer, {
+        clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
+        jwks: { keys: keys as never },
+        ttl: { ClientCredentials: 600 },
+        features: {
+          devInteractions: { enabled: false },
+          clientCredentials: { enabled: true },
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => AUDIENCE,
+            getResourceServerInfo: () => ({ scope: 'read write', audience: AUDIENCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+            useGrantedResource: () => true,
+          },
+        },
+      }),
+  );
   provider.on('server_error', () => undefined);
   return provider;
 }
 
 export async function startIdentityProvider(): Promise<IdentityProvider> {
+  // Imported here: it warns on import that Node 20 is not its LTS of choice.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  const ProviderClass = (await import('oidc-provider').finally(() => (console.warn = warn))).default;
   let keys = [await signingKey('key-1')];
   let replacement: { body: string; contentType: string } | null = null;
   let claimedIssuer: string | null = null;
@@ -81,7 +100,7 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
   const port = (server.address() as AddressInfo).port;
   const issuer = 'http://127.0.0.1:' + port;
   const configure = () => {
-    provider = providerFor(issuer, keys);
+    provider = providerFor(ProviderClass, issuer, keys);
     handler = provider.callback() as never;
   };
   configure();
