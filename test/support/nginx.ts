@@ -9,7 +9,7 @@
  * that must branch on a feature.
  */
 import { ChildProcess, spawn, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -264,11 +264,18 @@ function readIfExists(file: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8') : '';
 }
 
+/**
+ * Writes each file as the README says to replace one: a new file, renamed
+ * over the old. Workers that read files by path while nginx runs (every
+ * request on the classic engine, a changed file on QuickJS) would otherwise
+ * see one half-written and refuse its requests.
+ */
 export function writeFiles(prefix: string, files: { [name: string]: string }): void {
   for (const name of Object.keys(files)) {
     const target = path.join(prefix, name);
     mkdirSync(path.dirname(target), { recursive: true });
-    writeFileSync(target, files[name]);
+    writeFileSync(target + '.new', files[name]);
+    renameSync(target + '.new', target);
   }
 }
 
