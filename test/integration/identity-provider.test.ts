@@ -6,8 +6,11 @@
  * a reload, and an answer that is not a good JWK Set (HTML, cut, huge, a
  * discovery document for another issuer) leaves the last good keys working.
  */
-import { execFile } from 'node:child_process';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT, generateKeyPair } from 'jose';
@@ -19,9 +22,9 @@ const CLI = path.join(ROOT, 'build', 'dist', 'cli.mjs');
 let idp: IdentityProvider;
 
 /** `jwt-gateway jwks sync` as a user runs it: exit code and output. */
-async function sync(args: string[]): Promise<{ code: number; out: string }> {
+async function sync(args: string[], env: { [name: string]: string } = {}): Promise<{ code: number; out: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)('node', [CLI, 'jwks', 'sync', ...args], { encoding: 'utf8' });
+    const { stdout, stderr } = await promisify(execFile)('node', [CLI, 'jwks', 'sync', ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const failed = e as { code: number; stdout: string; stderr: string };
@@ -156,5 +159,40 @@ describe('jwt-gateway jwks sync against a real OpenID Provider', () => {
     expect((await sync(['--issuer', idp.issuer, '--out', jwksFile(), '--reload', '--nginx', nginx])).out).toContain('nginx reloaded');
     expect((await sync(['--issuer', idp.issuer, '--out', jwksFile(), '--reload', '--nginx', nginx])).out).not.toContain('nginx reloaded');
     expect(readFileSync(log, 'utf8')).toBe('-t\n-s reload\n');
+  });
+
+  it('over https with a CA of its own: trusted through NODE_EXTRA_CA_CERTS, refused (file kept) without', async () => {
+    // A test CA and a certificate for 127.0.0.1 it signs, made here with openssl.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-ca-'));
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=jwt-gateway test CA');
+    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+    writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+    // An https front for the provider's JWK Set.
+    const server = https.createServer({ key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')) }, (req, res) => {
+      fetch(idp.issuer + '/jwks')
+        .then((answer) => answer.text())
+        .then((body) => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(body);
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const url = 'https://127.0.0.1:' + (server.address() as AddressInfo).port + '/jwks';
+    try {
+      await idp.rotate();
+      const kept = readFileSync(jwksFile(), 'utf8');
+      const untrusted = await sync([url, '--out', jwksFile()]);
+      expect(untrusted.code).toBe(1);
+      expect(untrusted.out).toMatch(/cannot be fetched: .*(certificate|self-signed|UNABLE_TO_VERIFY)/i);
+      expect(readFileSync(jwksFile(), 'utf8')).toBe(kept);
+      const trusted = await sync([url, '--out', jwksFile()], { NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') });
+      expect(trusted).toEqual({ code: 0, out: expect.stringContaining('written, ') });
+      expect((await g().get('/api/x', bearer(await idp.token()))).status).toBe(200);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
