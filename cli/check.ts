@@ -11,7 +11,6 @@ import { jwksSource } from '../njs/core/keys/jwks';
 import { configProblem, Problem } from '../njs/core/errors';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
-import { LAYOUT_PREFIX } from '../njs/core/keys/layout';
 import { indexedText } from './index';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
@@ -29,14 +28,14 @@ function revocationProblems(document: JsonObject, file: string): Problem[] {
 }
 
 /**
- * A consumer map that starts with the layout `jwt-gateway index` writes is
- * read by position (njs/core/keys/layout.ts): any other text than the one
- * the command would write now has entries where the layout does not say.
+ * A consumer map with the layout `jwt-gateway index` writes is read by
+ * position (njs/core/keys/layout.ts): any other text than the one the
+ * command would write now (an edit, a reformat) has entries where the layout
+ * does not say.
  */
 function layoutProblems(file: string, bytes: Uint8Array, document: JsonObject): Problem[] {
   const index = document.index as JsonObject | undefined;
-  const hasLayout = index !== null && typeof index === 'object' && typeof index.layout === 'string';
-  if (!hasLayout && Buffer.from(bytes.subarray(0, LAYOUT_PREFIX.length)).toString('latin1') !== LAYOUT_PREFIX) return [];
+  if (index === null || typeof index !== 'object' || typeof index.layout !== 'string') return [];
   if (Buffer.from(indexedText(document)).equals(Buffer.from(bytes))) return [];
   return [
     configProblem(

@@ -10,7 +10,7 @@
 import { consumerIndexOf } from '../njs/core/keys/consumers';
 import { HashTable, tableField } from '../njs/core/keys/hash-index';
 import { kidIndexOf } from '../njs/core/keys/jwks';
-import { formatLayout, Layout, LAYOUT_PREFIX } from '../njs/core/keys/layout';
+import { formatLayout, Layout, LAYOUT_LENGTH, LAYOUT_PREFIX } from '../njs/core/keys/layout';
 
 /**
  * The document with its "index" member (added, or replaced when there is one):
@@ -43,11 +43,10 @@ export function indexedText(document: object): string {
     .join('');
   const bytes = (text: string) => Buffer.byteLength(text);
   const tableHead = (table: HashTable) => '{"probes":' + table.probes + ',"digits":' + table.digits + ',"slots":"';
-  const layoutLength = formatLayout(emptyLayout()).length;
   // The pieces before and after the entries table, whose width (entriesDigits) must hold every offset in the file.
   const head = (digits: number) => [
     LAYOUT_PREFIX,
-    'L'.repeat(layoutLength),
+    'L'.repeat(LAYOUT_LENGTH - LAYOUT_PREFIX.length),
     '","hash":' + JSON.stringify(index.hash) + ',"keys":' + tableHead(index.keys),
     index.keys.slots,
     '"},"usernames":' + tableHead(index.usernames),
@@ -81,11 +80,6 @@ export function indexedText(document: object): string {
   };
   pieces[1] = formatLayout(layout);
   return pieces.join('') + table.join('') + tail;
-}
-
-function emptyLayout(): Layout {
-  const table = { at: 0, slots: 1, probes: 0, digits: 1 };
-  return { size: 0, count: 0, keys: table, usernames: table, entriesAt: 0, entriesDigits: 1 };
 }
 
 /** How many entries a table holds. */

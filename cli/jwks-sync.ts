@@ -57,11 +57,6 @@ async function download(url: string, maxBytes: number, timeoutMs: number): Promi
     await response.body?.cancel();
     return configProblem(url, undefined, undefined, 'answered ' + response.status + ', not 200');
   }
-  const declared = Number(response.headers.get('content-length'));
-  if (declared > maxBytes) {
-    await response.body?.cancel();
-    return configProblem(url, undefined, undefined, 'is ' + declared + ' bytes, over the cap of ' + maxBytes);
-  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

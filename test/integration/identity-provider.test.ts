@@ -94,7 +94,7 @@ describe('jwt-gateway jwks sync against a real OpenID Provider', () => {
     expect(JSON.parse(Buffer.from(after.split('.')[0], 'base64url').toString()).kid).not.toBe('key-1');
     expect((await syncIssuer()).out).toContain('written, 2 usable key(s) of 2');
     for (const token of [before, after]) expect((await g().get('/api/x', bearer(token))).status).toBe(200);
-    idp.withdrawOld();
+    await idp.withdrawOld();
     expect((await syncIssuer()).out).toContain('written, 1 usable key(s) of 1');
     expect((await g().get('/api/x', bearer(after))).status).toBe(200);
     expectRejected(await g().get('/api/x', bearer(before)), MESSAGES.verifyFailed);

@@ -21,7 +21,7 @@ export interface IdentityProvider {
   /** A new signing key, first in the JWK Set and used from now on; the old ones stay listed. */
   rotate(): Promise<string>;
   /** Lists only the current signing key. */
-  withdrawOld(): void;
+  withdrawOld(): Promise<void>;
   /** Serves `body` (with `contentType`) for the JWK Set instead of the keys; null serves the keys again. */
   replaceJwks(body: string | null, contentType?: string): void;
   /** How many JWK Set requests it has answered. */
@@ -37,21 +37,24 @@ async function signingKey(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' };
 }
 
-/** Its warnings about development defaults (in-memory adapter, Node 20, default TTLs) are not the tests' business. */
-function quietly<T>(make: () => T): T {
+/**
+ * oidc-provider's warnings about development defaults (in-memory adapter, Node 20, default TTLs) are
+ * not the tests' business: dropped from console.warn while it is imported and while providers are made.
+ */
+async function quietly<T>(make: () => T | Promise<T>): Promise<T> {
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
     if (!/^oidc-provider (WARNING|NOTICE)/.test(String(args[0]))) warn(...args);
   };
   try {
-    return make();
+    return await make();
   } finally {
     console.warn = warn;
   }
 }
 
-function providerFor(ProviderClass: typeof Provider, issuer: string, keys: JWK[]): Provider {
-  const provider = quietly(
+async function providerFor(ProviderClass: typeof Provider, issuer: string, keys: JWK[]): Promise<Provider> {
+  const provider = await quietly(
     () =>
       new ProviderClass(issuer, {
         clients: [{ client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [] }],
@@ -74,15 +77,11 @@ function providerFor(ProviderClass: typeof Provider, issuer: string, keys: JWK[]
 }
 
 export async function startIdentityProvider(): Promise<IdentityProvider> {
-  // Imported here: it warns on import that Node 20 is not its LTS of choice.
-  const warn = console.warn;
-  console.warn = () => undefined;
-  const ProviderClass = (await import('oidc-provider').finally(() => (console.warn = warn))).default;
+  const ProviderClass = (await quietly(() => import('oidc-provider'))).default;
   let keys = [await signingKey('key-1')];
   let replacement: { body: string; contentType: string } | null = null;
   let claimedIssuer: string | null = null;
   let requests = 0;
-  let provider: Provider | null = null;
   let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
   const server = http.createServer((req, res) => {
     if (req.url === '/jwks') requests++;
@@ -99,11 +98,10 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
   await listen(0);
   const port = (server.address() as AddressInfo).port;
   const issuer = 'http://127.0.0.1:' + port;
-  const configure = () => {
-    provider = providerFor(ProviderClass, issuer, keys);
-    handler = provider.callback() as never;
+  const configure = async () => {
+    handler = (await providerFor(ProviderClass, issuer, keys)).callback() as never;
   };
-  configure();
+  await configure();
   return {
     issuer,
     async token(options = {}) {
@@ -122,12 +120,12 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
     async rotate() {
       const kid = 'key-' + (keys.length + 1) + '-' + Date.now();
       keys = [await signingKey(kid), ...keys];
-      configure();
+      await configure();
       return kid;
     },
-    withdrawOld() {
+    async withdrawOld() {
       keys = keys.slice(0, 1);
-      configure();
+      await configure();
     },
     replaceJwks(body, contentType = 'application/json') {
       replacement = body === null ? null : { body, contentType };
