@@ -51,8 +51,64 @@ export const SETTINGS: SettingSpec[] = [
     name: 'key_file',
     syntax: 'name | path',
     default: '—',
-    summary: 'JWK Set (RFC 7517), same two forms. Set exactly one of the two',
+    summary:
+      'JWK Set (RFC 7517), same two forms. Set exactly one key source: this, `$auth_jwt_consumers`, or identity providers (`$auth_jwt_jwks_uri`, `$auth_jwt_oidc_issuer`)',
     nginxPlus: { name: 'auth_jwt_key_file', note: 'one JWK Set here; repeatable there' },
+    decides: true,
+  },
+  {
+    name: 'jwks_uri',
+    syntax: '"URL ..."',
+    default: '—',
+    summary:
+      'JWK Set URLs, space-separated: nginx fetches them and keeps their keys in `$auth_jwt_jwks_zone` (njs >= 0.8.1; see "Identity providers"). Tokens of no `$auth_jwt_oidc_issuer` are tried with these keys',
+    nginxPlus: { name: 'auth_jwt_key_request', note: 'a URL here, a subrequest location there' },
+    decides: true,
+  },
+  {
+    name: 'oidc_issuer',
+    syntax: '"[name=]issuer ..."',
+    default: '—',
+    summary:
+      "OpenID Providers by issuer URL, space-separated: each one's keys come from its discovery document's `jwks_uri` (whose `issuer` must be this one). A token's `iss` chooses the provider, so its tokens carry its `iss`; `name=` makes `name` the token's `$jwt_consumer`. Combines with `$auth_jwt_jwks_uri`, not with `$auth_jwt_key_file` or `$auth_jwt_consumers`",
+    decides: true,
+  },
+  {
+    name: 'jwks_zone',
+    syntax: 'zone',
+    default: '`jwt_jwks`',
+    summary:
+      'the `js_shared_dict_zone` that keeps fetched keys for every worker; the refresher (`nginx/jwt-jwks-refresh.conf`) fills it, and reads this name from `js_var $auth_jwt_jwks_zone` where its location declares one',
+    decides: true,
+  },
+  {
+    name: 'jwks_min_refresh',
+    syntax: 'seconds',
+    default: '`60`',
+    summary: "fetched keys are used at least this long before the next fetch, whatever the answer's `Cache-Control: max-age` says (`no-cache`, `max-age=0`)",
+    decides: true,
+  },
+  {
+    name: 'jwks_max_refresh',
+    syntax: 'seconds',
+    default: '`600`',
+    summary: 'and at most this long: the next fetch comes after the `max-age` within these bounds, or after this without one',
+    decides: true,
+  },
+  {
+    name: 'jwks_refetch_interval',
+    syntax: 'seconds',
+    default: '`30`',
+    summary:
+      'a token with a `kid` the keys lack makes the refresher fetch again, at most once this often for the whole nginx (however many such tokens come); also the wait before retrying a failed fetch',
+    decides: true,
+  },
+  {
+    name: 'jwks_max_stale',
+    syntax: 'seconds',
+    default: '`86400`',
+    summary:
+      'while a provider cannot be reached or answers what is not a usable JWK Set (which never replaces good keys), its last good keys are used until this long after their last successful fetch; then its tokens get 401 and the error log says why',
     decides: true,
   },
   {

@@ -15,13 +15,11 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { configProblem, isProblem, Problem } from '../njs/core/errors';
-import { keyFromJwk } from '../njs/core/keys/prepare';
+import { acceptedJwks, discoveredJwksUri, discoveryUrl, MAX_DOCUMENT_BYTES } from '../njs/core/keys/remote';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
 import { indexedText } from './index';
 
-/** A JWK Set or discovery document larger than this is refused: a provider's is a few KB. */
-export const MAX_DOCUMENT_BYTES = 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10000;
 
 export interface SyncOptions {
@@ -81,23 +79,11 @@ async function fetchObject(url: string, options: SyncOptions): Promise<JsonObjec
   return typeof document === 'string' ? configProblem(url, undefined, undefined, document) : document;
 }
 
-/** The JWK Set URL of an issuer, from its discovery document, which must name exactly that issuer (Discovery 4.3). */
-async function discoveredJwksUri(issuer: string, options: SyncOptions): Promise<string | Problem> {
-  const url = issuer.replace(/\/$/, '') + '/.well-known/openid-configuration';
+/** The JWK Set URL of an issuer, from its discovery document. */
+async function issuerJwksUri(issuer: string, options: SyncOptions): Promise<string | Problem> {
+  const url = discoveryUrl(issuer);
   const document = await fetchObject(url, options);
-  if (isProblem(document)) return document;
-  if (document.issuer !== issuer) {
-    return configProblem(
-      url,
-      'discovery document',
-      'issuer',
-      'is ' + JSON.stringify(document.issuer) + ', not ' + JSON.stringify(issuer) + ' (OpenID Connect Discovery 4.3): refused',
-    );
-  }
-  if (typeof document.jwks_uri !== 'string' || !/^https?:\/\//.test(document.jwks_uri)) {
-    return configProblem(url, 'discovery document', 'jwks_uri', 'missing or not an http(s) URL');
-  }
-  return document.jwks_uri;
+  return isProblem(document) ? document : discoveredJwksUri(document, issuer, url);
 }
 
 function currentText(file: string): string | null {
@@ -110,16 +96,14 @@ function currentText(file: string): string | null {
 
 /** Fetches the JWK Set and replaces `out` with it when it is good and new; a Problem (and `out` untouched) otherwise. */
 export async function syncJwks(options: SyncOptions): Promise<Synced | Problem> {
-  const jwksUri = options.issuer !== undefined ? await discoveredJwksUri(options.issuer, options) : options.url;
+  const jwksUri = options.issuer !== undefined ? await issuerJwksUri(options.issuer, options) : options.url;
   if (jwksUri === undefined) return configProblem(undefined, undefined, undefined, 'no JWK Set URL and no issuer');
   if (isProblem(jwksUri)) return jwksUri;
   const document = await fetchObject(jwksUri, options);
   if (isProblem(document)) return document;
-  if (!Array.isArray(document.keys)) return configProblem(jwksUri, 'JWK Set', 'keys', 'missing (expected {"keys": [...]})');
-  const keys = document.keys as unknown[];
-  let usable = 0;
-  for (const jwk of keys) if (jwk !== null && typeof jwk === 'object' && !isProblem(keyFromJwk(jwk as JsonObject, options.capabilities))) usable++;
-  if (usable === 0) return configProblem(jwksUri, 'JWK Set', 'keys', 'no key the gateway can use (of ' + keys.length + '): the file is kept');
+  const accepted = acceptedJwks(document, jwksUri, options.capabilities);
+  if (isProblem(accepted)) return accepted;
+  const { keys, usable } = accepted;
   const text = indexedText({ keys });
   const synced: Synced = { ok: true, written: false, jwksUri, usable, listed: keys.length };
   if (currentText(options.out) === text) return synced;

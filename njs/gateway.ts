@@ -10,6 +10,7 @@ import { decisionFor, knownOutcome, LOG_PREFIX, logUnexpected, Outcome, withOutc
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
+import { refreshKeys } from './nginx/remote-keys';
 import { sharedZone } from './nginx/revocation';
 
 type Answer = Promise<string> | string;
@@ -83,7 +84,11 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   for (let i = 0; i < outcome.claimSetErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(outcome.claimSetErrors[i]));
   for (let i = 0; i < verdict.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + describeProblem(verdict.configWarnings[i]));
   const reason = failure || (verdict.anonymous ? outcome.decision!.failure : null);
-  if (reason) r.log(LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail);
+  if (!reason) return failure;
+  const line = LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail;
+  // Keys that are not there (an identity provider not fetched, or too long unreachable) need the operator: an error line.
+  if (reason.code === 'KEYS_UNAVAILABLE') r.error(line);
+  else r.log(line);
   return failure;
 }
 
@@ -289,4 +294,6 @@ export default {
   upstream_cookie,
   token_header,
   cache_generation,
+  /** js_periodic (nginx/jwt-jwks-refresh.conf): fetches the identity providers' keys into the shared zone. */
+  refresh_keys: refreshKeys,
 };

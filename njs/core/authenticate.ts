@@ -6,7 +6,7 @@
 import { Algorithm, findAlgorithm } from './algorithms';
 import { checkClaims } from './claims';
 import { fail, Problem, isProblem, quote } from './errors';
-import { Capabilities, Identity, KeySource, VerificationKey } from './keys/types';
+import { Capabilities, Identity, KeyMatch, KeySource, VerificationKey } from './keys/types';
 import { andThen, Maybe } from './maybe';
 import { verifySignature } from './signature';
 import { JsonObject } from './strict-json';
@@ -70,8 +70,21 @@ export function authenticate(rawToken: string, source: KeySource, policy: AuthPo
   if (!algorithm) return fail('ALG_NOT_ALLOWED', 'alg ' + quote(token.header.alg) + ' is not accepted');
   const headerProblem = checkHeader(token.header);
   if (headerProblem) return headerProblem;
-  const match = source.lookup(token, algorithm, policy);
-  if (isProblem(match)) return match;
+  return andThen(source.lookup(token, algorithm, policy), (match) =>
+    isProblem(match) ? match : verifyWith(token, algorithm, match, source, policy, now, capabilities),
+  );
+}
+
+/** The signature with the keys the source found, then the claims. */
+function verifyWith(
+  token: ParsedToken,
+  algorithm: Algorithm,
+  match: KeyMatch,
+  source: KeySource,
+  policy: AuthPolicy,
+  now: number,
+  capabilities?: Capabilities,
+): Maybe<AuthResult> {
   const keys: VerificationKey[] = [];
   for (let i = 0; i < match.keys.length; i++) if (match.keys[i].algorithms.indexOf(algorithm.name) >= 0) keys.push(match.keys[i]);
   if (keys.length === 0) {

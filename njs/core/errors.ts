@@ -6,6 +6,9 @@
  * only (never secrets or signatures). A config problem (code CONFIG_INVALID)
  * says what is wrong in `message` and where in `file`, `entry` and `field`.
  */
+/** How the gateway's lines in nginx's error log begin. */
+export const LOG_PREFIX = 'jwt-gateway: ';
+
 export type FailureCode =
   | 'TOKEN_MISSING'
   | 'TOKEN_MALFORMED'
@@ -15,6 +18,7 @@ export type FailureCode =
   | 'ALG_NOT_ALLOWED'
   | 'CRIT_UNSUPPORTED'
   | 'KEY_NOT_FOUND'
+  | 'KEYS_UNAVAILABLE'
   | 'SIGNATURE_INVALID'
   | 'TOKEN_EXPIRED'
   | 'TOKEN_NOT_YET_VALID'

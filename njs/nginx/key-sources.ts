@@ -1,5 +1,5 @@
 /**
- * Config documents by reference: the name of a js_preload_object (parsed once
+ * Key sources and the config documents they come from. Local ones by reference: the name of a js_preload_object (parsed once
  * when nginx loads its config, shared by every request) or a file path. A
  * file is read when a VM first needs it: per request on the classic engine,
  * per reused context on QuickJS, where what was read is keyed by the file's
@@ -15,8 +15,10 @@ import { configProblem, isProblem, Problem } from '../core/errors';
 import { ConfigDocument, KeySource } from '../core/keys/types';
 import { parseJsonObject } from '../core/strict-json';
 import { contextOutlivesRequest, engineCapabilities } from './engine';
+import { remoteKeySource } from './remote-keys';
+import { Settings } from './settings';
 
-export type SourceKind = 'jwks' | 'consumers';
+type SourceKind = 'jwks' | 'consumers';
 
 const documents: { [reference: string]: { identity: string; found: ConfigDocument | Problem } } = {};
 const sources: { [key: string]: { identity: string; found: KeySource | Problem } } = {};
@@ -92,7 +94,7 @@ function build(kind: SourceKind, reference: string): KeySource | Problem {
 }
 
 /** The key source, or the problem that leaves none. */
-export function keySource(kind: SourceKind, reference: string): KeySource | Problem {
+function keySource(kind: SourceKind, reference: string): KeySource | Problem {
   const cacheKey = kind + ' ' + reference;
   const identity = identityOf(reference);
   const kept = sources[cacheKey];
@@ -100,4 +102,14 @@ export function keySource(kind: SourceKind, reference: string): KeySource | Prob
   const found = build(kind, reference);
   sources[cacheKey] = { identity, found };
   return found;
+}
+
+/**
+ * The location's key source, by the setting that names it: each kind is a
+ * module and a line here.
+ */
+export function keySourceFor(settings: Settings, now: number): KeySource | Problem {
+  if (settings.keyFile) return keySource('jwks', settings.keyFile);
+  if (settings.consumers) return keySource('consumers', settings.consumers);
+  return remoteKeySource(settings, now);
 }

@@ -9,13 +9,12 @@
  */
 import { claimAt, claimText } from '../core/claim-path';
 import { Decision } from '../core/decision';
-import { configProblem, fail, isProblem, Problem } from '../core/errors';
-import { KeySource } from '../core/keys/types';
+import { configProblem, fail, isProblem, LOG_PREFIX, Problem } from '../core/errors';
 import { andThen, isPromise, Maybe } from '../core/maybe';
 import { decision, evaluate, evaluateCached, RequestFacts, Verdict } from '../core/pipeline';
 import { engineCapabilities } from './engine';
 import { injectFault } from './faults';
-import { configDocument, keySource } from './key-sources';
+import { configDocument, keySourceFor } from './key-sources';
 import { findToken } from './request-token';
 import { sharedZone } from './revocation';
 import { readSettings, Settings } from './settings';
@@ -33,14 +32,10 @@ export interface Outcome {
   cache: string;
 }
 
-export const LOG_PREFIX = 'jwt-gateway: ';
+export { LOG_PREFIX };
 
 /** The request whose outcome is known or on its way; one per VM at a time. */
 let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } | null = null;
-
-function source(settings: Settings): KeySource | Problem {
-  return settings.keyFile ? keySource('jwks', settings.keyFile) : keySource('consumers', settings.consumers);
-}
 
 /**
  * What the pipeline needs to know about the request; the settings are the
@@ -75,7 +70,7 @@ function gather(r: NginxHTTPRequest, isSubrequest: boolean): RequestFacts {
 function prepare(r: NginxHTTPRequest, facts: RequestFacts): RequestFacts {
   if (facts.settingsProblems.length) return facts;
   FAULT: injectFault(r, 'keys');
-  facts.keys = source(facts.policy as Settings);
+  facts.keys = keySourceFor(facts.policy as Settings, facts.now);
   FAULT: injectFault(r, 'revocation');
   FAULT: injectFault(r, 'verify');
   facts.capabilities = engineCapabilities();

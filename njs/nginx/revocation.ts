@@ -8,8 +8,12 @@
  */
 import { RevocationStore } from '../core/revocation';
 
-interface SharedZone extends RevocationStore {
+export interface SharedZone extends RevocationStore {
   set(key: string, value: string, timeout?: number): unknown;
+  /** false, writing nothing, when the key is there already. */
+  add(key: string, value: string): boolean;
+  delete(key: string): boolean;
+  keys(): string[];
 }
 
 /** The zone, when the engine has ngx.shared and the config declares it. */

@@ -8,12 +8,19 @@ import { ClaimRule, parseClaimRules } from '../core/claim-rules';
 import { DEFAULT_CACHE_MAX_AGE } from '../core/cache-lifetime';
 import { configProblem, Problem } from '../core/errors';
 import { DEFAULT_MAX_TOKEN_BYTES } from '../core/token';
+import { Provider, RefreshPolicy } from '../core/keys/remote';
 
 export interface Settings {
   /** JWK Set: a js_preload_object name or a file path. */
   keyFile: string;
   /** Consumer map: a js_preload_object name or a file path. */
   consumers: string;
+  /** Identity providers ($auth_jwt_jwks_uri, then $auth_jwt_oidc_issuer); empty when the keys are local. */
+  providers: Provider[];
+  /** Where the providers' fetched keys are kept, and how often they are fetched; only read with providers. */
+  jwksZone: string;
+  jwksRefresh: RefreshPolicy;
+  jwksMaxStale: number;
   realm: string;
   leeway: number;
   header: string;
@@ -53,6 +60,11 @@ export interface Settings {
  * are set: this runs per request, and calls and `[]` are dear in njs (README,
  * "Measured costs"), so unset settings take their default inline.
  */
+
+/** $auth_jwt_jwks_max_stale's default: a day of an identity provider's outage. */
+const DEFAULT_MAX_STALE = 86400;
+/** What a location without identity providers has for their refresh (never used). */
+const NO_REFRESH: RefreshPolicy = { minRefresh: 0, maxRefresh: 0, refetchInterval: 0 };
 
 /** A setting that is wrong: the problem's entry is the variable, as `$auth_jwt_leeway: must be ...`. */
 function invalid(variable: string, message: string): Problem {
@@ -94,6 +106,45 @@ function claimSet(value: string, problems: Problem[]): { variable: string; path:
   return out;
 }
 
+/** An http(s) URL, as the providers' settings take them. */
+const URL_PATTERN = /^https?:\/\/[^\s"]+$/;
+
+/**
+ * $auth_jwt_jwks_uri and $auth_jwt_oidc_issuer: URLs, each issuer optionally
+ * `name=` first (the name has neither `:` nor `/`, so a URL's own `=` stays).
+ */
+function providers(jwksUris: string, issuers: string, problems: Problem[]): Provider[] {
+  const out: Provider[] = [];
+  const uris = words(jwksUris);
+  for (let i = 0; i < uris.length; i++) {
+    if (URL_PATTERN.test(uris[i])) out.push({ jwksUri: uris[i] });
+    else problems.push(invalid('$auth_jwt_jwks_uri', 'expected http(s) URLs, got ' + JSON.stringify(uris[i])));
+  }
+  const named = words(issuers);
+  for (let i = 0; i < named.length; i++) {
+    const match = /^(?:([A-Za-z0-9._@-]+)=)?(.*)$/.exec(named[i])!;
+    if (URL_PATTERN.test(match[2])) out.push(match[1] ? { issuer: match[2], name: match[1] } : { issuer: match[2] });
+    else problems.push(invalid('$auth_jwt_oidc_issuer', 'expected [name=]issuer with an http(s) issuer URL, got ' + JSON.stringify(named[i])));
+  }
+  return out;
+}
+
+/** The refresh bounds, read only for a location with providers. */
+function refreshPolicy(v: NginxHTTPRequest['variables'], problems: Problem[]): RefreshPolicy {
+  const min = v.auth_jwt_jwks_min_refresh;
+  const max = v.auth_jwt_jwks_max_refresh;
+  const refetch = v.auth_jwt_jwks_refetch_interval;
+  const policy = {
+    minRefresh: min ? wholeNumber(min, 'jwks_min_refresh', 60, problems) : 60,
+    maxRefresh: max ? wholeNumber(max, 'jwks_max_refresh', 600, problems) : 600,
+    refetchInterval: refetch ? wholeNumber(refetch, 'jwks_refetch_interval', 30, problems) : 30,
+  };
+  if (policy.minRefresh < 1 || policy.refetchInterval < 1)
+    problems.push(invalid('$auth_jwt_jwks_min_refresh', 'the refresh bounds and interval must be at least 1 second'));
+  if (policy.maxRefresh < policy.minRefresh) problems.push(invalid('$auth_jwt_jwks_max_refresh', 'must not be less than $auth_jwt_jwks_min_refresh'));
+  return policy;
+}
+
 export function readSettings(r: NginxHTTPRequest): { settings: Settings; problems: Problem[] } {
   const v = r.variables;
   const problems: Problem[] = [];
@@ -117,6 +168,12 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const cacheMaxAge = v.auth_jwt_cache_max_age;
   const keyFile = v.auth_jwt_key_file || '';
   const consumers = v.auth_jwt_consumers || '';
+  const jwksUri = v.auth_jwt_jwks_uri || '';
+  const oidcIssuer = v.auth_jwt_oidc_issuer || '';
+  const remote = jwksUri !== '' || oidcIssuer !== '';
+  const jwksZone = remote ? v.auth_jwt_jwks_zone : '';
+  const jwksMaxStale = remote ? v.auth_jwt_jwks_max_stale : '';
+  const jwksRefresh = remote ? refreshPolicy(v, problems) : NO_REFRESH;
   const realm = v.auth_jwt_realm;
   const header = v.auth_jwt_header;
   const query = v.auth_jwt_query;
@@ -130,6 +187,10 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const settings: Settings = {
     keyFile,
     consumers,
+    providers: remote ? providers(jwksUri, oidcIssuer, problems) : none,
+    jwksZone: jwksZone || 'jwt_jwks',
+    jwksRefresh,
+    jwksMaxStale: jwksMaxStale ? wholeNumber(jwksMaxStale, 'jwks_max_stale', DEFAULT_MAX_STALE, problems) : DEFAULT_MAX_STALE,
     realm: realm || 'jwt',
     leeway: leeway ? wholeNumber(leeway, 'leeway', 0, problems) : 0,
     header: header || 'authorization',
@@ -158,6 +219,14 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
       ? [
           consumers,
           keyFile,
+          jwksUri,
+          oidcIssuer,
+          // Read here, not above: only a location with providers reads them for itself.
+          v.auth_jwt_jwks_zone,
+          v.auth_jwt_jwks_min_refresh,
+          v.auth_jwt_jwks_max_refresh,
+          v.auth_jwt_jwks_refetch_interval,
+          v.auth_jwt_jwks_max_stale,
           realm,
           header,
           query,
@@ -187,14 +256,20 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
       invalid('$auth_jwt_cache_zone', 'must not be the revocation zone: a full cache zone may drop its oldest entries, and revocations must never be dropped'),
     );
   }
-  if (settings.keyFile && settings.consumers) {
-    problems.push(invalid('$auth_jwt_key_file', 'set either $auth_jwt_key_file or $auth_jwt_consumers in a location, not both'));
-  }
-  if (!settings.keyFile && !settings.consumers) {
+  const sources = (keyFile ? 1 : 0) + (consumers ? 1 : 0) + (remote ? 1 : 0);
+  if (sources > 1) {
     problems.push(
       invalid(
         '$auth_jwt_key_file',
-        'no key source: set $auth_jwt_key_file (JWK Set) or $auth_jwt_consumers (consumer map); in the auth_request styles, include jwt-auth-request.conf in the location',
+        'set one key source in a location: $auth_jwt_key_file, $auth_jwt_consumers, or identity providers ($auth_jwt_jwks_uri, $auth_jwt_oidc_issuer)',
+      ),
+    );
+  }
+  if (sources === 0) {
+    problems.push(
+      invalid(
+        '$auth_jwt_key_file',
+        'no key source: set $auth_jwt_key_file (JWK Set), $auth_jwt_consumers (consumer map) or identity providers ($auth_jwt_jwks_uri, $auth_jwt_oidc_issuer); in the auth_request styles, include jwt-auth-request.conf in the location',
       ),
     );
   }

@@ -7,7 +7,7 @@
  * a normal verification, never in a pass: a zone that cannot be read or
  * written, or an entry that does not parse, is a miss (logged at warn).
  */
-import { configProblem, Problem } from '../core/errors';
+import { configProblem, LOG_PREFIX, Problem } from '../core/errors';
 import { Verified } from '../core/authenticate';
 import { cachedVerified, cacheEntry, cacheSubject } from '../core/verified-cache';
 import { sha256Base64 } from './engine';
@@ -15,8 +15,6 @@ import { injectFault } from './faults';
 import { cycleGeneration } from './generation';
 import { sharedZone } from './revocation';
 import { Settings } from './settings';
-
-const LOG_PREFIX = 'jwt-gateway: ';
 
 interface CacheZone {
   get(key: string): unknown;

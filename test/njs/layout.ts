@@ -11,7 +11,7 @@ import { findAlgorithm } from '../../njs/core/algorithms';
 import { configProblem, isProblem, Problem } from '../../njs/core/errors';
 import { storeSource } from '../../njs/core/keys/consumers';
 import { FileAccess, LAYOUT_LENGTH, parseLayout, positionedStore, ReadAt } from '../../njs/core/keys/layout';
-import { Identity, KeyMatch, KeySource } from '../../njs/core/keys/types';
+import { Identity, KeyMatch, LocalKeySource } from '../../njs/core/keys/types';
 import { isPromise } from '../../njs/core/maybe';
 import { bytesEqual, utf8 } from './bytes';
 import { check, describeError, fail, Group, group, report } from './harness';
@@ -94,7 +94,7 @@ function memoryAccess(bytes: Uint8Array, size: number, reads: number[]): FileAcc
 }
 
 interface Positioned {
-  source: KeySource;
+  source: LocalKeySource;
   wholeReads: number[];
 }
 
@@ -114,7 +114,7 @@ function sameIdentity(a: Identity | null | undefined, b: Identity): boolean {
   return !!a && a.consumer === b.consumer && a.credential === b.credential && a.customId === b.customId;
 }
 
-function lookup(source: KeySource, key: string, alg: string): KeyMatch | Problem {
+function lookup(source: LocalKeySource, key: string, alg: string): KeyMatch | Problem {
   return source.lookup({ header: { alg }, payload: { key } }, findAlgorithm(alg)!, { keyClaim: 'key' });
 }
 

@@ -9,7 +9,7 @@ import { AuthPolicy, AuthResult, authenticate } from '../../njs/core/authenticat
 import { decodeBase64url, encodeBase64url } from '../../njs/core/base64url';
 import { isProblem } from '../../njs/core/errors';
 import { jwksSource } from '../../njs/core/keys/jwks';
-import { Capabilities, KeySource } from '../../njs/core/keys/types';
+import { Capabilities, LocalKeySource } from '../../njs/core/keys/types';
 import { verifySignature } from '../../njs/core/signature';
 import { JsonObject } from '../../njs/core/strict-json';
 import { flipChar, utf8 } from './bytes';
@@ -76,7 +76,7 @@ const A4: Example = {
     'eyJhbGciOiJFUzUxMiJ9.UGF5bG9hZA.AdwMgeerwtHoh-l192l60hp9wAHZFVJbLfD_UxMi70cwnZOYaRI1bKPWROc-mZZqwqT2SI-KGDKB34XO0aw_7XdtAG8GaSwFKdCAPZgoXD2YBJZCPEX3xKpRwcdOO8KpEHwJjyqOgzDO7iKvU8vcnwNrmxYbSW9ERBXukOXolLzeO_Jn',
 };
 
-function sourceFor(example: Example): KeySource {
+function sourceFor(example: Example): LocalKeySource {
   return jwksSource({ keys: [example.jwk] }, 'RFC 7515 ' + example.name, CAPABILITIES);
 }
 

@@ -2,6 +2,7 @@
 export interface EngineFeatures {
   preloadObject: boolean;
   sharedDict: boolean;
+  periodic: boolean;
   ed25519: boolean;
   slowPreload: boolean;
   preloadFailureLogged: boolean;

@@ -127,6 +127,8 @@ export function describeEngine(id) {
       preloadObject: !spec.qjs,
       /** js_shared_dict_zone and ngx.shared (run-time revocation): njs >= 0.8.0. */
       sharedDict: v >= 800,
+      /** js_periodic with ngx.fetch (identity providers' keys fetched in nginx): njs >= 0.8.1. */
+      periodic: v >= 801,
       /**
        * Ed25519 in the nginx module's WebCrypto (EdDSA): njs >= 0.9.7, and a build that has it
        * (its algorithm table names it). Debian sid's module of njs 1.0.2 has none; its njs CLI has.

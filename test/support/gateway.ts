@@ -376,15 +376,19 @@ export function unique(label: string): string {
 
 /**
  * One nginx for a whole test file: started in beforeAll, health-checked and
- * stopped in afterAll (finish). `it` adds nginx's logs to a failing test.
+ * stopped in afterAll (finish, which lets `expectedLines` pass). `it` adds nginx's logs to a failing test.
  */
-export function gatewayPerFile(options: () => NginxOptions, timeoutMs = 15000): { it: (name: string, body: () => Promise<void>) => void; g: () => Gateway } {
+export function gatewayPerFile(
+  options: () => NginxOptions,
+  timeoutMs = 15000,
+  expectedLines: RegExp[] = [],
+): { it: (name: string, body: () => Promise<void>) => void; g: () => Gateway } {
   let gw: Gateway | undefined;
   // startNginx bounds the start (options().startTimeoutMs, 5 s by default); the hook only must not cut it short.
   beforeAll(async () => {
     gw = await startGateway(options());
   }, 300000);
-  afterAll(() => finish(gw));
+  afterAll(() => finish(gw, expectedLines));
   return {
     it: testsWithLogs(() => gw, timeoutMs),
     g: () => gw as Gateway,

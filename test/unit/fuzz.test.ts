@@ -48,6 +48,7 @@ const FAILURE_CODES: { [code in FailureCode]: true } = {
   ALG_NOT_ALLOWED: true,
   CRIT_UNSUPPORTED: true,
   KEY_NOT_FOUND: true,
+  KEYS_UNAVAILABLE: true,
   SIGNATURE_INVALID: true,
   TOKEN_EXPIRED: true,
   TOKEN_NOT_YET_VALID: true,

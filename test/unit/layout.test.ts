@@ -24,7 +24,7 @@ import {
   ReadAt,
   slotRun,
 } from '../../njs/core/keys/layout';
-import { Identity, KeyMatch, KeySource } from '../../njs/core/keys/types';
+import { Identity, KeyMatch, LocalKeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { CAPS, expectFailure, expectOk, JACK, jackConsumer, NOW, policy, signRaw } from '../support/core';
 import { repointed } from '../support/index-documents';
@@ -46,7 +46,7 @@ function bufferAccess(bytes: Uint8Array, size: number = bytes.length, log?: Read
 }
 
 interface Positioned {
-  source: KeySource;
+  source: LocalKeySource;
   layout: Layout;
   /** How many times the store read the whole file (walks only: lookups never should). */
   wholeReads: () => number;
@@ -66,12 +66,12 @@ function positioned(text: string | Uint8Array, access?: FileAccess): Positioned 
   return { source, layout, wholeReads: () => wholeReads };
 }
 
-function lookup(source: KeySource, key: unknown): KeyMatch | Problem {
+function lookup(source: LocalKeySource, key: unknown): KeyMatch | Problem {
   return source.lookup({ header: { alg: 'HS256' }, payload: { key } }, HS256, { keyClaim: 'key' });
 }
 
 /** The identity and secret a lookup found, or its failure code. */
-function found(source: KeySource, key: unknown): { identity?: Identity; secret: string } | string {
+function found(source: LocalKeySource, key: unknown): { identity?: Identity; secret: string } | string {
   const result = lookup(source, key);
   if ('code' in result) return result.code;
   return { identity: result.identity, secret: Buffer.from(result.keys[0].material).toString('utf8') };
@@ -533,7 +533,7 @@ describe('positionedStore: a lookup reads a few bytes, not the file', () => {
   table.forEach(([offset, length]) => (entryAt[offset] = length));
 
   /** The bytes a fresh source reads for `run`: all of it, and the part that is not some consumer's text. */
-  function readsOf(run: (source: KeySource) => unknown): { total: number; besideEntries: number; entries: number; largest: number } {
+  function readsOf(run: (source: LocalKeySource) => unknown): { total: number; besideEntries: number; entries: number; largest: number } {
     const log: ReadLog = [];
     const { source, wholeReads } = positioned(bytes, bufferAccess(bytes, bytes.length, log));
     run(source);

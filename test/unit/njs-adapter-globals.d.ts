@@ -3,5 +3,6 @@
 // declarations (njs-types) conflict with @types/node, and the adapter itself
 // is type-checked strictly against them by the root tsconfig.json.
 declare type NginxHTTPRequest = any;
+declare type NginxPeriodicSession = any;
 declare const njs: { version: string; engine?: string; [name: string]: any };
 declare const ngx: { [name: string]: any };

@@ -17,7 +17,7 @@ import { configProblem, fail, isProblem, located, Problem, quote } from '../erro
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, counted, DecodedToken, Identity, indexProblem, isPosition, KeyMatch, KeySource, LookupOptions, VerificationKey } from './types';
+import { Capabilities, counted, DecodedToken, Identity, indexProblem, isPosition, KeyMatch, LocalKeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
@@ -224,7 +224,7 @@ function storedIndex(document: unknown): StoredConsumerIndex | null {
 }
 
 /** The consumer source of a parsed map. */
-export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
+export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): LocalKeySource {
   const listed = isObject(document) ? document.consumers : undefined;
   const consumers: unknown[] = Array.isArray(listed) ? listed : [];
   const stored = Array.isArray(listed) ? storedIndex(document) : null;
@@ -239,7 +239,7 @@ export function consumersSource(document: unknown, origin: string, capabilities:
 }
 
 /** The consumer source of a map read through `store`. */
-export function storeSource(store: ConsumerStore, origin: string, capabilities: Capabilities): KeySource {
+export function storeSource(store: ConsumerStore, origin: string, capabilities: Capabilities): LocalKeySource {
   const consumers = store.consumer;
   const stored = store.keys !== null && store.usernames !== null;
   let built: BuiltIndex | null = null;

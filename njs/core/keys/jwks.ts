@@ -14,7 +14,7 @@ import { configProblem, fail, isProblem, located, Problem, quote } from '../erro
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromJwk } from './prepare';
-import { Capabilities, counted, DecodedToken, indexProblem, isPosition, KeyMatch, KeySource, VerificationKey } from './types';
+import { Capabilities, counted, DecodedToken, indexProblem, isPosition, KeyMatch, LocalKeySource, VerificationKey } from './types';
 
 /** Without a `kid`, at most this many keys are tried, so one token cannot make the gateway try a whole key set. */
 export const MAX_KEYS_TRIED = 8;
@@ -128,7 +128,7 @@ function storedIndex(document: unknown): StoredKidIndex | null {
   return isJwk(index) && index.hash === INDEX_HASH && isTable(index.kids, 1) && isJwk(index.withoutKid) ? (index as unknown as StoredKidIndex) : null;
 }
 
-export function jwksSource(document: unknown, origin: string, capabilities: Capabilities): KeySource {
+export function jwksSource(document: unknown, origin: string, capabilities: Capabilities): LocalKeySource {
   const listed = keysOf(document);
   const keys: unknown[] = Array.isArray(listed) ? listed : [];
   const stored = Array.isArray(listed) ? storedIndex(document) : null;

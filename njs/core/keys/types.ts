@@ -1,9 +1,10 @@
 /**
- * Every key source (JWK Set, consumer map, later remote JWKS) answers one
+ * Every key source (JWK Set, consumer map, identity providers) answers one
  * question: which keys may verify this token, and who is it then?
  */
 import { Algorithm, KeyType } from '../algorithms';
 import { configProblem, Problem } from '../errors';
+import { Maybe } from '../maybe';
 import { JsonObject } from '../strict-json';
 
 export interface VerificationKey {
@@ -57,12 +58,17 @@ export interface LookupOptions {
 export interface KeySource {
   /** Where the keys come from, for log lines and config errors. */
   origin: string;
-  /** Keys that may verify this token with `algorithm` (already allow-listed). */
-  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Problem;
+  /** Keys that may verify this token with `algorithm` (already allow-listed); a source may answer later (a promise). */
+  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): Maybe<KeyMatch | Problem>;
   /** Prepares every entry and lists what is wrong; for `check` and tests, never per request. */
   problems(): Problem[];
   /** A consumer by username (consumer maps only), e.g. the anonymous consumer. */
   consumer?(username: string): Identity | null;
+}
+
+/** A source read from a document at hand, which answers at once. */
+export interface LocalKeySource extends KeySource {
+  lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): KeyMatch | Problem;
 }
 
 /** A parsed config document (JWK Set, consumer map, deny list) and where it came from, for messages. */

@@ -1,0 +1,246 @@
+/**
+ * Identity providers' keys in nginx (njs >= 0.8.1): a js_periodic handler,
+ * the refresher (nginx/jwt-jwks-refresh.conf, one worker), fetches them with
+ * ngx.fetch into a js_shared_dict_zone, and requests read them from there
+ * synchronously, so the direct style (js_set) can use them. Requests never
+ * fetch: they register their provider for the refresher, and a token with an
+ * unknown kid only raises a flag, which the refresher answers at most once
+ * per $auth_jwt_jwks_refetch_interval however many tokens raise it.
+ *
+ * The zone holds, per provider and refresh policy (the "source"):
+ *   `source ID`  the provider is wanted (ID: kind, URL and policy, e.g.
+ *                `issuer https://idp.example 60 600 30`);
+ *   `keys ID`    its last good JWK Set and when it was fetched;
+ *   `state ID`   the refresher's timing (next fetch, last attempt);
+ *   `refetch ID` a token's kid was not found.
+ */
+import { configProblem, describeProblem, fail, isProblem, LOG_PREFIX, Problem } from '../core/errors';
+import { jwksSource } from '../core/keys/jwks';
+import {
+  acceptedJwks,
+  discoveredJwksUri,
+  discoveryUrl,
+  MAX_DOCUMENT_BYTES,
+  Provider,
+  providerName,
+  providersSource,
+  RefreshPolicy,
+  refreshAfter,
+  storedDocument,
+  storedFetchTime,
+  storedKeys,
+} from '../core/keys/remote';
+import { KeySource } from '../core/keys/types';
+import { JsonObject, parseJsonObject } from '../core/strict-json';
+import { engineCapabilities } from './engine';
+import { SharedZone, sharedZone } from './revocation';
+import { Settings } from './settings';
+
+/** A refresher's fetch that has not ended after this long is taken for lost (nginx's js_fetch_timeout ends it sooner). */
+const LOST_FETCH_SECONDS = 120;
+
+/** What was built from a provider's stored keys, in a VM that outlives the request (QuickJS); rebuilt when the text changes. */
+const built: { [id: string]: { text: string; source: KeySource } } = {};
+
+function sourceId(provider: Provider, policy: RefreshPolicy): string {
+  const kind = provider.issuer !== undefined ? 'issuer ' + provider.issuer : 'jwks ' + provider.jwksUri;
+  return kind + ' ' + policy.minRefresh + ' ' + policy.maxRefresh + ' ' + policy.refetchInterval;
+}
+
+/** Adds a key unless it is there; a full zone is logged by the refresher, not here. */
+function flag(zone: SharedZone, key: string): void {
+  try {
+    zone.add(key, '1');
+  } catch (e) {
+    // the zone is full: the refresher cannot hear of it, and the request is decided as it is
+  }
+}
+
+function seconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function providerKeys(zone: SharedZone, id: string, provider: Provider, maxStale: number, now: number): KeySource | Problem {
+  const text = zone.get('keys ' + id);
+  if (typeof text !== 'string') {
+    flag(zone, 'source ' + id);
+    return fail(
+      'KEYS_UNAVAILABLE',
+      'keys of ' + providerName(provider) + ' not fetched yet (the refresher of nginx/jwt-jwks-refresh.conf fetches them; its errors are in this log)',
+    );
+  }
+  const age = now - storedFetchTime(text);
+  if (!(age <= maxStale)) {
+    return fail(
+      'KEYS_UNAVAILABLE',
+      'keys of ' +
+        providerName(provider) +
+        ' last fetched ' +
+        age +
+        ' s ago, over $auth_jwt_jwks_max_stale (' +
+        maxStale +
+        ' s): every fetch since failed, see the refresher errors in this log',
+    );
+  }
+  const kept = built[id];
+  if (kept !== undefined && kept.text === text) return kept.source;
+  const source = jwksSource(storedDocument(text), providerName(provider), engineCapabilities());
+  built[id] = { text, source };
+  return source;
+}
+
+/** The location's identity providers as one key source, or why there is none (an engine or config without the zone). */
+export function remoteKeySource(settings: Settings, now: number): KeySource | Problem {
+  const setting = settings.providers[0].issuer !== undefined ? '$auth_jwt_oidc_issuer' : '$auth_jwt_jwks_uri';
+  if (typeof ngx !== 'object' || !(ngx as unknown as { shared?: unknown }).shared) {
+    return configProblem(
+      undefined,
+      setting,
+      undefined,
+      'needs njs >= 0.8.1 (js_shared_dict_zone, js_periodic), this is njs ' +
+        njs.version +
+        ': use `jwt-gateway jwks sync` with $auth_jwt_key_file (README, "Identity providers")',
+    );
+  }
+  const zone = sharedZone(settings.jwksZone);
+  if (!zone) {
+    return configProblem(
+      undefined,
+      '$auth_jwt_jwks_zone',
+      undefined,
+      'no js_shared_dict_zone named "' + settings.jwksZone + '": declare it at http level (js_shared_dict_zone zone=' + settings.jwksZone + ':1m;)',
+    );
+  }
+  const providers = settings.providers;
+  const ids: string[] = [];
+  const keysOf: (() => KeySource | Problem)[] = [];
+  for (let i = 0; i < providers.length; i++) {
+    const id = sourceId(providers[i], settings.jwksRefresh);
+    ids.push(id);
+    keysOf.push(() => providerKeys(zone, id, providers[i], settings.jwksMaxStale, now));
+  }
+  return providersSource(providers, keysOf, (position) => flag(zone, 'refetch ' + ids[position]));
+}
+
+interface Fetched {
+  document: JsonObject;
+  cacheControl: string | null;
+}
+
+type Reply = Awaited<ReturnType<typeof ngx.fetch>>;
+
+function fetchObject(url: string): Promise<Fetched | Problem> {
+  return ngx.fetch(url, { max_response_body_size: MAX_DOCUMENT_BYTES, headers: { Accept: 'application/json' } }).then(
+    (reply: Reply) => {
+      if (reply.status !== 200) return configProblem(url, undefined, undefined, 'answered ' + reply.status + ', not 200');
+      return reply.arrayBuffer().then((body: ArrayBuffer) => {
+        // njs 0.8.9 reads past max_response_body_size.
+        if (body.byteLength > MAX_DOCUMENT_BYTES) return configProblem(url, undefined, undefined, 'is over the cap of ' + MAX_DOCUMENT_BYTES + ' bytes');
+        const document = parseJsonObject(new Uint8Array(body));
+        if (typeof document === 'string') return configProblem(url, undefined, undefined, document);
+        return { document, cacheControl: reply.headers.get('Cache-Control') };
+      });
+    },
+    (e: { message?: string }) =>
+      configProblem(url, undefined, undefined, 'cannot be fetched (unreachable, timed out, or over the cap of ' + MAX_DOCUMENT_BYTES + ' bytes): ' + e.message),
+  );
+}
+
+/** The provider's JWK Set, when it is one that may replace the keys in use. */
+function fetchKeys(provider: Provider): Promise<{ keys: unknown[]; usable: number; cacheControl: string | null } | Problem> {
+  const jwksUri =
+    provider.issuer === undefined
+      ? Promise.resolve<string | Problem>(provider.jwksUri!)
+      : fetchObject(discoveryUrl(provider.issuer)).then((found) =>
+          isProblem(found) ? found : discoveredJwksUri(found.document, provider.issuer!, discoveryUrl(provider.issuer!)),
+        );
+  return jwksUri.then((url) => {
+    if (isProblem(url)) return url;
+    return fetchObject(url).then((found) => {
+      if (isProblem(found)) return found;
+      const accepted = acceptedJwks(found.document, url, engineCapabilities());
+      return isProblem(accepted) ? accepted : { keys: accepted.keys, usable: accepted.usable, cacheControl: found.cacheControl };
+    });
+  });
+}
+
+interface RefreshState {
+  /** When the next regular fetch is due. */
+  next: number;
+  /** When the last fetch began. */
+  attempt: number;
+  /** When the fetch under way began; 0 for none. */
+  busy: number;
+}
+
+function readState(zone: SharedZone, id: string): RefreshState {
+  const text = zone.get('state ' + id);
+  return typeof text === 'string' ? (JSON.parse(text) as RefreshState) : { next: 0, attempt: 0, busy: 0 };
+}
+
+function parseSourceId(id: string): { provider: Provider; policy: RefreshPolicy } {
+  const parts = id.split(' ');
+  const provider: Provider = parts[0] === 'issuer' ? { issuer: parts[1] } : { jwksUri: parts[1] };
+  return { provider, policy: { minRefresh: Number(parts[2]), maxRefresh: Number(parts[3]), refetchInterval: Number(parts[4]) } };
+}
+
+/** Fetches one source's keys when they are due (or a token's kid was not found, at most once per refetch interval). */
+function refreshSource(zone: SharedZone, id: string, now: number): Promise<void> | null {
+  const source = parseSourceId(id);
+  const provider = source.provider;
+  const policy = source.policy;
+  const state = readState(zone, id);
+  if (state.busy && now - state.busy < LOST_FETCH_SECONDS) return null;
+  const unknownKid = zone.get('refetch ' + id) !== undefined;
+  if (now < state.next && !(unknownKid && now - state.attempt >= policy.refetchInterval)) return null;
+  state.busy = now;
+  state.attempt = now;
+  zone.set('state ' + id, JSON.stringify(state));
+  const name = providerName(provider);
+  return fetchKeys(provider).then((found) => {
+    const done = seconds();
+    state.busy = 0;
+    if (isProblem(found)) {
+      state.next = done + policy.refetchInterval;
+      const kept = zone.get('keys ' + id);
+      const consequence =
+        typeof kept === 'string'
+          ? 'the keys fetched ' + (done - storedFetchTime(kept)) + ' s ago stay in use, up to $auth_jwt_jwks_max_stale'
+          : 'there are no keys yet, so its tokens are refused';
+      ngx.log(
+        ngx.ERR,
+        LOG_PREFIX + 'keys of ' + name + ' not refreshed: ' + describeProblem(found) + '; ' + consequence + '; next try in ' + policy.refetchInterval + ' s',
+      );
+    } else {
+      const after = refreshAfter(found.cacheControl, policy);
+      state.next = done + after;
+      zone.set('keys ' + id, storedKeys(done, found.keys));
+      zone.delete('refetch ' + id);
+      ngx.log(ngx.INFO, LOG_PREFIX + 'keys of ' + name + ' fetched: ' + found.usable + ' usable of ' + found.keys.length + ', next fetch in ' + after + ' s');
+    }
+    zone.set('state ' + id, JSON.stringify(state));
+  });
+}
+
+/** The js_periodic handler: every wanted provider whose keys are due. */
+export function refreshKeys(session: NginxPeriodicSession): Promise<unknown> | void {
+  const name = session.variables.auth_jwt_jwks_zone || 'jwt_jwks';
+  const zone = sharedZone(name);
+  if (!zone) {
+    ngx.log(ngx.ERR, LOG_PREFIX + 'the refresher has no js_shared_dict_zone named "' + name + '" (njs >= 0.8.1): declare it at http level');
+    return;
+  }
+  const now = seconds();
+  const names = zone.keys();
+  const work: Promise<void>[] = [];
+  for (let i = 0; i < names.length; i++) {
+    if (names[i].indexOf('source ') !== 0) continue;
+    try {
+      const running = refreshSource(zone, names[i].slice(7), now);
+      if (running) work.push(running.catch((e: { message?: string }) => ngx.log(ngx.ERR, LOG_PREFIX + 'refresher: ' + e.message)));
+    } catch (e) {
+      ngx.log(ngx.ERR, LOG_PREFIX + 'refresher: ' + (e as { message?: string }).message);
+    }
+  }
+  return Promise.all(work);
+}

@@ -1,0 +1,341 @@
+/**
+ * Identity providers' keys fetched by nginx itself ($auth_jwt_oidc_issuer,
+ * $auth_jwt_jwks_uri; njs >= 0.8.1: js_periodic, ngx.fetch and a
+ * js_shared_dict_zone), against real OpenID Providers (oidc-provider) issuing
+ * their own JWT access tokens: their tokens pass and others do not; a key
+ * rotation is followed without a reload and without refusing a valid token;
+ * an outage keeps the last good keys up to the maximum stale age, then
+ * fails closed; a flood of unknown kids fetches at most once per interval;
+ * answers that are no good JWK Set, and a discovery document for another
+ * issuer, never replace good keys; https with a CA the test makes. On njs
+ * without shared memory (0.7.9) the settings are a documented config error.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { generateKeyPair, SignJWT } from 'jose';
+import { AUDIENCE, IdentityProvider, startIdentityProvider } from '../support/identity-provider';
+import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply } from '../support/gateway';
+import { engine } from '../support/nginx';
+
+const PERIODIC = engine().features.periodic;
+const STALE_SSL_ERROR = /\[alert\].*ignoring stale global SSL error \(.*RSA verify/;
+const bearer = (token: string) => ({ Authorization: 'Bearer ' + token });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The same token with another kid in its header (its signature no longer verifies, but the kid is looked up first). */
+function withKid(token: string, kid: string): string {
+  const parts = token.split('.');
+  const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
+  return [Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url'), parts[1], parts[2]].join('.');
+}
+
+/** Asks until `done` holds for the reply (at most `timeoutMs`), and returns that reply. */
+async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 10000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await ask();
+    if (done(reply) || Date.now() > deadline) return reply;
+    await sleep(200);
+  }
+}
+
+/** A test CA and a certificate it signs for 127.0.0.1, made with openssl; `ca.pem`, `server.key`, `server.pem` in the folder returned. */
+function testCertificates(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-ca-'));
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=jwt-gateway test CA');
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+  return dir;
+}
+
+/** An https front for a provider's JWK Set, with the certificate in `dir`. */
+async function httpsFront(dir: string, target: IdentityProvider): Promise<{ url: string; close: () => void }> {
+  const server = https.createServer({ key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')) }, (req, res) => {
+    fetch(target.issuer + '/jwks')
+      .then((answer) => answer.text())
+      .then((body) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: 'https://127.0.0.1:' + (server.address() as AddressInfo).port + '/jwks',
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+if (!PERIODIC) {
+  const { it, g } = gatewayPerFile(() => ({
+    config: gatewayConfig({
+      server: [
+        authLocation('/api/', ['set $auth_jwt_oidc_issuer https://idp.example;']),
+        authLocation('/uri/', ['set $auth_jwt_jwks_uri https://idp.example/jwks;']),
+      ],
+    }),
+    ports: ['PORT', 'ECHO_PORT'],
+  }));
+
+  it('without js_periodic and ngx.shared (njs < 0.8.1), an identity provider setting is a config error: 401 and the line that says what to use', async () => {
+    for (const [location, setting] of [
+      ['/api/x', 'oidc_issuer'],
+      ['/uri/x', 'jwks_uri'],
+    ]) {
+      expectRejected(await g().get(location, bearer('a.b.c')), MESSAGES.verifyFailed, { tokenSent: false });
+      await g().logLine(
+        'error.log',
+        new RegExp(
+          'config error: \\$auth_jwt_' +
+            setting +
+            ': needs njs >= 0\\.8\\.1 \\(js_shared_dict_zone, js_periodic\\), this is njs [0-9.]+: use `jwt-gateway jwks sync`',
+        ),
+      );
+    }
+  });
+} else {
+  /** The main provider; `partner` a second one for a location with two; `flood` and `down` have one test each to themselves. */
+  let idp: IdentityProvider;
+  let partner: IdentityProvider;
+  let flood: IdentityProvider;
+  let down: IdentityProvider;
+  let certificates: string;
+  let trusted: { url: string; close: () => void };
+  let untrusted: { url: string; close: () => void };
+
+  beforeAll(async () => {
+    [idp, partner, flood, down] = await Promise.all([startIdentityProvider(), startIdentityProvider(), startIdentityProvider(), startIdentityProvider()]);
+    certificates = testCertificates();
+    trusted = await httpsFront(certificates, partner);
+    // The same kind of certificate from a CA nginx is not told of.
+    untrusted = await httpsFront(testCertificates(), partner);
+  }, 60000);
+  afterAll(async () => {
+    trusted?.close();
+    untrusted?.close();
+    await Promise.all([idp, partner, flood, down].map((provider) => provider?.stop()));
+  });
+
+  const issuer = (provider: IdentityProvider, more: string[] = []) => ['set $auth_jwt_oidc_issuer "' + provider.issuer + '";', ...more];
+  /** Fetched keys are kept 600 s unless a token's unknown kid asks again (every 2 s at most). */
+  const SLOW = ['set $auth_jwt_jwks_min_refresh 600;', 'set $auth_jwt_jwks_max_refresh 600;', 'set $auth_jwt_jwks_refetch_interval 2;'];
+  /** Fetched every second. */
+  const FAST = ['set $auth_jwt_jwks_min_refresh 1;', 'set $auth_jwt_jwks_max_refresh 1;', 'set $auth_jwt_jwks_refetch_interval 1;'];
+  const uncached = authRequestStyle('uncached');
+
+  const { it, g } = gatewayPerFile(
+    () => ({
+      config: gatewayConfig({
+        http: 'js_shared_dict_zone zone=jwt_jwks:1m;\njs_shared_dict_zone zone=other_jwks:1m;',
+        server: [
+          // The refresher trusts the test CA for https (inherited from the server).
+          'js_fetch_trusted_certificate ${PREFIX}/ca.pem;',
+          'include ${ROOT}/nginx/jwt-jwks-refresh.conf;',
+          uncached.locations,
+          authLocation('/api/', issuer(idp, [...SLOW, 'set $auth_jwt_audience "' + AUDIENCE + '";', 'set $auth_jwt_claim_rules "scope contains read";']), [
+            'proxy_set_header X-Sub $jwt_claim_sub;',
+            'proxy_set_header X-Kid $jwt_header_kid;',
+          ]),
+          authLocation('/other-audience/', issuer(idp, [...SLOW, 'set $auth_jwt_audience "https://other.example";'])),
+          authLocation('/fast/', issuer(idp, FAST)),
+          authLocation('/named/', ['set $auth_jwt_oidc_issuer "corp=' + idp.issuer + ' partner=' + partner.issuer + '";', ...SLOW]),
+          authLocation('/flood/', issuer(flood, SLOW)),
+          authLocation('/down/', issuer(down, [...FAST, 'set $auth_jwt_jwks_max_stale 4;'])),
+          authLocation('/tls/', ['set $auth_jwt_jwks_uri ' + trusted.url + ';', ...SLOW]),
+          authLocation('/untrusted/', ['set $auth_jwt_jwks_uri ' + untrusted.url + ';', ...SLOW]),
+          authLocation('/no-zone/', issuer(idp, ['set $auth_jwt_jwks_zone missing_zone;'])),
+          [
+            'location /subrequest/ {',
+            ...issuer(idp, SLOW).map((line) => '    ' + line),
+            '    include ${ROOT}/nginx/jwt-auth-request.conf;',
+            '    proxy_pass http://echo_upstream;',
+            '}',
+          ].join('\n'),
+        ],
+      }),
+      ports: ['PORT', 'ECHO_PORT'],
+      files: { 'ca.pem': readFileSync(path.join(certificates, 'ca.pem'), 'utf8') },
+    }),
+    30000,
+    // njs's WebCrypto leaves OpenSSL's error after an RSA signature that does not verify (the forged tokens here), and
+    // nginx's next TLS handshake in that worker (the refresher's https fetch) logs it at alert, and goes on: harmless.
+    [STALE_SSL_ERROR],
+  );
+
+  /** A token of `provider` through `location` once its keys are fetched (the first requests after start are refused until then). */
+  const passes = (location: string, token: string) =>
+    until(
+      () => g().get(location, bearer(token)),
+      (reply) => reply.status === 200,
+    );
+
+  it("before the first fetch the provider's tokens get 401 with an error line; once fetched, they pass, and others' do not", async () => {
+    const token = await idp.token();
+    const first = await g().get('/api/x', bearer(token));
+    if (first.status !== 200) {
+      expectRejected(first, MESSAGES.verifyFailed);
+      await g().logLine('error.log', /rejected 401 KEYS_UNAVAILABLE: keys of issuer http:\/\/127\.0\.0\.1:[0-9]+ not fetched yet/);
+    }
+    expect((await passes('/api/x', token)).status).toBe(200);
+    const echo = await g().echo('/api/x', bearer(token));
+    expect(echo.headers['X-Sub']).toBe('api-client');
+    await g().logLine('error.log', new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' fetched: 1 usable of 1, next fetch in 600 s'));
+    expectRejected(await g().get('/other-audience/x', bearer(token)), MESSAGES.verifyFailed);
+    expect((await g().get('/api/x', bearer(await idp.token({ scope: 'write' })))).status).toBe(403);
+    // Another issuer's token (a real one, from the partner provider) and a token claiming this issuer, signed by a key it never had.
+    expectRejected(await g().get('/api/x', bearer(await partner.token())), MESSAGES.verifyFailed);
+    const { privateKey } = await generateKeyPair('RS256');
+    const forged = await new SignJWT({ sub: 'api-client', aud: AUDIENCE, scope: 'read', exp: now() + 300 })
+      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+      .setIssuer(idp.issuer)
+      .sign(privateKey);
+    expectRejected(await g().get('/api/x', bearer(forged)), MESSAGES.verifyFailed);
+  });
+
+  it('the auth_request style reads the same fetched keys', async () => {
+    const token = await idp.token();
+    expect((await passes('/subrequest/x', token)).status).toBe(200);
+    expectRejected(await g().get('/subrequest/x', bearer(await partner.token())), MESSAGES.verifyFailed);
+  });
+
+  it("several issuers on one location: each token is verified with its own issuer's keys, and $jwt_consumer is the issuer's name", async () => {
+    const corp = await idp.token();
+    const other = await partner.token();
+    expect((await passes('/named/x', corp)).status).toBe(200);
+    expect((await passes('/named/x', other)).status).toBe(200);
+    expect((await g().echo('/named/x', bearer(corp))).headers['X-Consumer-Username']).toBe('corp');
+    expect((await g().echo('/named/x', bearer(other))).headers['X-Consumer-Username']).toBe('partner');
+  });
+
+  it('a rotation: tokens of the new key pass within the refetch interval, without a reload and without refusing an old token; the withdrawn key is refused once the keys are fetched again', async () => {
+    const before = await idp.token();
+    expect((await passes('/api/x', before)).status).toBe(200);
+    await idp.rotate();
+    const after = await idp.token();
+    // Traffic with the old key all along: not one refusal.
+    let running = true;
+    const statuses: number[] = [];
+    const traffic = (async () => {
+      while (running) statuses.push((await g().get('/api/x', bearer(before))).status);
+    })();
+    const started = Date.now();
+    const renewed = await passes('/api/x', after);
+    const waited = Date.now() - started;
+    running = false;
+    await traffic;
+    expect(renewed.status).toBe(200);
+    expect(waited).toBeLessThan(8000);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    await idp.withdrawOld();
+    // A token with a kid the keys lack asks for a fetch, which drops the withdrawn key.
+    await g().get('/api/x', bearer(withKid(after, 'no-such-kid')));
+    const refused = await until(
+      () => g().get('/api/x', bearer(before)),
+      (reply) => reply.status === 401,
+    );
+    expectRejected(refused, MESSAGES.verifyFailed);
+    expect((await g().get('/api/x', bearer(after))).status).toBe(200);
+  });
+
+  it('a flood of tokens with random kids fetches the keys at most once per refetch interval', async () => {
+    const token = await flood.token();
+    expect((await passes('/flood/x', token)).status).toBe(200);
+    const before = flood.jwksRequests();
+    const started = Date.now();
+    let sent = 0;
+    const worker = async () => {
+      while (sent < 3000) {
+        sent++;
+        const reply = await g().get('/flood/x', bearer(withKid(token, 'random-' + Math.random().toString(36).slice(2))));
+        expect(reply.status).toBe(401);
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    await sleep(2500);
+    const seconds = (Date.now() - started) / 1000;
+    const fetches = flood.jwksRequests() - before;
+    // One fetch per 2 s interval at most (and one more for an interval begun at the start).
+    expect(fetches).toBeGreaterThan(0);
+    expect(fetches).toBeLessThanOrEqual(Math.ceil(seconds / 2) + 1);
+    expect((await g().get('/flood/x', bearer(token))).status).toBe(200);
+  });
+
+  const badAnswers: [string, string, string, RegExp][] = [
+    ['an HTML error page', '<html><body>Service Unavailable</body></html>', 'text/html', /not valid JSON at line 1, column 1/],
+    ['a cut JSON answer', '{"keys": [{"kty": "RSA", "n": "abc', 'application/json', /not valid JSON .*ends before it is complete/],
+    ['an answer over the cap of 1 MiB', '{"keys": [], "pad": "' + 'x'.repeat(1024 * 1024) + '"}', 'application/json', /over the cap of 1048576 bytes/],
+    ['a JWK Set without a usable key', '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}', 'application/json', /no key the gateway can use \(of 1\)/],
+  ];
+  for (const [what, body, contentType, message] of badAnswers) {
+    it(what + ' never replaces the good keys (an error line, and tokens keep passing)', async () => {
+      const token = await idp.token();
+      expect((await passes('/fast/x', token)).status).toBe(200);
+      idp.replaceJwks(body, contentType);
+      try {
+        const line = await g().logLine('error.log', new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' not refreshed: .*' + message.source));
+        expect(line).toContain('stay in use, up to $auth_jwt_jwks_max_stale');
+        expect((await g().get('/fast/x', bearer(token))).status).toBe(200);
+      } finally {
+        idp.replaceJwks(null);
+      }
+    });
+  }
+
+  it('a discovery document naming another issuer is refused (OpenID Connect Discovery 4.3) with an error line; the good keys stay', async () => {
+    const token = await idp.token();
+    expect((await passes('/fast/x', token)).status).toBe(200);
+    idp.claimIssuer('https://evil.example');
+    try {
+      await g().logLine(
+        'error.log',
+        /discovery document: field "issuer": is "https:\/\/evil\.example", not "http:\/\/127\.0\.0\.1:[0-9]+" \(OpenID Connect Discovery 4\.3\): refused/,
+      );
+      expect((await g().get('/fast/x', bearer(token))).status).toBe(200);
+    } finally {
+      idp.claimIssuer(null);
+    }
+  });
+
+  it('an outage: the known keys keep working up to $auth_jwt_jwks_max_stale, then 401 with an error line; back, the keys recover without a reload', async () => {
+    const token = await down.token();
+    expect((await passes('/down/x', token)).status).toBe(200);
+    await down.stop();
+    try {
+      await g().logLine('error.log', new RegExp('keys of issuer ' + down.issuer.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'));
+      expect((await g().get('/down/x', bearer(token))).status).toBe(200);
+      const stale = await until(
+        () => g().get('/down/x', bearer(token)),
+        (reply) => reply.status === 401,
+      );
+      expectRejected(stale, MESSAGES.verifyFailed);
+      await g().logLine(
+        'error.log',
+        /\[error\].*rejected 401 KEYS_UNAVAILABLE: keys of issuer .* last fetched [0-9]+ s ago, over \$auth_jwt_jwks_max_stale \(4 s\)/,
+      );
+    } finally {
+      await down.start();
+    }
+    expect((await passes('/down/x', token)).status).toBe(200);
+  });
+
+  it('https: a JWK Set served with a certificate of the CA in js_fetch_trusted_certificate is fetched; one of an unknown CA is not (an error line, 401)', async () => {
+    const token = await partner.token();
+    expect((await passes('/tls/x', token)).status).toBe(200);
+    expectRejected(await g().get('/untrusted/x', bearer(token)), MESSAGES.verifyFailed);
+    await g().logLine('error.log', new RegExp('keys of ' + untrusted.url.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'));
+  });
+
+  it('a $auth_jwt_jwks_zone that does not exist is a config error naming it', async () => {
+    expectRejected(await g().get('/no-zone/x', bearer(await idp.token())), MESSAGES.verifyFailed, { tokenSent: false });
+    await g().logLine('error.log', /config error: \$auth_jwt_jwks_zone: no js_shared_dict_zone named "missing_zone"/);
+  });
+}
