@@ -78,7 +78,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'zone',
     default: '`jwt_jwks`',
     summary:
-      'the `js_shared_dict_zone` that keeps fetched keys for every worker; the refresher (`nginx/jwt-jwks-refresh.conf`) fills it, and reads this name from `js_var $auth_jwt_jwks_zone` where its location declares one',
+      'the `js_shared_dict_zone` that keeps fetched keys for every worker, a zone of its own (not the cache or revocation zone); the refresher (`nginx/jwt-jwks-refresh.conf`) fills it, and reads this name from `js_var $auth_jwt_jwks_zone` where its location declares one',
     decides: true,
   },
   {
@@ -100,7 +100,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'seconds',
     default: '`30`',
     summary:
-      'a token with a `kid` the keys lack makes the refresher fetch again, at most once this often for the whole nginx (however many such tokens come); also the wait before retrying a failed fetch',
+      'a token with a `kid` none of the keys has makes the refresher fetch again, at most once this often for the whole nginx (however many such tokens come); also the wait before retrying a failed fetch',
     decides: true,
   },
   {
@@ -108,7 +108,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'seconds',
     default: '`86400`',
     summary:
-      'while a provider cannot be reached or answers what is not a usable JWK Set (which never replaces good keys), its last good keys are used until this long after their last successful fetch; then its tokens get 401 and the error log says why',
+      'while a provider cannot be reached or answers what is not a usable JWK Set (which never replaces good keys), its last good keys are used until this long after their last successful fetch; then its tokens get 401 (cached ones too) and the error log says why. At least `$auth_jwt_jwks_max_refresh` + `$auth_jwt_jwks_refetch_interval`',
     decides: true,
   },
   {

@@ -103,9 +103,8 @@ export async function syncJwks(options: SyncOptions): Promise<Synced | Problem> 
   if (isProblem(document)) return document;
   const accepted = acceptedJwks(document, jwksUri, options.capabilities);
   if (isProblem(accepted)) return accepted;
-  const { keys, usable } = accepted;
-  const text = indexedText({ keys });
-  const synced: Synced = { ok: true, written: false, jwksUri, usable, listed: keys.length };
+  const text = indexedText({ keys: accepted.keys });
+  const synced: Synced = { ok: true, written: false, jwksUri, usable: accepted.keys.length, listed: accepted.listed };
   if (currentText(options.out) === text) return synced;
   const temporary = path.join(path.dirname(options.out), '.' + path.basename(options.out) + '.' + process.pid + '.tmp');
   writeFileSync(temporary, text);

@@ -86,8 +86,7 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   const reason = failure || (verdict.anonymous ? outcome.decision!.failure : null);
   if (!reason) return failure;
   const line = LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail;
-  // Keys that are not there (an identity provider not fetched, or too long unreachable) need the operator: an error line.
-  if (reason.code === 'KEYS_UNAVAILABLE') r.error(line);
+  if (reason.severity === 'error') r.error(line);
   else r.log(line);
   return failure;
 }

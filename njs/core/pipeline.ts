@@ -53,7 +53,7 @@ function verdict(result: AuthResult, tokenSent: boolean, configErrors: Problem[]
   return { tokenSent, result, identity: null, anonymous: false, configErrors, configWarnings: (result.ok ? result.skipped : result.configProblems) || [] };
 }
 
-/** Revocation, then the anonymous fallback for failed authentication (never for a config error). */
+/** Revocation, then the anonymous fallback for failed authentication (never for a config error or unavailable keys). */
 function settle(facts: RequestFacts, keys: KeySource, result: AuthResult, tokenSent: boolean): Verdict {
   const settled = verdict(result, tokenSent, []);
   if (result.ok) {
@@ -70,7 +70,9 @@ function settle(facts: RequestFacts, keys: KeySource, result: AuthResult, tokenS
     }
   }
   const anonymous = facts.policy.anonymousConsumer;
-  if (anonymous && (settled.result as Problem).code !== 'CONFIG_INVALID') {
+  const code = (settled.result as Problem).code;
+  // Not for a gateway that cannot decide (a config error, an identity provider's keys not there): that is no failed authentication.
+  if (anonymous && code !== 'CONFIG_INVALID' && code !== 'KEYS_UNAVAILABLE') {
     settled.anonymous = true;
     settled.identity = (keys.consumer && keys.consumer(anonymous)) || { consumer: anonymous };
   }

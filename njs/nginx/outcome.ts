@@ -15,6 +15,7 @@ import { decision, evaluate, evaluateCached, RequestFacts, Verdict } from '../co
 import { engineCapabilities } from './engine';
 import { injectFault } from './faults';
 import { configDocument, keySourceFor } from './key-sources';
+import { remoteKeysFresh } from './remote-keys';
 import { findToken } from './request-token';
 import { sharedZone } from './revocation';
 import { readSettings, Settings } from './settings';
@@ -96,7 +97,8 @@ function outcomeOf(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
   const settings = facts.policy as Settings;
   // The auth_request styles' verifier (a subrequest, or the cached style's server) has a cache of its own or none.
   const cache = isSubrequest ? null : lookupCache(r, facts, settings);
-  if (cache !== null && cache.hit !== null) {
+  // Identity providers' keys past their maximum stale age refuse cached tokens too: those are verified in full.
+  if (cache !== null && cache.hit !== null && (settings.providers.length === 0 || remoteKeysFresh(settings, facts.now))) {
     FAULT: injectFault(r, 'revocation');
     const verdict = evaluateCached(facts, cache.hit);
     if (verdict !== null) return evaluated(r, settings, verdict, 'hit');

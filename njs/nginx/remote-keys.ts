@@ -12,7 +12,8 @@
  *                `issuer https://idp.example 60 600 30`);
  *   `keys ID`    its last good JWK Set and when it was fetched;
  *   `state ID`   the refresher's timing (next fetch, last attempt);
- *   `refetch ID` a token's kid was not found.
+ *   `refetch ID` a token's kid was not found;
+ *   `logged ID`  when a request last logged at error that its keys are not there.
  */
 import { configProblem, describeProblem, fail, isProblem, LOG_PREFIX, Problem } from '../core/errors';
 import { jwksSource } from '../core/keys/jwks';
@@ -36,9 +37,6 @@ import { engineCapabilities } from './engine';
 import { SharedZone, sharedZone } from './revocation';
 import { Settings } from './settings';
 
-/** A refresher's fetch that has not ended after this long is taken for lost (nginx's js_fetch_timeout ends it sooner). */
-const LOST_FETCH_SECONDS = 120;
-
 /** What was built from a provider's stored keys, in a VM that outlives the request (QuickJS); rebuilt when the text changes. */
 const built: { [id: string]: { text: string; source: KeySource } } = {};
 
@@ -60,27 +58,51 @@ function seconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-function providerKeys(zone: SharedZone, id: string, provider: Provider, maxStale: number, now: number): KeySource | Problem {
-  const text = zone.get('keys ' + id);
-  if (typeof text !== 'string') {
-    flag(zone, 'source ' + id);
-    return fail(
-      'KEYS_UNAVAILABLE',
-      'keys of ' + providerName(provider) + ' not fetched yet (the refresher of nginx/jwt-jwks-refresh.conf fetches them; its errors are in this log)',
-    );
+/**
+ * Keys that are not there: a 401, logged at error once per refetch interval
+ * and provider (every such request would otherwise write an error line), at
+ * info for the others.
+ */
+function unavailable(zone: SharedZone, id: string, policy: RefreshPolicy, now: number, detail: string): Problem {
+  const problem = fail('KEYS_UNAVAILABLE', detail);
+  const logged = Number(zone.get('logged ' + id) || 0);
+  if (now - logged >= policy.refetchInterval) {
+    try {
+      zone.set('logged ' + id, String(now));
+    } catch (e) {
+      // a full zone: the line is logged at error all the same
+    }
+    problem.severity = 'error';
   }
-  const age = now - storedFetchTime(text);
-  if (!(age <= maxStale)) {
-    return fail(
-      'KEYS_UNAVAILABLE',
+  return problem;
+}
+
+/** The provider's keys as stored, when they are not older than the maximum stale age. */
+function freshKeys(zone: SharedZone, id: string, maxStale: number, now: number): string | null {
+  const text = zone.get('keys ' + id);
+  return typeof text === 'string' && now - storedFetchTime(text) <= maxStale ? text : null;
+}
+
+function providerKeys(zone: SharedZone, id: string, provider: Provider, settings: Settings, now: number): KeySource | Problem {
+  const text = freshKeys(zone, id, settings.jwksMaxStale, now);
+  if (text === null) {
+    const stored = zone.get('keys ' + id);
+    if (typeof stored !== 'string') {
+      flag(zone, 'source ' + id);
+      const missing =
+        'keys of ' + providerName(provider) + ' not fetched yet (the refresher of nginx/jwt-jwks-refresh.conf fetches them; its errors are in this log)';
+      return unavailable(zone, id, settings.jwksRefresh, now, missing);
+    }
+    const age = now - storedFetchTime(stored);
+    const stale =
       'keys of ' +
-        providerName(provider) +
-        ' last fetched ' +
-        age +
-        ' s ago, over $auth_jwt_jwks_max_stale (' +
-        maxStale +
-        ' s): every fetch since failed, see the refresher errors in this log',
-    );
+      providerName(provider) +
+      ' last fetched ' +
+      age +
+      ' s ago, over $auth_jwt_jwks_max_stale (' +
+      settings.jwksMaxStale +
+      ' s): every fetch since failed, see the refresher errors in this log';
+    return unavailable(zone, id, settings.jwksRefresh, now, stale);
   }
   const kept = built[id];
   if (kept !== undefined && kept.text === text) return kept.source;
@@ -117,9 +139,23 @@ export function remoteKeySource(settings: Settings, now: number): KeySource | Pr
   for (let i = 0; i < providers.length; i++) {
     const id = sourceId(providers[i], settings.jwksRefresh);
     ids.push(id);
-    keysOf.push(() => providerKeys(zone, id, providers[i], settings.jwksMaxStale, now));
+    keysOf.push(() => providerKeys(zone, id, providers[i], settings, now));
   }
   return providersSource(providers, keysOf, (position) => flag(zone, 'refetch ' + ids[position]));
+}
+
+/**
+ * Whether every provider of the location has keys within the maximum stale
+ * age: a token the direct style's cache holds is passed from it only then,
+ * so keys past that age refuse cached tokens too.
+ */
+export function remoteKeysFresh(settings: Settings, now: number): boolean {
+  const zone = sharedZone(settings.jwksZone);
+  if (!zone) return false;
+  for (let i = 0; i < settings.providers.length; i++) {
+    if (freshKeys(zone, sourceId(settings.providers[i], settings.jwksRefresh), settings.jwksMaxStale, now) === null) return false;
+  }
+  return true;
 }
 
 interface Fetched {
@@ -147,7 +183,7 @@ function fetchObject(url: string): Promise<Fetched | Problem> {
 }
 
 /** The provider's JWK Set, when it is one that may replace the keys in use. */
-function fetchKeys(provider: Provider): Promise<{ keys: unknown[]; usable: number; cacheControl: string | null } | Problem> {
+function fetchKeys(provider: Provider): Promise<{ keys: unknown[]; listed: number; cacheControl: string | null } | Problem> {
   const jwksUri =
     provider.issuer === undefined
       ? Promise.resolve<string | Problem>(provider.jwksUri!)
@@ -159,7 +195,7 @@ function fetchKeys(provider: Provider): Promise<{ keys: unknown[]; usable: numbe
     return fetchObject(url).then((found) => {
       if (isProblem(found)) return found;
       const accepted = acceptedJwks(found.document, url, engineCapabilities());
-      return isProblem(accepted) ? accepted : { keys: accepted.keys, usable: accepted.usable, cacheControl: found.cacheControl };
+      return isProblem(accepted) ? accepted : { keys: accepted.keys, listed: accepted.listed, cacheControl: found.cacheControl };
     });
   });
 }
@@ -169,7 +205,7 @@ interface RefreshState {
   next: number;
   /** When the last fetch began. */
   attempt: number;
-  /** When the fetch under way began; 0 for none. */
+  /** When the fetch under way began; 0 for none. njs ends a run still going when the next one starts, so a run that finds it set knows that fetch was cut off. */
   busy: number;
 }
 
@@ -184,42 +220,80 @@ function parseSourceId(id: string): { provider: Provider; policy: RefreshPolicy 
   return { provider, policy: { minRefresh: Number(parts[2]), maxRefresh: Number(parts[3]), refetchInterval: Number(parts[4]) } };
 }
 
+/** A fetch that did not give keys: logged with what stays in use, and tried again a refetch interval later. */
+function failed(zone: SharedZone, id: string, state: RefreshState, policy: RefreshPolicy, why: string): void {
+  const done = seconds();
+  state.busy = 0;
+  state.next = done + policy.refetchInterval;
+  zone.set('state ' + id, JSON.stringify(state));
+  const kept = zone.get('keys ' + id);
+  const consequence =
+    typeof kept === 'string'
+      ? 'the keys fetched ' + (done - storedFetchTime(kept)) + ' s ago stay in use, up to $auth_jwt_jwks_max_stale'
+      : 'there are no keys yet, so its tokens are refused';
+  ngx.log(
+    ngx.ERR,
+    LOG_PREFIX +
+      'keys of ' +
+      providerName(parseSourceId(id).provider) +
+      ' not refreshed: ' +
+      why +
+      '; ' +
+      consequence +
+      '; next try in ' +
+      policy.refetchInterval +
+      ' s',
+  );
+}
+
 /** Fetches one source's keys when they are due (or a token's kid was not found, at most once per refetch interval). */
 function refreshSource(zone: SharedZone, id: string, now: number): Promise<void> | null {
   const source = parseSourceId(id);
-  const provider = source.provider;
   const policy = source.policy;
   const state = readState(zone, id);
-  if (state.busy && now - state.busy < LOST_FETCH_SECONDS) return null;
+  if (state.busy) {
+    failed(
+      zone,
+      id,
+      state,
+      policy,
+      'the fetch begun ' + (now - state.busy) + ' s ago did not end before the refresher ran again (js_periodic interval in jwt-jwks-refresh.conf)',
+    );
+    return null;
+  }
   const unknownKid = zone.get('refetch ' + id) !== undefined;
   if (now < state.next && !(unknownKid && now - state.attempt >= policy.refetchInterval)) return null;
   state.busy = now;
   state.attempt = now;
   zone.set('state ' + id, JSON.stringify(state));
-  const name = providerName(provider);
-  return fetchKeys(provider).then((found) => {
-    const done = seconds();
-    state.busy = 0;
-    if (isProblem(found)) {
-      state.next = done + policy.refetchInterval;
-      const kept = zone.get('keys ' + id);
-      const consequence =
-        typeof kept === 'string'
-          ? 'the keys fetched ' + (done - storedFetchTime(kept)) + ' s ago stay in use, up to $auth_jwt_jwks_max_stale'
-          : 'there are no keys yet, so its tokens are refused';
-      ngx.log(
-        ngx.ERR,
-        LOG_PREFIX + 'keys of ' + name + ' not refreshed: ' + describeProblem(found) + '; ' + consequence + '; next try in ' + policy.refetchInterval + ' s',
-      );
-    } else {
+  return fetchKeys(source.provider)
+    .then((found) => {
+      if (isProblem(found)) {
+        failed(zone, id, state, policy, describeProblem(found));
+        return;
+      }
+      const done = seconds();
       const after = refreshAfter(found.cacheControl, policy);
-      state.next = done + after;
       zone.set('keys ' + id, storedKeys(done, found.keys));
       zone.delete('refetch ' + id);
-      ngx.log(ngx.INFO, LOG_PREFIX + 'keys of ' + name + ' fetched: ' + found.usable + ' usable of ' + found.keys.length + ', next fetch in ' + after + ' s');
-    }
-    zone.set('state ' + id, JSON.stringify(state));
-  });
+      state.busy = 0;
+      state.next = done + after;
+      zone.set('state ' + id, JSON.stringify(state));
+      ngx.log(
+        ngx.INFO,
+        LOG_PREFIX +
+          'keys of ' +
+          providerName(source.provider) +
+          ' fetched: ' +
+          found.keys.length +
+          ' usable of ' +
+          found.listed +
+          ', next fetch in ' +
+          after +
+          ' s',
+      );
+    })
+    .catch((e: { message?: string }) => failed(zone, id, state, policy, 'refresher: ' + e.message));
 }
 
 /** The js_periodic handler: every wanted provider whose keys are due. */
@@ -237,7 +311,7 @@ export function refreshKeys(session: NginxPeriodicSession): Promise<unknown> | v
     if (names[i].indexOf('source ') !== 0) continue;
     try {
       const running = refreshSource(zone, names[i].slice(7), now);
-      if (running) work.push(running.catch((e: { message?: string }) => ngx.log(ngx.ERR, LOG_PREFIX + 'refresher: ' + e.message)));
+      if (running) work.push(running);
     } catch (e) {
       ngx.log(ngx.ERR, LOG_PREFIX + 'refresher: ' + (e as { message?: string }).message);
     }

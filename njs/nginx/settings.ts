@@ -139,8 +139,8 @@ function refreshPolicy(v: NginxHTTPRequest['variables'], problems: Problem[]): R
     maxRefresh: max ? wholeNumber(max, 'jwks_max_refresh', 600, problems) : 600,
     refetchInterval: refetch ? wholeNumber(refetch, 'jwks_refetch_interval', 30, problems) : 30,
   };
-  if (policy.minRefresh < 1 || policy.refetchInterval < 1)
-    problems.push(invalid('$auth_jwt_jwks_min_refresh', 'the refresh bounds and interval must be at least 1 second'));
+  if (policy.minRefresh < 1) problems.push(invalid('$auth_jwt_jwks_min_refresh', 'must be at least 1 second'));
+  if (policy.refetchInterval < 1) problems.push(invalid('$auth_jwt_jwks_refetch_interval', 'must be at least 1 second'));
   if (policy.maxRefresh < policy.minRefresh) problems.push(invalid('$auth_jwt_jwks_max_refresh', 'must not be less than $auth_jwt_jwks_min_refresh'));
   return policy;
 }
@@ -251,6 +251,17 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
         ].join('\n')
       : '',
   };
+  if (remote && settings.jwksMaxStale < jwksRefresh.maxRefresh + jwksRefresh.refetchInterval) {
+    problems.push(
+      invalid(
+        '$auth_jwt_jwks_max_stale',
+        'must be at least $auth_jwt_jwks_max_refresh + $auth_jwt_jwks_refetch_interval: the keys would be refused before their next fetch',
+      ),
+    );
+  }
+  if (remote && (settings.jwksZone === cacheZone || settings.jwksZone === revocationZone)) {
+    problems.push(invalid('$auth_jwt_jwks_zone', 'must be a zone of its own, not the cache or revocation zone'));
+  }
   if (cacheZone && cacheZone === revocationZone) {
     problems.push(
       invalid('$auth_jwt_cache_zone', 'must not be the revocation zone: a full cache zone may drop its oldest entries, and revocations must never be dropped'),

@@ -10,6 +10,7 @@
 import { SignJWT } from 'jose';
 import { SETTINGS } from '../../build/settings-table';
 import { authRequestStyle, gatewayConfig, gatewayPerFile, now, Reply, unique } from '../support/gateway';
+import { engine } from '../support/nginx';
 
 type Style = 'direct' | 'error-page' | 'auth_request' | 'cached';
 const STYLES: Style[] = ['direct', 'error-page', 'auth_request', 'cached'];
@@ -56,6 +57,14 @@ interface Scenario {
   atServer: unknown;
   atLocation: unknown;
 }
+
+/**
+ * Identity providers (njs >= 0.8.1): the JWK Set jwks_a.json served by this nginx's main server and fetched by its
+ * refresher. Their refresh settings are read only for a location with a provider, and only such engines have one.
+ */
+const PERIODIC = engine().features.periodic;
+const PROVIDER = ['set $auth_jwt_jwks_uri http://127.0.0.1:${PORT}/ov-jwks;'];
+const providerOnly: Style[] = PERIODIC ? STYLES : [];
 
 const statusOf = (reply: Reply) => reply.status;
 const bearer = async (claims: { [name: string]: unknown } = {}, header: { [name: string]: unknown } = {}): Promise<Sent> => ({
@@ -133,6 +142,55 @@ const SCENARIOS: { [name: string]: Scenario } = {
   // The direct styles' cache: no such zone is a config error (401) on every engine; the location's "" clears it.
   cache_zone: { server: 'no_such_zone', location: '""', styles: ['direct', 'error-page'], send: () => bearer(), atServer: 401, atLocation: 200 },
   max_token_size: { server: '16384', location: '100', send: () => bearer(), atServer: 200, atLocation: 401 },
+  // With the server's consumer map, a provider is a second key source (a config error); the location's "" clears it.
+  jwks_uri: { server: 'https://idp.example/jwks', location: '""', send: () => bearer(), atServer: 401, atLocation: 200 },
+  oidc_issuer: { server: 'https://idp.example', location: '""', send: () => bearer(), atServer: 401, atLocation: 200 },
+  // A malformed or missing value is a config error; the location's (the default) is the one read.
+  jwks_zone: {
+    server: 'no_such_zone',
+    location: 'jwt_jwks',
+    base: PROVIDER,
+    styles: providerOnly,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
+  jwks_min_refresh: {
+    server: '1m',
+    location: '60',
+    base: PROVIDER,
+    styles: providerOnly,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
+  jwks_max_refresh: {
+    server: '10m',
+    location: '600',
+    base: PROVIDER,
+    styles: providerOnly,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
+  jwks_refetch_interval: {
+    server: '30s',
+    location: '30',
+    base: PROVIDER,
+    styles: providerOnly,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
+  jwks_max_stale: {
+    server: '1d',
+    location: '86400',
+    base: PROVIDER,
+    styles: providerOnly,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
 };
 
 const host = (name: string, style: Style) => name.split('_').join('-') + '.' + style + '.test';
@@ -181,12 +239,39 @@ const preload = Object.keys(FILES)
   .join('\n');
 
 const CONFIG = gatewayConfig({
-  http: [preload, 'js_var $jwt_ov_claim;', 'server_names_hash_bucket_size 128;', authRequestStyle('cached').http].join('\n'),
+  http: [
+    preload,
+    'js_var $jwt_ov_claim;',
+    'server_names_hash_bucket_size 128;',
+    authRequestStyle('cached').http,
+    ...(PERIODIC ? ['js_shared_dict_zone zone=jwt_jwks:1m;'] : []),
+  ].join('\n'),
   servers: CASES.map((entry) => server(entry.name, entry.style, SCENARIOS[entry.name])),
-  server: 'location / { return 404; }',
+  // The provider's JWK Set and the refresher (the fetch's Host is 127.0.0.1), and a location to wait for its first fetch.
+  server: [
+    'location / { return 404; }',
+    ...(PERIODIC
+      ? [
+          'server_name 127.0.0.1;',
+          'include ${ROOT}/nginx/jwt-jwks-refresh.conf;',
+          'location = /ov-jwks { default_type application/json; alias ${PREFIX}/jwks_a.json; }',
+          'location /fetched/ { ' + PROVIDER[0] + ' include ${ROOT}/nginx/jwt-auth.conf; return 204; }',
+        ]
+      : []),
+  ],
 });
 
 const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: FILES }), 30000);
+
+if (PERIODIC) {
+  beforeAll(async () => {
+    const headers = (await bearer({}, { kid: 'a' })).headers!;
+    for (let tries = 0; (await g().get('/fetched/x', headers)).status !== 204; tries++) {
+      if (tries > 100) throw new Error("the provider's keys were not fetched within 20 s");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }, 30000);
+}
 
 test('the scenarios name every setting of the table, and nothing else', () => {
   expect(Object.keys(SCENARIOS).sort()).toEqual(SETTINGS.map((setting) => setting.name).sort());

@@ -25,6 +25,8 @@ const PERIODIC = engine().features.periodic;
 const STALE_SSL_ERROR = /\[alert\].*ignoring stale global SSL error \(.*RSA verify/;
 const bearer = (token: string) => ({ Authorization: 'Bearer ' + token });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The refresher runs every 5 s (jwt-jwks-refresh.conf): what it logs may take that long and a fetch more. */
+const REFRESH_WAIT_MS = 12000;
 
 /** The same token with another kid in its header (its signature no longer verifies, but the kid is looked up first). */
 function withKid(token: string, kid: string): string {
@@ -34,7 +36,7 @@ function withKid(token: string, kid: string): string {
 }
 
 /** Asks until `done` holds for the reply (at most `timeoutMs`), and returns that reply. */
-async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 10000): Promise<Reply> {
+async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 20000): Promise<Reply> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const reply = await ask();
@@ -130,11 +132,26 @@ if (!PERIODIC) {
   /** Fetched every second. */
   const FAST = ['set $auth_jwt_jwks_min_refresh 1;', 'set $auth_jwt_jwks_max_refresh 1;', 'set $auth_jwt_jwks_refetch_interval 1;'];
   const uncached = authRequestStyle('uncached');
+  const cached = authRequestStyle('cached');
 
   const { it, g } = gatewayPerFile(
     () => ({
       config: gatewayConfig({
-        http: 'js_shared_dict_zone zone=jwt_jwks:1m;\njs_shared_dict_zone zone=other_jwks:1m;',
+        http: ['js_shared_dict_zone zone=jwt_jwks:1m;', 'js_shared_dict_zone zone=jwt_verified:1m timeout=60s evict;', cached.http].join('\n'),
+        // The cached auth_request style, in a server of its own (its /_jwt_auth is another).
+        servers: [
+          [
+            'server {',
+            '    listen 127.0.0.1:${CACHED_PORT};',
+            ...cached.locations.split('\n').map((line) => '    ' + line),
+            '    location /cached/ {',
+            ...issuer(idp, SLOW).map((line) => '        ' + line),
+            '        include ${ROOT}/nginx/jwt-auth-request.conf;',
+            '        proxy_pass http://echo_upstream;',
+            '    }',
+            '}',
+          ].join('\n'),
+        ],
         server: [
           // The refresher trusts the test CA for https (inherited from the server).
           'js_fetch_trusted_certificate ${PREFIX}/ca.pem;',
@@ -148,9 +165,12 @@ if (!PERIODIC) {
           authLocation('/fast/', issuer(idp, FAST)),
           authLocation('/named/', ['set $auth_jwt_oidc_issuer "corp=' + idp.issuer + ' partner=' + partner.issuer + '";', ...SLOW]),
           authLocation('/flood/', issuer(flood, SLOW)),
-          authLocation('/down/', issuer(down, [...FAST, 'set $auth_jwt_jwks_max_stale 4;'])),
+          authLocation('/down/', issuer(down, [...FAST, 'set $auth_jwt_jwks_max_stale 8;'])),
           authLocation('/tls/', ['set $auth_jwt_jwks_uri ' + trusted.url + ';', ...SLOW]),
           authLocation('/untrusted/', ['set $auth_jwt_jwks_uri ' + untrusted.url + ';', ...SLOW]),
+          authLocation('/verified-cache/', issuer(idp, [...SLOW, 'set $auth_jwt_cache_zone jwt_verified;']), [
+            'add_header X-Jwt-Cache $jwt_cache_status always;',
+          ]),
           authLocation('/no-zone/', issuer(idp, ['set $auth_jwt_jwks_zone missing_zone;'])),
           [
             'location /subrequest/ {',
@@ -161,10 +181,10 @@ if (!PERIODIC) {
           ].join('\n'),
         ],
       }),
-      ports: ['PORT', 'ECHO_PORT'],
+      ports: ['PORT', 'ECHO_PORT', 'CACHED_PORT'],
       files: { 'ca.pem': readFileSync(path.join(certificates, 'ca.pem'), 'utf8') },
     }),
-    30000,
+    60000,
     // njs's WebCrypto leaves OpenSSL's error after an RSA signature that does not verify (the forged tokens here), and
     // nginx's next TLS handshake in that worker (the refresher's https fetch) logs it at alert, and goes on: harmless.
     [STALE_SSL_ERROR],
@@ -187,7 +207,11 @@ if (!PERIODIC) {
     expect((await passes('/api/x', token)).status).toBe(200);
     const echo = await g().echo('/api/x', bearer(token));
     expect(echo.headers['X-Sub']).toBe('api-client');
-    await g().logLine('error.log', new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' fetched: 1 usable of 1, next fetch in 600 s'));
+    await g().logLine(
+      'error.log',
+      new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' fetched: 1 usable of 1, next fetch in 600 s'),
+      REFRESH_WAIT_MS,
+    );
     expectRejected(await g().get('/other-audience/x', bearer(token)), MESSAGES.verifyFailed);
     expect((await g().get('/api/x', bearer(await idp.token({ scope: 'write' })))).status).toBe(403);
     // Another issuer's token (a real one, from the partner provider) and a token claiming this issuer, signed by a key it never had.
@@ -200,10 +224,19 @@ if (!PERIODIC) {
     expectRejected(await g().get('/api/x', bearer(forged)), MESSAGES.verifyFailed);
   });
 
-  it('the auth_request style reads the same fetched keys', async () => {
+  it("both auth_request styles and the direct style's cache read the same fetched keys", async () => {
     const token = await idp.token();
+    const other = await partner.token();
     expect((await passes('/subrequest/x', token)).status).toBe(200);
-    expectRejected(await g().get('/subrequest/x', bearer(await partner.token())), MESSAGES.verifyFailed);
+    expectRejected(await g().get('/subrequest/x', bearer(other)), MESSAGES.verifyFailed);
+    const viaCached = () => g().request('/cached/x', { headers: bearer(token), port: 'CACHED_PORT' });
+    expect((await until(viaCached, (reply) => reply.status === 200)).status).toBe(200);
+    expectRejected(await g().request('/cached/x', { headers: bearer(other), port: 'CACHED_PORT' }), MESSAGES.verifyFailed);
+    const first = await passes('/verified-cache/x', token);
+    expect(first.status).toBe(200);
+    const again = await g().get('/verified-cache/x', bearer(token));
+    expect({ status: again.status, cache: again.headers['x-jwt-cache'] }).toEqual({ status: 200, cache: 'hit' });
+    expectRejected(await g().get('/verified-cache/x', bearer(other)), MESSAGES.verifyFailed);
   });
 
   it("several issuers on one location: each token is verified with its own issuer's keys, and $jwt_consumer is the issuer's name", async () => {
@@ -232,7 +265,8 @@ if (!PERIODIC) {
     running = false;
     await traffic;
     expect(renewed.status).toBe(200);
-    expect(waited).toBeLessThan(8000);
+    // The flag is answered by the refresher's next run (every 5 s).
+    expect(waited).toBeLessThan(9000);
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.filter((status) => status !== 200)).toEqual([]);
     await idp.withdrawOld();
@@ -260,7 +294,8 @@ if (!PERIODIC) {
       }
     };
     await Promise.all(Array.from({ length: 32 }, worker));
-    await sleep(2500);
+    // The refresher's next run (every 5 s) answers the flag.
+    await sleep(6000);
     const seconds = (Date.now() - started) / 1000;
     const fetches = flood.jwksRequests() - before;
     // One fetch per 2 s interval at most (and one more for an interval begun at the start).
@@ -281,7 +316,11 @@ if (!PERIODIC) {
       expect((await passes('/fast/x', token)).status).toBe(200);
       idp.replaceJwks(body, contentType);
       try {
-        const line = await g().logLine('error.log', new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' not refreshed: .*' + message.source));
+        const line = await g().logLine(
+          'error.log',
+          new RegExp('keys of issuer ' + idp.issuer.replace(/\./g, '\\.') + ' not refreshed: .*' + message.source),
+          REFRESH_WAIT_MS,
+        );
         expect(line).toContain('stay in use, up to $auth_jwt_jwks_max_stale');
         expect((await g().get('/fast/x', bearer(token))).status).toBe(200);
       } finally {
@@ -298,6 +337,7 @@ if (!PERIODIC) {
       await g().logLine(
         'error.log',
         /discovery document: field "issuer": is "https:\/\/evil\.example", not "http:\/\/127\.0\.0\.1:[0-9]+" \(OpenID Connect Discovery 4\.3\): refused/,
+        REFRESH_WAIT_MS,
       );
       expect((await g().get('/fast/x', bearer(token))).status).toBe(200);
     } finally {
@@ -310,7 +350,11 @@ if (!PERIODIC) {
     expect((await passes('/down/x', token)).status).toBe(200);
     await down.stop();
     try {
-      await g().logLine('error.log', new RegExp('keys of issuer ' + down.issuer.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'));
+      await g().logLine(
+        'error.log',
+        new RegExp('keys of issuer ' + down.issuer.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'),
+        REFRESH_WAIT_MS,
+      );
       expect((await g().get('/down/x', bearer(token))).status).toBe(200);
       const stale = await until(
         () => g().get('/down/x', bearer(token)),
@@ -319,7 +363,7 @@ if (!PERIODIC) {
       expectRejected(stale, MESSAGES.verifyFailed);
       await g().logLine(
         'error.log',
-        /\[error\].*rejected 401 KEYS_UNAVAILABLE: keys of issuer .* last fetched [0-9]+ s ago, over \$auth_jwt_jwks_max_stale \(4 s\)/,
+        /\[error\].*rejected 401 KEYS_UNAVAILABLE: keys of issuer .* last fetched [0-9]+ s ago, over \$auth_jwt_jwks_max_stale \(8 s\)/,
       );
     } finally {
       await down.start();
@@ -331,7 +375,7 @@ if (!PERIODIC) {
     const token = await partner.token();
     expect((await passes('/tls/x', token)).status).toBe(200);
     expectRejected(await g().get('/untrusted/x', bearer(token)), MESSAGES.verifyFailed);
-    await g().logLine('error.log', new RegExp('keys of ' + untrusted.url.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'));
+    await g().logLine('error.log', new RegExp('keys of ' + untrusted.url.replace(/\./g, '\\.') + ' not refreshed: .*cannot be fetched'), REFRESH_WAIT_MS);
   });
 
   it('a $auth_jwt_jwks_zone that does not exist is a config error naming it', async () => {

@@ -17,6 +17,7 @@ import { engineChecks } from './engine';
 import { describeError, fail, failedCount, group, report, summary } from './harness';
 import { keysHardening } from './keys-hardening';
 import { layoutChecksInEngine } from './layout';
+import { remoteKeysInEngine } from './remote';
 import { rfc7515Examples } from './rfc7515';
 import { safeRegexChecks } from './safe-regex';
 import { wycheproofVectors } from './wycheproof';
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
   await rfc7515Examples();
   await keysHardening(repositoryRoot());
   await layoutChecksInEngine();
+  await remoteKeysInEngine();
   await wycheproofVectors(vectorDirectory(), engineCapabilities());
   console.log('(' + (Date.now() - started) + ' ms)');
 }

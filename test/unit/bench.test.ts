@@ -359,6 +359,15 @@ describe('issue 5 and issue 11 targets per row', () => {
     ]);
   });
 
+  it('a JWK Set fetched by URL may lose at most 5% against the same set from a file, never against another fetched one', () => {
+    const rows = withTargets([row({ keys: 1, remote: true }, 9400), row({ keys: 1 }, 10000), row({ keys: 1, remote: true, engine: QJS }, 9000)]);
+    expect(rows.map((r) => [r.remote, r.target, r.meets_target])).toEqual([
+      [true, 0.238, false],
+      [undefined, undefined, undefined],
+      [true, undefined, undefined],
+    ]);
+  });
+
   it('the twin is of the same engine, and a skipped twin sets no target', () => {
     const rows = [
       row({ consumers: 1 }, 10000),

@@ -8,7 +8,15 @@ import { configForEngine, Engine } from '../../test/support/nginx';
 import { describeEngine } from '../../test/support/engines.mjs';
 
 const MODULE = '/opt/engine/ngx_http_js_module.so';
-const features = { preloadObject: true, sharedDict: true, periodic: true, ed25519: true, slowPreload: false, preloadFailureLogged: true, envDirectiveOnly: true };
+const features = {
+  preloadObject: true,
+  sharedDict: true,
+  periodic: true,
+  ed25519: true,
+  slowPreload: false,
+  preloadFailureLogged: true,
+  envDirectiveOnly: true,
+};
 const classic: Engine = {
   id: 'sid',
   name: 'nginx 1.30.6 / njs 1.0.2',

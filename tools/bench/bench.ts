@@ -566,6 +566,32 @@ async function firstAnswer(url: string, token: string, box: TimeBox): Promise<vo
   }
 }
 
+/** The JWK Set of scale.conf's /jwks-remote: served by the same nginx, fetched by the refresher. */
+const REMOTE_JWKS_LOCATIONS = [
+  'include ${ROOT}/nginx/jwt-jwks-refresh.conf;',
+  'location = /_bench_idp/jwks {',
+  '    default_type application/json;',
+  '    alias ${PREFIX}/jwks.json;',
+  '}',
+  'location = /jwks-remote {',
+  '    set $auth_jwt_jwks_uri http://127.0.0.1:${PORT}/_bench_idp/jwks;',
+  '    include ${ROOT}/nginx/jwt-auth.conf;',
+  '    include ${ROOT}/nginx/jwt-proxy-headers.conf;',
+  '    proxy_pass http://bench_upstream;',
+  '}',
+].join('\n        ');
+
+/** Waits until a fetched JWK Set's case answers 200 (401 until the refresher has fetched it), at most 10 s. */
+async function fetchedKeys(url: string, token: string, box: TimeBox): Promise<void> {
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    const answer = await get(url, token).catch(() => null);
+    if (answer?.status === 200) return;
+    if (box.expired || Date.now() > deadline) throw new Error(`${url} did not answer 200 within 10 s (its keys not fetched)`);
+    await sleep(100);
+  }
+}
+
 /**
  * The scale cases of one nginx start: start, run the cases, reload, stop,
  * within options.phaseLimitS. A phase that does not finish is stopped; the
@@ -577,6 +603,7 @@ async function scalePhase(
   cases: { c: Omit<BenchCase, 'nginx'>; token: string }[],
   options: Options,
   preload: boolean,
+  remote = false,
 ): Promise<Measured[]> {
   const box: TimeBox = { expired: false, progress: [] };
   const out: Measured[] = [];
@@ -584,12 +611,15 @@ async function scalePhase(
   const work = (async () => {
     const started = Date.now();
     const phaseNginx = await startNginx({
-      config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8').replace(
-        '${PRELOADED_CONSUMERS_HTTP}',
-        preload
-          ? 'js_preload_object scale_consumers from ${PREFIX}/consumers.json;'
-          : '# no preloaded consumer map on this engine (njs >= 0.8 loads it slowly, QuickJS has none)',
-      ),
+      config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'scale.conf'), 'utf8')
+        .replace(
+          '${PRELOADED_CONSUMERS_HTTP}',
+          preload
+            ? 'js_preload_object scale_consumers from ${PREFIX}/consumers.json;'
+            : '# no preloaded consumer map on this engine (njs >= 0.8 loads it slowly, QuickJS has none)',
+        )
+        .replace('${REMOTE_JWKS_HTTP}', remote ? 'js_shared_dict_zone zone=jwt_jwks:1m;' : '# no js_periodic before njs 0.8.1: /jwks-remote is not measured')
+        .replace('${REMOTE_JWKS_SERVER}', remote ? REMOTE_JWKS_LOCATIONS : ''),
       ports: ['PORT', 'UPSTREAM_PORT'],
       files: { 'consumers.json': files.consumersJson, 'jwks.json': files.jwksJson },
       startTimeoutMs: options.phaseLimitS * 1000,
@@ -602,6 +632,8 @@ async function scalePhase(
     const startS = (Date.now() - started) / 1000;
     box.progress.push(`started in ${startS.toFixed(2)} s`);
     for (const { c, token } of cases) {
+      // A fetched JWK Set answers once the refresher has fetched it (about a second after the first request).
+      if (c.remote) await fetchedKeys(phaseNginx.url(c.path), token, box);
       const full: BenchCase = { ...c, nginx: phaseNginx, box };
       box.peak = undefined;
       const m = await runCase(full, options, { token });
@@ -738,12 +770,16 @@ function scaleSet(): ScaleSet {
  * js_preload_object fast (0.7.9) the same map is measured preloaded too.
  */
 async function scaleCases(set: ScaleSet, engine: EngineInfo, options: Options): Promise<Measured[]> {
-  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number; preloaded?: boolean }) =>
+  const scaleCase = (name: string, route: string, counts: { consumers?: number; keys?: number; preloaded?: boolean; remote?: boolean }) =>
     ({ case: name, engine, style: 'direct', alg: 'HS256', token: 'repeated', path: route, ...counts }) as Omit<BenchCase, 'nginx'>;
   const features = describeEngine(engine.id).features;
   const preload = features.preloadObject && !features.slowPreload;
   const preloaded = (name: string, consumers: number, token: string) =>
     preload ? [{ c: scaleCase(name + ', preloaded', '/consumers-preloaded', { consumers, preloaded: true }), token }] : [];
+  const remote = features.periodic;
+  const fetched = remote
+    ? [{ c: scaleCase('direct, JWK Set 1 key, fetched by URL', '/jwks-remote', { keys: 1, remote: true }), token: set.tokens.smallKey }]
+    : [];
   const scale = [
     ...(await scalePhase(
       set.small,
@@ -751,9 +787,11 @@ async function scaleCases(set: ScaleSet, engine: EngineInfo, options: Options): 
         { c: scaleCase('direct, 1 consumer', '/consumers', { consumers: 1 }), token: set.tokens.smallConsumer },
         ...preloaded('direct, 1 consumer', 1, set.tokens.smallConsumer),
         { c: scaleCase('direct, JWK Set 1 key', '/jwks', { keys: 1 }), token: set.tokens.smallKey },
+        ...fetched,
       ],
       options,
       preload,
+      remote,
     )),
     ...(await scalePhase(
       set.bigConsumers,

@@ -53,20 +53,28 @@ export function discoveredJwksUri(document: JsonObject, issuer: string, url: str
   const jwksUri = document.jwks_uri;
   if (typeof jwksUri !== 'string' || !/^https?:\/\//.test(jwksUri))
     return configProblem(url, 'discovery document', 'jwks_uri', 'missing or not an http(s) URL');
+  // TLS on the discovery document vouches for the URL, not for the keys: an https issuer's keys come over https too (RFC 8414 2).
+  if (issuer.slice(0, 8) === 'https://' && jwksUri.slice(0, 8) !== 'https://') {
+    return configProblem(url, 'discovery document', 'jwks_uri', 'is ' + JSON.stringify(jwksUri) + ', not https like the issuer: refused');
+  }
   return jwksUri;
 }
 
-/** A fetched JWK Set that may replace the keys in use: its keys and how many the gateway can use; a Problem (keep the old keys) otherwise. */
-export function acceptedJwks(document: JsonObject, url: string, capabilities: Capabilities): { keys: unknown[]; usable: number } | Problem {
-  const keys = document.keys;
-  if (!Array.isArray(keys)) return configProblem(url, 'JWK Set', 'keys', 'missing (expected {"keys": [...]})');
-  let usable = 0;
-  for (let i = 0; i < keys.length; i++) {
-    const jwk = keys[i];
-    if (jwk !== null && typeof jwk === 'object' && !Array.isArray(jwk) && !isProblem(keyFromJwk(jwk as JsonObject, capabilities))) usable++;
+/**
+ * A fetched JWK Set that may replace the keys in use: the keys the gateway
+ * can use (only those are kept: the others would cost every request a look)
+ * and how many were listed; a Problem (keep the old keys) otherwise.
+ */
+export function acceptedJwks(document: JsonObject, url: string, capabilities: Capabilities): { keys: unknown[]; listed: number } | Problem {
+  const listed = document.keys;
+  if (!Array.isArray(listed)) return configProblem(url, 'JWK Set', 'keys', 'missing (expected {"keys": [...]})');
+  const keys: unknown[] = [];
+  for (let i = 0; i < listed.length; i++) {
+    const jwk = listed[i];
+    if (jwk !== null && typeof jwk === 'object' && !Array.isArray(jwk) && !isProblem(keyFromJwk(jwk as JsonObject, capabilities))) keys.push(jwk);
   }
-  if (usable === 0) return configProblem(url, 'JWK Set', 'keys', 'no key the gateway can use (of ' + keys.length + '): the last good keys are kept');
-  return { keys, usable };
+  if (keys.length === 0) return configProblem(url, 'JWK Set', 'keys', 'no key the gateway can use (of ' + listed.length + '): the last good keys are kept');
+  return { keys, listed: listed.length };
 }
 
 /** Seconds until the next fetch: the answer's Cache-Control max-age within the bounds; the upper bound without one. */
@@ -123,8 +131,9 @@ export function providersSource(providers: Provider[], keysOf: ProviderKeys[], u
     if (isProblem(keys)) return at + 1 < positions.length ? tryFrom(positions, at + 1, token, algorithm, options) : keys;
     return andThen(keys.lookup(token, algorithm, options), (match) => {
       const found = !isProblem(match) && match.keys.length > 0;
-      if (!found && typeof token.header.kid === 'string') unknownKid(position);
       if (!found && at + 1 < positions.length) return tryFrom(positions, at + 1, token, algorithm, options);
+      // None of them has the kid: each one tried may have rotated it in.
+      if (!found && typeof token.header.kid === 'string') for (let i = 0; i <= at; i++) unknownKid(positions[i]);
       if (found && providers[position].name !== undefined) (match as KeyMatch).identity = { consumer: providers[position].name! };
       return match;
     });
