@@ -6,15 +6,12 @@
  * a reload, and an answer that is not a good JWK Set (HTML, cut, huge, a
  * discovery document for another issuer) leaves the last good keys working.
  */
-import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { execFile } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { SignJWT, generateKeyPair } from 'jose';
-import { AUDIENCE, IdentityProvider, startIdentityProvider } from '../support/identity-provider';
+import { AUDIENCE, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
 import { authLocation, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now } from '../support/gateway';
 import { ROOT } from '../support/nginx';
 
@@ -162,24 +159,10 @@ describe('jwt-gateway jwks sync against a real OpenID Provider', () => {
   });
 
   it('over https with a CA of its own: trusted through NODE_EXTRA_CA_CERTS, refused (file kept) without', async () => {
-    // A test CA and a certificate for 127.0.0.1 it signs, made here with openssl.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-ca-'));
-    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-    run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=jwt-gateway test CA');
-    run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-    writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
-    // An https front for the provider's JWK Set.
-    const server = https.createServer({ key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')) }, (req, res) => {
-      fetch(idp.issuer + '/jwks')
-        .then((answer) => answer.text())
-        .then((body) => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(body);
-        });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    const url = 'https://127.0.0.1:' + (server.address() as AddressInfo).port + '/jwks';
+    // A test CA, and an https front for the provider's JWK Set with a certificate it signs.
+    const dir = testCertificates();
+    const front = await httpsFront(dir, idp);
+    const url = front.url;
     try {
       await idp.rotate();
       const kept = readFileSync(jwksFile(), 'utf8');
@@ -191,8 +174,7 @@ describe('jwt-gateway jwks sync against a real OpenID Provider', () => {
       expect(trusted).toEqual({ code: 0, out: expect.stringContaining('written, ') });
       expect((await g().get('/api/x', bearer(await idp.token()))).status).toBe(200);
     } finally {
-      server.closeAllConnections();
-      server.close();
+      front.close();
     }
   });
 });

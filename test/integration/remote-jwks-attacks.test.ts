@@ -3,29 +3,19 @@
  * commit): each test states the fail-closed property it checks, against a
  * JWK Set / discovery server the test controls.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { authLocation, gatewayConfig, gatewayPerFile, now, Reply } from '../support/gateway';
+import { authLocation, gatewayConfig, gatewayPerFile, now, until } from '../support/gateway';
+import { serverCertificate, testCertificates } from '../support/identity-provider';
 import { engine } from '../support/nginx';
 
 const PERIODIC = engine().features.periodic;
 const bearer = (token: string) => ({ Authorization: 'Bearer ' + token });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 15000): Promise<Reply> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reply = await ask();
-    if (done(reply) || Date.now() > deadline) return reply;
-    await sleep(200);
-  }
-}
 
 interface Server {
   url: string;
@@ -63,16 +53,6 @@ async function serve(tls?: { key: Buffer; cert: Buffer }): Promise<Server> {
   };
 }
 
-function testCertificates(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-attack-ca-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=attack CA');
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
-  return dir;
-}
-
 type Key = Awaited<ReturnType<typeof generateKeyPair>>;
 async function keyPair(): Promise<{ pair: Key; jwk: object }> {
   const pair = await generateKeyPair('RS256', { extractable: true });
@@ -101,7 +81,7 @@ describeIf('remote JWK Set attacks', () => {
     const made = await keyPair();
     key = made.pair;
     certificates = testCertificates();
-    const tls = { key: readFileSync(path.join(certificates, 'server.key')), cert: readFileSync(path.join(certificates, 'server.pem')) };
+    const tls = serverCertificate(certificates);
     [slow, stale, cached, downgradeJwks] = await Promise.all([serve(), serve(), serve(), serve()]);
     downgradeIssuer = await serve(tls);
     for (const s of [slow, stale, cached, downgradeJwks]) s.state.jwks = { keys: [made.jwk] };

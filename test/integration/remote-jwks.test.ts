@@ -10,15 +10,11 @@
  * issuer, never replace good keys; https with a CA the test makes. On njs
  * without shared memory (0.7.9) the settings are a documented config error.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import { AddressInfo } from 'node:net';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { generateKeyPair, SignJWT } from 'jose';
-import { AUDIENCE, IdentityProvider, startIdentityProvider } from '../support/identity-provider';
-import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, Reply } from '../support/gateway';
+import { AUDIENCE, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
+import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, until } from '../support/gateway';
 import { engine } from '../support/nginx';
 
 const PERIODIC = engine().features.periodic;
@@ -33,47 +29,6 @@ function withKid(token: string, kid: string): string {
   const parts = token.split('.');
   const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
   return [Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url'), parts[1], parts[2]].join('.');
-}
-
-/** Asks until `done` holds for the reply (at most `timeoutMs`), and returns that reply. */
-async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 20000): Promise<Reply> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const reply = await ask();
-    if (done(reply) || Date.now() > deadline) return reply;
-    await sleep(200);
-  }
-}
-
-/** A test CA and a certificate it signs for 127.0.0.1, made with openssl; `ca.pem`, `server.key`, `server.pem` in the folder returned. */
-function testCertificates(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-ca-'));
-  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=jwt-gateway test CA');
-  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
-  return dir;
-}
-
-/** An https front for a provider's JWK Set, with the certificate in `dir`. */
-async function httpsFront(dir: string, target: IdentityProvider): Promise<{ url: string; close: () => void }> {
-  const server = https.createServer({ key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')) }, (req, res) => {
-    fetch(target.issuer + '/jwks')
-      .then((answer) => answer.text())
-      .then((body) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(body);
-      });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: 'https://127.0.0.1:' + (server.address() as AddressInfo).port + '/jwks',
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
 }
 
 if (!PERIODIC) {

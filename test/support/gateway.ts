@@ -338,6 +338,16 @@ export async function finish(gateway: Gateway | undefined, expectedLines: RegExp
   expect(gateway.seen.length).toBeGreaterThan(0);
 }
 
+/** Asks until `done` holds for the reply (at most `timeoutMs`), and returns the last reply. */
+export async function until(ask: () => Promise<Reply>, done: (reply: Reply) => boolean, timeoutMs = 20000): Promise<Reply> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const reply = await ask();
+    if (done(reply) || Date.now() > deadline) return reply;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 /** A claim rule's 403 as a client sees it. */
 export function expectForbidden(reply: Reply): void {
   expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({

@@ -6,8 +6,13 @@
  * answer can be replaced (HTML, a cut or huge body) and its JWK Set requests
  * are counted.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { exportJWK, generateKeyPair, JWK } from 'jose';
 import type Provider from 'oidc-provider';
 
@@ -140,5 +145,41 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
         server.closeAllConnections();
       }),
     start: () => listen(port),
+  };
+}
+
+/** A test CA and a certificate it signs for 127.0.0.1, made with openssl: `ca.pem`, `server.key` and `server.pem` in the folder returned. */
+export function testCertificates(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jwks-ca-'));
+  const run = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=jwt-gateway test CA');
+  run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  run('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'san.ext');
+  return dir;
+}
+
+/** The certificate of testCertificates' folder, for an https server. */
+export function serverCertificate(dir: string): { key: Buffer; cert: Buffer } {
+  return { key: readFileSync(path.join(dir, 'server.key')), cert: readFileSync(path.join(dir, 'server.pem')) };
+}
+
+/** An https front for a provider's JWK Set (`url`), with the certificate in `dir`. */
+export async function httpsFront(dir: string, target: IdentityProvider): Promise<{ url: string; close: () => void }> {
+  const server = https.createServer(serverCertificate(dir), (req, res) => {
+    fetch(target.issuer + '/jwks')
+      .then((answer) => answer.text())
+      .then((body) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body);
+      });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    url: 'https://127.0.0.1:' + (server.address() as AddressInfo).port + '/jwks',
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
   };
 }
