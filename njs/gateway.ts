@@ -5,8 +5,8 @@
  */
 import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
-import { describeProblem, Problem } from './core/errors';
-import { decisionFor, knownOutcome, LOG_PREFIX, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
+import { describeProblem, LOG_PREFIX, Problem } from './core/errors';
+import { decisionFor, knownOutcome, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';

@@ -1,6 +1,8 @@
 /**
- * Key sources and the config documents they come from. Local ones by reference: the name of a js_preload_object (parsed once
- * when nginx loads its config, shared by every request) or a file path. A
+ * The location's key source (keySourceFor, at the end), and the config
+ * documents the local ones come from, by reference: the name of a
+ * js_preload_object (parsed once when nginx loads its config, shared by
+ * every request) or a file path. A
  * file is read when a VM first needs it: per request on the classic engine,
  * per reused context on QuickJS, where what was read is keyed by the file's
  * identity (inode, size, mtime) so an edited or replaced file is read again.

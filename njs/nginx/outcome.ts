@@ -33,8 +33,6 @@ export interface Outcome {
   cache: string;
 }
 
-export { LOG_PREFIX };
-
 /** The request whose outcome is known or on its way; one per VM at a time. */
 let memo: { request: NginxHTTPRequest; outcome: Outcome | null; pending: Promise<Outcome> | null } | null = null;
 

@@ -77,28 +77,25 @@ function unavailable(zone: SharedZone, id: string, policy: RefreshPolicy, now: n
   return problem;
 }
 
-/** The provider's keys as stored, when they are not older than the maximum stale age. */
-function freshKeys(zone: SharedZone, id: string, maxStale: number, now: number): string | null {
-  const text = zone.get('keys ' + id);
-  return typeof text === 'string' && now - storedFetchTime(text) <= maxStale ? text : null;
+/** Whether stored keys are within the maximum stale age (false for none). */
+function isFresh(text: unknown, maxStale: number, now: number): text is string {
+  return typeof text === 'string' && now - storedFetchTime(text) <= maxStale;
 }
 
 function providerKeys(zone: SharedZone, id: string, provider: Provider, settings: Settings, now: number): KeySource | Problem {
-  const text = freshKeys(zone, id, settings.jwksMaxStale, now);
-  if (text === null) {
-    const stored = zone.get('keys ' + id);
-    if (typeof stored !== 'string') {
-      flag(zone, 'source ' + id);
-      const missing =
-        'keys of ' + providerName(provider) + ' not fetched yet (the refresher of nginx/jwt-jwks-refresh.conf fetches them; its errors are in this log)';
-      return unavailable(zone, id, settings.jwksRefresh, now, missing);
-    }
-    const age = now - storedFetchTime(stored);
+  const text = zone.get('keys ' + id);
+  if (typeof text !== 'string') {
+    flag(zone, 'source ' + id);
+    const missing =
+      'keys of ' + providerName(provider) + ' not fetched yet (the refresher of nginx/jwt-jwks-refresh.conf fetches them; its errors are in this log)';
+    return unavailable(zone, id, settings.jwksRefresh, now, missing);
+  }
+  if (!isFresh(text, settings.jwksMaxStale, now)) {
     const stale =
       'keys of ' +
       providerName(provider) +
       ' last fetched ' +
-      age +
+      (now - storedFetchTime(text)) +
       ' s ago, over $auth_jwt_jwks_max_stale (' +
       settings.jwksMaxStale +
       ' s): every fetch since failed, see the refresher errors in this log';
@@ -153,7 +150,7 @@ export function remoteKeysFresh(settings: Settings, now: number): boolean {
   const zone = sharedZone(settings.jwksZone);
   if (!zone) return false;
   for (let i = 0; i < settings.providers.length; i++) {
-    if (freshKeys(zone, sourceId(settings.providers[i], settings.jwksRefresh), settings.jwksMaxStale, now) === null) return false;
+    if (!isFresh(zone.get('keys ' + sourceId(settings.providers[i], settings.jwksRefresh)), settings.jwksMaxStale, now)) return false;
   }
   return true;
 }
