@@ -10,9 +10,8 @@ import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { SignJWT, generateKeyPair } from 'jose';
-import { AUDIENCE, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
-import { authLocation, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now } from '../support/gateway';
+import { AUDIENCE, forgedToken, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
+import { authLocation, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES } from '../support/gateway';
 import { ROOT } from '../support/nginx';
 
 const CLI = path.join(ROOT, 'build', 'dist', 'cli.mjs');
@@ -76,12 +75,7 @@ describe('jwt-gateway jwks sync against a real OpenID Provider', () => {
     expect((await g().get('/api/x', bearer(await idp.token({ scope: 'read write' })))).status).toBe(200);
     expect((await g().get('/api/x', bearer(await idp.token({ scope: 'write' })))).status).toBe(403);
     // Signed by a key the provider never had, claiming its issuer.
-    const { privateKey } = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ sub: 'api-client', aud: AUDIENCE, exp: now() + 300 })
-      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
-      .setIssuer(idp.issuer)
-      .sign(privateKey);
-    expectRejected(await g().get('/api/x', bearer(forged)), MESSAGES.verifyFailed);
+    expectRejected(await g().get('/api/x', bearer(await forgedToken(idp))), MESSAGES.verifyFailed);
   });
 
   it('a rotated key reaches the gateway with the next sync, without a reload; a withdrawn key is refused after the sync that drops it', async () => {

@@ -9,7 +9,7 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { authLocation, gatewayConfig, gatewayPerFile, now, until } from '../support/gateway';
+import { authLocation, gatewayConfig, gatewayPerFile, now, whenPassing } from '../support/gateway';
 import { serverCertificate, testCertificates } from '../support/identity-provider';
 import { engine } from '../support/nginx';
 
@@ -142,11 +142,7 @@ describeIf('remote JWK Set attacks', () => {
 
   it("a provider answering in 2.5 s (inside js_fetch_timeout 4s and the refresher's 5 s interval) still gets its keys fetched", async () => {
     const token = await sign(key);
-    const reply = await until(
-      () => g().get('/slow/x', bearer(token)),
-      (r) => r.status === 200,
-      25000,
-    );
+    const reply = await whenPassing(g(), '/slow/x', token, 25000);
     expect(reply.status).toBe(200);
   });
 
@@ -158,14 +154,7 @@ describeIf('remote JWK Set attacks', () => {
 
   it('the direct-style verification cache never passes a token once its provider keys are past $auth_jwt_jwks_max_stale', async () => {
     const token = await sign(key);
-    expect(
-      (
-        await until(
-          () => g().get('/cached/x', bearer(token)),
-          (r) => r.status === 200,
-        )
-      ).status,
-    ).toBe(200);
+    expect((await whenPassing(g(), '/cached/x', token)).status).toBe(200);
     const hit = await g().get('/cached/x', bearer(token));
     expect({ status: hit.status, cache: hit.headers['x-jwt-cache'] }).toEqual({ status: 200, cache: 'hit' });
     cached.state.down = true;
@@ -202,22 +191,8 @@ describeIf('remote JWK Set attacks', () => {
   it("provider confusion: a jwks_uri key never verifies a token claiming a named issuer, and never yields that issuer's $jwt_consumer", async () => {
     const named = await sign(corpKey, { iss: corp.url });
     const viaUri = await sign(uriKey, {});
-    expect(
-      (
-        await until(
-          () => g().get('/mixed/x', bearer(named)),
-          (r) => r.status === 200,
-        )
-      ).status,
-    ).toBe(200);
-    expect(
-      (
-        await until(
-          () => g().get('/mixed/x', bearer(viaUri)),
-          (r) => r.status === 200,
-        )
-      ).status,
-    ).toBe(200);
+    expect((await whenPassing(g(), '/mixed/x', named)).status).toBe(200);
+    expect((await whenPassing(g(), '/mixed/x', viaUri)).status).toBe(200);
     expect((await g().echo('/mixed/x', bearer(named))).headers['X-Consumer-Username']).toBe('corp');
     expect((await g().echo('/mixed/x', bearer(viaUri))).headers['X-Consumer-Username']).toBeUndefined();
     // Same kid "k1" on both sides: the other provider's key for a claimed issuer, and the issuer's key without its iss.
@@ -228,11 +203,7 @@ describeIf('remote JWK Set attacks', () => {
 
   it('a huge but valid JWK Set (one usable key, ~900 KB of junk entries) neither wedges the refresher nor throws per request', async () => {
     const token = await sign(key);
-    const reply = await until(
-      () => g().get('/big/x', bearer(token)),
-      (r) => r.status === 200,
-      15000,
-    );
+    const reply = await whenPassing(g(), '/big/x', token, 15000);
     expect(reply.status).toBe(200);
     expect(g().readLog('error.log')).not.toMatch(/jwt-gateway: refresher: /);
     await g().logLine('error.log', /fetched: 1 usable of 901/);

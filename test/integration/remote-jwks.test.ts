@@ -12,9 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { generateKeyPair, SignJWT } from 'jose';
-import { AUDIENCE, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
-import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, now, until } from '../support/gateway';
+import { AUDIENCE, forgedToken, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
+import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, until, whenPassing } from '../support/gateway';
 import { engine } from '../support/nginx';
 
 const PERIODIC = engine().features.periodic;
@@ -145,12 +144,8 @@ if (!PERIODIC) {
     [STALE_SSL_ERROR],
   );
 
-  /** A token of `provider` through `location` once its keys are fetched (the first requests after start are refused until then). */
-  const passes = (location: string, token: string) =>
-    until(
-      () => g().get(location, bearer(token)),
-      (reply) => reply.status === 200,
-    );
+  /** A token through `location` once its provider's keys are fetched (the first requests after start are refused until then). */
+  const passes = (location: string, token: string) => whenPassing(g(), location, token);
 
   it("before the first fetch the provider's tokens get 401 with an error line; once fetched, they pass, and others' do not", async () => {
     const token = await idp.token();
@@ -171,12 +166,7 @@ if (!PERIODIC) {
     expect((await g().get('/api/x', bearer(await idp.token({ scope: 'write' })))).status).toBe(403);
     // Another issuer's token (a real one, from the partner provider) and a token claiming this issuer, signed by a key it never had.
     expectRejected(await g().get('/api/x', bearer(await partner.token())), MESSAGES.verifyFailed);
-    const { privateKey } = await generateKeyPair('RS256');
-    const forged = await new SignJWT({ sub: 'api-client', aud: AUDIENCE, scope: 'read', exp: now() + 300 })
-      .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
-      .setIssuer(idp.issuer)
-      .sign(privateKey);
-    expectRejected(await g().get('/api/x', bearer(forged)), MESSAGES.verifyFailed);
+    expectRejected(await g().get('/api/x', bearer(await forgedToken(idp))), MESSAGES.verifyFailed);
   });
 
   it("both auth_request styles and the direct style's cache read the same fetched keys", async () => {

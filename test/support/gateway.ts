@@ -348,6 +348,15 @@ export async function until(ask: () => Promise<Reply>, done: (reply: Reply) => b
   }
 }
 
+/** The reply to a bearer token once it is 200 (or the last one after `timeoutMs`): for keys that arrive later, an identity provider's. */
+export function whenPassing(gateway: Gateway, path: string, token: string, timeoutMs?: number): Promise<Reply> {
+  return until(
+    () => gateway.get(path, { Authorization: 'Bearer ' + token }),
+    (reply) => reply.status === 200,
+    timeoutMs,
+  );
+}
+
 /** A claim rule's 403 as a client sees it. */
 export function expectForbidden(reply: Reply): void {
   expect({ status: reply.status, body: reply.json(), challenge: reply.headers['www-authenticate'] }).toEqual({

@@ -13,7 +13,7 @@ import https from 'node:https';
 import { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { exportJWK, generateKeyPair, JWK } from 'jose';
+import { exportJWK, generateKeyPair, JWK, SignJWT } from 'jose';
 import type Provider from 'oidc-provider';
 
 export const AUDIENCE = 'https://api.example';
@@ -182,4 +182,16 @@ export async function httpsFront(dir: string, target: IdentityProvider): Promise
       server.close();
     },
   };
+}
+
+/**
+ * A token like the provider's (its issuer, the API's audience, `read`
+ * scope) signed by a key the provider never had, under the kid of its first key.
+ */
+export async function forgedToken(provider: IdentityProvider): Promise<string> {
+  const { privateKey } = await generateKeyPair('RS256');
+  return new SignJWT({ sub: 'api-client', aud: AUDIENCE, scope: 'read', exp: Math.floor(Date.now() / 1000) + 300 })
+    .setProtectedHeader({ alg: 'RS256', kid: 'key-1' })
+    .setIssuer(provider.issuer)
+    .sign(privateKey);
 }
