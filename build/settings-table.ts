@@ -82,6 +82,14 @@ export const SETTINGS: SettingSpec[] = [
     decides: true,
   },
   {
+    name: 'jwks_dir',
+    syntax: 'path',
+    default: '—',
+    summary:
+      "njs 0.7.9's auth_request styles (no `js_shared_dict_zone`): a directory the worker user can write, where each provider's last good keys are kept between requests (`nginx/jwt-jwks-request-locations.conf` fetches them); not read on njs >= 0.8.1",
+    decides: true,
+  },
+  {
     name: 'jwks_min_refresh',
     syntax: 'seconds',
     default: '`60`',

@@ -1,10 +1,22 @@
-/** The bundle's one import of njs's fs module: config documents and /proc are read through it. */
+/** The bundle's one import of njs's fs module: config documents and /proc are read through it, and fetched keys kept (njs 0.7.9). */
 import fs from 'fs';
 import { configProblem } from '../core/errors';
 import { FileAccess, ReadAt } from '../core/keys/layout';
 
 export function readFile(path: string): Uint8Array {
   return fs.readFileSync(path);
+}
+
+/** Writes a file whole: next to it, then renamed over it, so a reader (another worker) never sees half of it. */
+export function replaceFile(path: string, text: string): void {
+  const written = path + '.' + Math.floor(Math.random() * 1e9) + '.tmp';
+  fs.writeFileSync(written, text);
+  try {
+    fs.renameSync(written, path);
+  } catch (e) {
+    fs.unlinkSync(written);
+    throw e;
+  }
 }
 
 /** What changes when the file is replaced or written: a VM that outlives a request keys what it read from a file by it. */

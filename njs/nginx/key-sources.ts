@@ -17,7 +17,8 @@ import { configProblem, isProblem, Problem } from '../core/errors';
 import { ConfigDocument, KeySource } from '../core/keys/types';
 import { parseJsonObject } from '../core/strict-json';
 import { contextOutlivesRequest, engineCapabilities } from './engine';
-import { remoteKeySource } from './remote-keys';
+import { hasSharedZones, remoteKeySource, remoteKeysNeedShared } from './remote-keys';
+import { subrequestKeySource } from './subrequest-keys';
 import { Settings } from './settings';
 
 type SourceKind = 'jwks' | 'consumers';
@@ -108,10 +109,12 @@ function keySource(kind: SourceKind, reference: string): KeySource | Problem {
 
 /**
  * The location's key source, by the setting that names it: each kind is a
- * module and a line here.
+ * module and a line here. `waiting` is the request of a handler that may
+ * wait for subrequests (the auth_request styles'), null in a js_set handler.
  */
-export function keySourceFor(settings: Settings, now: number): KeySource | Problem {
+export function keySourceFor(settings: Settings, now: number, waiting: NginxHTTPRequest | null): KeySource | Problem {
   if (settings.keyFile) return keySource('jwks', settings.keyFile);
   if (settings.consumers) return keySource('consumers', settings.consumers);
-  return remoteKeySource(settings, now);
+  if (hasSharedZones()) return remoteKeySource(settings, now);
+  return waiting ? subrequestKeySource(waiting, settings, now) : remoteKeysNeedShared(settings);
 }

@@ -66,10 +66,11 @@ function gather(r: NginxHTTPRequest, isSubrequest: boolean): RequestFacts {
 }
 
 /** The rest of a full verification's facts. */
-function prepare(r: NginxHTTPRequest, facts: RequestFacts): RequestFacts {
+function prepare(r: NginxHTTPRequest, facts: RequestFacts, isSubrequest: boolean): RequestFacts {
   if (facts.settingsProblems.length) return facts;
   FAULT: injectFault(r, 'keys');
-  facts.keys = keySourceFor(facts.policy as Settings, facts.now);
+  // The auth_request styles' handler may wait for the subrequests that fetch an identity provider's keys (njs 0.7.9).
+  facts.keys = keySourceFor(facts.policy as Settings, facts.now, isSubrequest ? r : null);
   FAULT: injectFault(r, 'revocation');
   FAULT: injectFault(r, 'verify');
   facts.capabilities = engineCapabilities();
@@ -101,7 +102,7 @@ function outcomeOf(r: NginxHTTPRequest, isSubrequest: boolean): Maybe<Outcome> {
     const verdict = evaluateCached(facts, cache.hit);
     if (verdict !== null) return evaluated(r, settings, verdict, 'hit');
   }
-  return andThen(evaluate(prepare(r, facts)), (verdict) => {
+  return andThen(evaluate(prepare(r, facts, isSubrequest)), (verdict) => {
     if (cache !== null && verdict.result.ok && !verdict.anonymous) cacheStore(r, cache, verdict.result, facts.now, settings.cacheMaxAge);
     return evaluated(r, settings, verdict, cache !== null ? 'miss' : '');
   });

@@ -18,32 +18,28 @@
 import { configProblem, describeProblem, fail, isProblem, LOG_PREFIX, Problem } from '../core/errors';
 import { jwksSource } from '../core/keys/jwks';
 import {
-  acceptedJwks,
-  discoveredJwksUri,
-  discoveryUrl,
+  Answer,
+  fetchedLine,
+  fetchProviderKeys,
   MAX_DOCUMENT_BYTES,
+  notRefreshedLine,
   Provider,
   providerName,
   providersSource,
   RefreshPolicy,
   refreshAfter,
+  sourceId,
   storedDocument,
   storedFetchTime,
   storedKeys,
 } from '../core/keys/remote';
 import { KeySource } from '../core/keys/types';
-import { JsonObject, parseJsonObject } from '../core/strict-json';
 import { engineCapabilities } from './engine';
 import { SharedZone, sharedZone } from './revocation';
 import { Settings } from './settings';
 
 /** What was built from a provider's stored keys, in a VM that outlives the request (QuickJS); rebuilt when the text changes. */
 const built: { [id: string]: { text: string; source: KeySource } } = {};
-
-function sourceId(provider: Provider, policy: RefreshPolicy): string {
-  const kind = provider.issuer !== undefined ? 'issuer ' + provider.issuer : 'jwks ' + provider.jwksUri;
-  return kind + ' ' + policy.minRefresh + ' ' + policy.maxRefresh + ' ' + policy.refetchInterval;
-}
 
 /** Adds a key unless it is there; a full zone is logged by the refresher, not here. */
 function flag(zone: SharedZone, key: string): void {
@@ -108,19 +104,25 @@ function providerKeys(zone: SharedZone, id: string, provider: Provider, settings
   return source;
 }
 
-/** The location's identity providers as one key source, or why there is none (an engine or config without the zone). */
+/** Whether this njs has js_shared_dict_zone (0.8.0+; the refresher's js_periodic is 0.8.1+). */
+export function hasSharedZones(): boolean {
+  return typeof ngx === 'object' && !!(ngx as unknown as { shared?: unknown }).shared;
+}
+
+/** The direct style's config error where njs has no shared memory (0.7.9): what to use instead. */
+export function remoteKeysNeedShared(settings: Settings): Problem {
+  return configProblem(
+    undefined,
+    settings.providers[0].issuer !== undefined ? '$auth_jwt_oidc_issuer' : '$auth_jwt_jwks_uri',
+    undefined,
+    'the direct style needs njs >= 0.8.1 (js_shared_dict_zone, js_periodic), this is njs ' +
+      njs.version +
+      ': use an auth_request style (nginx/jwt-jwks-request-locations.conf) or `jwt-gateway jwks sync` with $auth_jwt_key_file (README, "Identity providers")',
+  );
+}
+
+/** The location's identity providers as one key source, from the refresher's zone; a config error without the zone. */
 export function remoteKeySource(settings: Settings, now: number): KeySource | Problem {
-  const setting = settings.providers[0].issuer !== undefined ? '$auth_jwt_oidc_issuer' : '$auth_jwt_jwks_uri';
-  if (typeof ngx !== 'object' || !(ngx as unknown as { shared?: unknown }).shared) {
-    return configProblem(
-      undefined,
-      setting,
-      undefined,
-      'needs njs >= 0.8.1 (js_shared_dict_zone, js_periodic), this is njs ' +
-        njs.version +
-        ': use `jwt-gateway jwks sync` with $auth_jwt_key_file (README, "Identity providers")',
-    );
-  }
   const zone = sharedZone(settings.jwksZone);
   if (!zone) {
     return configProblem(
@@ -155,46 +157,27 @@ export function remoteKeysFresh(settings: Settings, now: number): boolean {
   return true;
 }
 
-interface Fetched {
-  document: JsonObject;
-  cacheControl: string | null;
-}
-
 type Reply = Awaited<ReturnType<typeof ngx.fetch>>;
 
-function fetchObject(url: string): Promise<Fetched | Problem> {
+/** A GET with ngx.fetch: the body is read only from a 200. */
+function fetchAnswer(url: string): Promise<Answer | Problem> {
   return ngx.fetch(url, { max_response_body_size: MAX_DOCUMENT_BYTES, headers: { Accept: 'application/json' } }).then(
     (reply: Reply) => {
-      if (reply.status !== 200) return configProblem(url, undefined, undefined, 'answered ' + reply.status + ', not 200');
+      const answer: Answer = {
+        status: reply.status,
+        body: new Uint8Array(0),
+        cacheControl: reply.headers.get('Cache-Control'),
+        date: reply.headers.get('Date'),
+      };
+      if (reply.status !== 200) return answer;
       return reply.arrayBuffer().then((body: ArrayBuffer) => {
-        // njs 0.8.9 reads past max_response_body_size.
-        if (body.byteLength > MAX_DOCUMENT_BYTES) return configProblem(url, undefined, undefined, 'is over the cap of ' + MAX_DOCUMENT_BYTES + ' bytes');
-        const document = parseJsonObject(new Uint8Array(body));
-        if (typeof document === 'string') return configProblem(url, undefined, undefined, document);
-        return { document, cacheControl: reply.headers.get('Cache-Control') };
+        answer.body = new Uint8Array(body);
+        return answer;
       });
     },
     (e: { message?: string }) =>
       configProblem(url, undefined, undefined, 'cannot be fetched (unreachable, timed out, or over the cap of ' + MAX_DOCUMENT_BYTES + ' bytes): ' + e.message),
   );
-}
-
-/** The provider's JWK Set, when it is one that may replace the keys in use. */
-function fetchKeys(provider: Provider): Promise<{ keys: unknown[]; listed: number; cacheControl: string | null } | Problem> {
-  const jwksUri =
-    provider.issuer === undefined
-      ? Promise.resolve<string | Problem>(provider.jwksUri!)
-      : fetchObject(discoveryUrl(provider.issuer)).then((found) =>
-          isProblem(found) ? found : discoveredJwksUri(found.document, provider.issuer!, discoveryUrl(provider.issuer!)),
-        );
-  return jwksUri.then((url) => {
-    if (isProblem(url)) return url;
-    return fetchObject(url).then((found) => {
-      if (isProblem(found)) return found;
-      const accepted = acceptedJwks(found.document, url, engineCapabilities());
-      return isProblem(accepted) ? accepted : { keys: accepted.keys, listed: accepted.listed, cacheControl: found.cacheControl };
-    });
-  });
 }
 
 interface RefreshState {
@@ -224,23 +207,8 @@ function failed(zone: SharedZone, id: string, state: RefreshState, policy: Refre
   state.next = done + policy.refetchInterval;
   zone.set('state ' + id, JSON.stringify(state));
   const kept = zone.get('keys ' + id);
-  const consequence =
-    typeof kept === 'string'
-      ? 'the keys fetched ' + (done - storedFetchTime(kept)) + ' s ago stay in use, up to $auth_jwt_jwks_max_stale'
-      : 'there are no keys yet, so its tokens are refused';
-  ngx.log(
-    ngx.ERR,
-    LOG_PREFIX +
-      'keys of ' +
-      providerName(parseSourceId(id).provider) +
-      ' not refreshed: ' +
-      why +
-      '; ' +
-      consequence +
-      '; next try in ' +
-      policy.refetchInterval +
-      ' s',
-  );
+  const keptAge = typeof kept === 'string' ? done - storedFetchTime(kept) : null;
+  ngx.log(ngx.ERR, LOG_PREFIX + notRefreshedLine(parseSourceId(id).provider, why, keptAge, policy.refetchInterval));
 }
 
 /** Fetches one source's keys when they are due (or a token's kid was not found, at most once per refetch interval). */
@@ -263,7 +231,7 @@ function refreshSource(zone: SharedZone, id: string, now: number): Promise<void>
   state.busy = now;
   state.attempt = now;
   zone.set('state ' + id, JSON.stringify(state));
-  return fetchKeys(source.provider)
+  return fetchProviderKeys(source.provider, fetchAnswer, engineCapabilities())
     .then((found) => {
       if (isProblem(found)) {
         failed(zone, id, state, policy, describeProblem(found));
@@ -276,19 +244,7 @@ function refreshSource(zone: SharedZone, id: string, now: number): Promise<void>
       state.busy = 0;
       state.next = done + after;
       zone.set('state ' + id, JSON.stringify(state));
-      ngx.log(
-        ngx.INFO,
-        LOG_PREFIX +
-          'keys of ' +
-          providerName(source.provider) +
-          ' fetched: ' +
-          found.keys.length +
-          ' usable of ' +
-          found.listed +
-          ', next fetch in ' +
-          after +
-          ' s',
-      );
+      ngx.log(ngx.INFO, LOG_PREFIX + fetchedLine(source.provider, found, after));
     })
     .catch((e: { message?: string }) => failed(zone, id, state, policy, 'refresher: ' + e.message));
 }

@@ -19,6 +19,8 @@ export interface Settings {
   providers: Provider[];
   /** Where the providers' fetched keys are kept, and how often they are fetched; only read with providers. */
   jwksZone: string;
+  /** njs 0.7.9's auth_request styles: where each provider's last good keys are kept ('' when unset). */
+  jwksDir: string;
   jwksRefresh: RefreshPolicy;
   jwksMaxStale: number;
   realm: string;
@@ -172,6 +174,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const oidcIssuer = v.auth_jwt_oidc_issuer || '';
   const remote = jwksUri !== '' || oidcIssuer !== '';
   const jwksZone = remote ? v.auth_jwt_jwks_zone : '';
+  const jwksDir = remote ? v.auth_jwt_jwks_dir : '';
   const jwksMaxStale = remote ? v.auth_jwt_jwks_max_stale : '';
   const jwksRefresh = remote ? refreshPolicy(v, problems) : NO_REFRESH;
   const realm = v.auth_jwt_realm;
@@ -189,6 +192,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     consumers,
     providers: remote ? providers(jwksUri, oidcIssuer, problems) : none,
     jwksZone: jwksZone || 'jwt_jwks',
+    jwksDir: jwksDir || '',
     jwksRefresh,
     jwksMaxStale: jwksMaxStale ? wholeNumber(jwksMaxStale, 'jwks_max_stale', DEFAULT_MAX_STALE, problems) : DEFAULT_MAX_STALE,
     realm: realm || 'jwt',
@@ -223,6 +227,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
           oidcIssuer,
           // Read here, not above: only a location with providers reads them for itself.
           v.auth_jwt_jwks_zone,
+          v.auth_jwt_jwks_dir,
           v.auth_jwt_jwks_min_refresh,
           v.auth_jwt_jwks_max_refresh,
           v.auth_jwt_jwks_refetch_interval,

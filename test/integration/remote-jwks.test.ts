@@ -8,27 +8,30 @@
  * fails closed; a flood of unknown kids fetches at most once per interval;
  * answers that are no good JWK Set, and a discovery document for another
  * issuer, never replace good keys; https with a CA the test makes. On njs
- * without shared memory (0.7.9) the settings are a documented config error.
+ * without shared memory (0.7.9) the direct style's settings are a documented
+ * config error (the auth_request styles fetch there: remote-jwks-subrequest.test.ts).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { AUDIENCE, forgedToken, httpsFront, IdentityProvider, startIdentityProvider, testCertificates } from '../support/identity-provider';
+import {
+  AUDIENCE,
+  BAD_JWKS_ANSWERS,
+  forgedToken,
+  httpsFront,
+  IdentityProvider,
+  STALE_SSL_ERROR,
+  startIdentityProvider,
+  testCertificates,
+  withKid,
+} from '../support/identity-provider';
 import { authLocation, authRequestStyle, expectRejected, gatewayConfig, gatewayPerFile, MESSAGES, until, whenPassing } from '../support/gateway';
 import { engine } from '../support/nginx';
 
 const PERIODIC = engine().features.periodic;
-const STALE_SSL_ERROR = /\[alert\].*ignoring stale global SSL error \(.*RSA verify/;
 const bearer = (token: string) => ({ Authorization: 'Bearer ' + token });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The refresher runs every 5 s (jwt-jwks-refresh.conf): what it logs may take that long and a fetch more. */
 const REFRESH_WAIT_MS = 12000;
-
-/** The same token with another kid in its header (its signature no longer verifies, but the kid is looked up first). */
-function withKid(token: string, kid: string): string {
-  const parts = token.split('.');
-  const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
-  return [Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url'), parts[1], parts[2]].join('.');
-}
 
 if (!PERIODIC) {
   const { it, g } = gatewayPerFile(() => ({
@@ -41,7 +44,7 @@ if (!PERIODIC) {
     ports: ['PORT', 'ECHO_PORT'],
   }));
 
-  it('without js_periodic and ngx.shared (njs < 0.8.1), an identity provider setting is a config error: 401 and the line that says what to use', async () => {
+  it('without js_periodic and ngx.shared (njs < 0.8.1), an identity provider setting in the direct style is a config error: 401 and the line that says what to use', async () => {
     for (const [location, setting] of [
       ['/api/x', 'oidc_issuer'],
       ['/uri/x', 'jwks_uri'],
@@ -52,7 +55,7 @@ if (!PERIODIC) {
         new RegExp(
           'config error: \\$auth_jwt_' +
             setting +
-            ': needs njs >= 0\\.8\\.1 \\(js_shared_dict_zone, js_periodic\\), this is njs [0-9.]+: use `jwt-gateway jwks sync`',
+            ': the direct style needs njs >= 0\\.8\\.1 \\(js_shared_dict_zone, js_periodic\\), this is njs [0-9.]+: use an auth_request style \\(nginx/jwt-jwks-request-locations\\.conf\\) or `jwt-gateway jwks sync`',
         ),
       );
     }
@@ -139,8 +142,6 @@ if (!PERIODIC) {
       files: { 'ca.pem': readFileSync(path.join(certificates, 'ca.pem'), 'utf8') },
     }),
     60000,
-    // njs's WebCrypto leaves OpenSSL's error after an RSA signature that does not verify (the forged tokens here), and
-    // nginx's next TLS handshake in that worker (the refresher's https fetch) logs it at alert, and goes on: harmless.
     [STALE_SSL_ERROR],
   );
 
@@ -249,13 +250,7 @@ if (!PERIODIC) {
     expect((await g().get('/flood/x', bearer(token))).status).toBe(200);
   });
 
-  const badAnswers: [string, string, string, RegExp][] = [
-    ['an HTML error page', '<html><body>Service Unavailable</body></html>', 'text/html', /not valid JSON at line 1, column 1/],
-    ['a cut JSON answer', '{"keys": [{"kty": "RSA", "n": "abc', 'application/json', /not valid JSON .*ends before it is complete/],
-    ['an answer over the cap of 1 MiB', '{"keys": [], "pad": "' + 'x'.repeat(1024 * 1024) + '"}', 'application/json', /over the cap of 1048576 bytes/],
-    ['a JWK Set without a usable key', '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}', 'application/json', /no key the gateway can use \(of 1\)/],
-  ];
-  for (const [what, body, contentType, message] of badAnswers) {
+  for (const [what, body, contentType, message] of BAD_JWKS_ANSWERS) {
     it(what + ' never replaces the good keys (an error line, and tokens keep passing)', async () => {
       const token = await idp.token();
       expect((await passes('/fast/x', token)).status).toBe(200);

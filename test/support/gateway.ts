@@ -195,6 +195,19 @@ export function authLocation(path: string, before: string[] = [], after: string[
   ].join('\n');
 }
 
+/** A location of the auth_request style (jwt-auth-request.conf), proxied to the echo upstream. */
+export function authRequestLocation(path: string, before: string[] = [], after: string[] = []): string {
+  const indented = (lines: string[]) => lines.map((line) => '    ' + line);
+  return [
+    'location ' + path + ' {',
+    ...indented(before),
+    '    include ${ROOT}/nginx/jwt-auth-request.conf;',
+    ...indented(after),
+    '    proxy_pass http://echo_upstream;',
+    '}',
+  ].join('\n');
+}
+
 /** node:http rather than fetch: it lets a test send any Cookie or oversized header as is. */
 function send(url: string, options: RequestOptions): Promise<Reply> {
   return new Promise((resolve, reject) => {
@@ -422,10 +435,14 @@ export type AuthRequestStyle = 'uncached' | 'cached';
  * verifier upstream and verifier server (its requests logged in
  * logs/verifier.log, one line per verification: status and X-Probe header).
  */
-export function authRequestStyle(style: AuthRequestStyle, cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m'): { http: string; locations: string } {
+export function authRequestStyle(
+  style: AuthRequestStyle,
+  cache = 'keys_zone=jwt_cache:1m max_size=10m inactive=10m',
+  verifierLines: string[] = [],
+): { http: string; locations: string } {
   if (style === 'uncached') return { http: '', locations: 'include ${ROOT}/nginx/jwt-auth-request-locations.conf;' };
   return {
-    http: "log_format jwt_verifier '$status $arg_probe';\n" + cachedStyleHttp({ cache, verifierLog: 'jwt_verifier' }),
+    http: "log_format jwt_verifier '$status $arg_probe';\n" + cachedStyleHttp({ cache, verifierLog: 'jwt_verifier', verifierLines }),
     locations: 'include ${ROOT}/nginx/jwt-auth-cache-locations.conf;',
   };
 }

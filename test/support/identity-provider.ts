@@ -195,3 +195,26 @@ export async function forgedToken(provider: IdentityProvider): Promise<string> {
     .setIssuer(provider.issuer)
     .sign(privateKey);
 }
+
+/** The same token with another kid in its header (its signature no longer verifies, but the kid is looked up first). */
+export function withKid(token: string, kid: string): string {
+  const parts = token.split('.');
+  const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString());
+  return [Buffer.from(JSON.stringify({ ...header, kid })).toString('base64url'), parts[1], parts[2]].join('.');
+}
+
+/** Answers for a JWK Set that must never replace good keys: what, body, content type, and the reason the error line gives. */
+export const BAD_JWKS_ANSWERS: [string, string, string, RegExp][] = [
+  ['an HTML error page', '<html><body>Service Unavailable</body></html>', 'text/html', /not valid JSON at line 1, column 1/],
+  ['a cut JSON answer', '{"keys": [{"kty": "RSA", "n": "abc', 'application/json', /not valid JSON .*ends before it is complete/],
+  ['an answer over the cap of 1 MiB', '{"keys": [], "pad": "' + 'x'.repeat(1024 * 1024) + '"}', 'application/json', /over the cap of 1048576 bytes/],
+  ['a JWK Set without a usable key', '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}', 'application/json', /no key the gateway can use \(of 1\)/],
+];
+
+/**
+ * njs's WebCrypto leaves OpenSSL's error after an RSA signature that does not
+ * verify (a forged token), and nginx's next TLS handshake in that worker (an
+ * https fetch of keys) logs it at alert and goes on: harmless, and expected
+ * by the files that do both.
+ */
+export const STALE_SSL_ERROR = /\[alert\].*ignoring stale global SSL error \(.*(RSA verify|rsa routines)/;

@@ -147,7 +147,7 @@ export function configForEngine(config: string, prefix: string, target: Engine =
  * verifier server on a unix socket in the prefix, logging to
  * logs/verifier.log when `verifierLog` names a log_format.
  */
-export function cachedStyleHttp(options: { cache?: string; verifierLog?: string; bootId?: string } = {}): string {
+export function cachedStyleHttp(options: { cache?: string; verifierLog?: string; bootId?: string; verifierLines?: string[] } = {}): string {
   return [
     'include ' + (options.bootId ?? '${ROOT}/nginx/jwt-boot-id.conf') + ';',
     'proxy_cache_path ${PREFIX}/jwt-cache levels=1:2 ' + (options.cache ?? 'keys_zone=jwt_cache:1m max_size=64m inactive=10m') + ' use_temp_path=off;',
@@ -158,6 +158,7 @@ export function cachedStyleHttp(options: { cache?: string; verifierLog?: string;
     'server {',
     '    listen unix:${PREFIX}/verifier.sock;',
     '    access_log ' + (options.verifierLog ? '${PREFIX}/logs/verifier.log ' + options.verifierLog : 'off') + ';',
+    ...(options.verifierLines ?? []).map((line) => '    ' + line),
     '    location / {',
     '        include ${ROOT}/nginx/jwt-verifier.conf;',
     '    }',

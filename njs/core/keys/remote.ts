@@ -10,7 +10,7 @@
 import { Algorithm } from '../algorithms';
 import { configProblem, fail, isProblem, Problem, quote } from '../errors';
 import { andThen, Maybe } from '../maybe';
-import { JsonObject } from '../strict-json';
+import { JsonObject, parseJsonObject } from '../strict-json';
 import { keyFromJwk } from './prepare';
 import { Capabilities, DecodedToken, KeyMatch, KeySource, LookupOptions } from './types';
 
@@ -77,6 +77,100 @@ export function acceptedJwks(document: JsonObject, url: string, capabilities: Ca
   return { keys, listed: listed.length };
 }
 
+/** What a fetch brought, whichever way it went (ngx.fetch, a subrequest): what the gateway reads of it. */
+export interface Answer {
+  status: number;
+  body: Uint8Array;
+  cacheControl: string | null;
+  /** The answer's Date header: when the provider sent it, even when a cache answered. */
+  date: string | null;
+}
+
+/** Fetches a URL; a Problem when it could not (unreachable, timed out). */
+export type Get = (url: string) => Promise<Answer | Problem>;
+
+/** The JSON object a fetch answered, or why it is none. */
+function answeredDocument(url: string, answer: Answer): JsonObject | Problem {
+  if (answer.status !== 200) return configProblem(url, undefined, undefined, 'answered ' + answer.status + ', not 200');
+  if (answer.body.byteLength > MAX_DOCUMENT_BYTES) return configProblem(url, undefined, undefined, 'is over the cap of ' + MAX_DOCUMENT_BYTES + ' bytes');
+  const document = parseJsonObject(answer.body);
+  return typeof document === 'string' ? configProblem(url, undefined, undefined, document) : document;
+}
+
+/** A provider's JWK Set that may replace the keys in use, with what its answer said of caching. */
+export interface FetchedKeys {
+  keys: unknown[];
+  listed: number;
+  cacheControl: string | null;
+  date: string | null;
+}
+
+/** Fetches the provider's JWK Set (for an issuer, after its discovery document): the keys that may replace those in use, or why there are none. */
+export function fetchProviderKeys(provider: Provider, get: Get, capabilities: Capabilities): Promise<FetchedKeys | Problem> {
+  const issuer = provider.issuer;
+  const jwksUri =
+    issuer === undefined
+      ? Promise.resolve<string | Problem>(provider.jwksUri!)
+      : get(discoveryUrl(issuer)).then((answer) => {
+          const document = isProblem(answer) ? answer : answeredDocument(discoveryUrl(issuer), answer);
+          return isProblem(document) ? document : discoveredJwksUri(document, issuer, discoveryUrl(issuer));
+        });
+  return jwksUri.then((url) => {
+    if (isProblem(url)) return url;
+    return get(url).then((answer) => {
+      const document = isProblem(answer) ? answer : answeredDocument(url, answer);
+      if (isProblem(document)) return document;
+      const accepted = acceptedJwks(document, url, capabilities);
+      if (isProblem(accepted)) return accepted;
+      return { keys: accepted.keys, listed: accepted.listed, cacheControl: (answer as Answer).cacheControl, date: (answer as Answer).date };
+    });
+  });
+}
+
+/** The error line of a fetch that gave no keys: why, what stays in use, when it is tried again. */
+export function notRefreshedLine(provider: Provider, why: string, keptAge: number | null, retry: number): string {
+  const consequence =
+    keptAge !== null
+      ? 'the keys fetched ' + keptAge + ' s ago stay in use, up to $auth_jwt_jwks_max_stale'
+      : 'there are no keys yet, so its tokens are refused';
+  return 'keys of ' + providerName(provider) + ' not refreshed: ' + why + '; ' + consequence + '; next try in ' + retry + ' s';
+}
+
+/** The info line of a fetch that gave keys. */
+export function fetchedLine(provider: Provider, fetched: FetchedKeys, after: number): string {
+  return 'keys of ' + providerName(provider) + ' fetched: ' + fetched.keys.length + ' usable of ' + fetched.listed + ', next fetch in ' + after + ' s';
+}
+
+/**
+ * A provider's keys as njs 0.7.9's auth_request styles keep them between
+ * requests, in a file of $auth_jwt_jwks_dir (the refresher's zone holds the
+ * same facts under several keys).
+ */
+export interface KeptKeys {
+  /** The provider and refresh policy (a file never gives another provider's keys). */
+  id: string;
+  /** When the provider sent these keys (its answer's Date); 0 for none yet. */
+  fetchedAt: number;
+  /** When they were last asked for: a token's unknown kid asks again a refetch interval later. */
+  checkedAt: number;
+  /** When they are due again. */
+  next: number;
+  keys: unknown[];
+}
+
+/** The kept keys a file holds for this provider, or null (another provider's, or not such a record). */
+export function keptKeys(document: JsonObject, id: string): KeptKeys | null {
+  const kept = document as unknown as KeptKeys;
+  if (kept.id !== id || !Array.isArray(kept.keys)) return null;
+  if (typeof kept.fetchedAt !== 'number' || typeof kept.checkedAt !== 'number' || typeof kept.next !== 'number') return null;
+  return kept;
+}
+
+/** An answer's Date header in seconds since the epoch (NaN for none or a date that does not parse). */
+export function answerTime(date: string | null): number {
+  return date ? Math.floor(Date.parse(date) / 1000) : NaN;
+}
+
 /** Seconds until the next fetch: the answer's Cache-Control max-age within the bounds; the upper bound without one. */
 export function refreshAfter(cacheControl: string | null | undefined, policy: RefreshPolicy): number {
   const found = cacheControl ? /(?:^|,)\s*max-age\s*=\s*"?([0-9]{1,9})/i.exec(cacheControl) : null;
@@ -98,6 +192,12 @@ export function storedFetchTime(text: string): number {
 
 export function storedDocument(text: string): unknown {
   return JSON.parse(text.slice(text.indexOf('\n') + 1));
+}
+
+/** What names a provider and its refresh policy wherever its keys are kept (the refresher's zone, njs 0.7.9's files). */
+export function sourceId(provider: Provider, policy: RefreshPolicy): string {
+  const kind = provider.issuer !== undefined ? 'issuer ' + provider.issuer : 'jwks ' + provider.jwksUri;
+  return kind + ' ' + policy.minRefresh + ' ' + policy.maxRefresh + ' ' + policy.refetchInterval;
 }
 
 /** Who names the provider in messages. */
