@@ -7,9 +7,12 @@
  * location's value silently lose; the table of scenarios must name every
  * setting, so a new setting cannot be left out.
  */
+import { chmodSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { SignJWT } from 'jose';
 import { SETTINGS } from '../../build/settings-table';
 import { authRequestStyle, gatewayConfig, gatewayPerFile, now, Reply, unique } from '../support/gateway';
+import { testCertificates } from '../support/identity-provider';
 import { engine } from '../support/nginx';
 
 type Style = 'direct' | 'error-page' | 'auth_request' | 'cached';
@@ -63,8 +66,11 @@ interface Scenario {
  * refresher. Their refresh settings are read only for a location with a provider, and only such engines have one.
  */
 const PERIODIC = engine().features.periodic;
-const PROVIDER = ['set $auth_jwt_jwks_uri http://127.0.0.1:${PORT}/ov-jwks;'];
-const providerOnly: Style[] = PERIODIC ? STYLES : [];
+/** Where identity providers work: every style with the refresher (njs >= 0.8.1), else the auth_request styles, which fetch through /_jwt_jwks into $auth_jwt_jwks_dir. */
+const fetching: Style[] = PERIODIC ? STYLES : ['auth_request', 'cached'];
+const PROVIDER = ['set $auth_jwt_jwks_uri http://127.0.0.1:${PORT}/ov-jwks;', ...(PERIODIC ? [] : ['set $auth_jwt_jwks_dir ${PREFIX}/ov-keys;'])];
+/** The fetching location of njs 0.7.9, and what it needs (nginx starts only with a trusted CA for proxy_ssl_verify). */
+const FETCH_LOCATIONS = PERIODIC ? [] : ['include ${ROOT}/nginx/jwt-jwks-request-locations.conf;', 'proxy_ssl_trusted_certificate ${PREFIX}/ca.pem;'];
 
 const statusOf = (reply: Reply) => reply.status;
 const bearer = async (claims: { [name: string]: unknown } = {}, header: { [name: string]: unknown } = {}): Promise<Sent> => ({
@@ -150,7 +156,8 @@ const SCENARIOS: { [name: string]: Scenario } = {
     server: 'no_such_zone',
     location: 'jwt_jwks',
     base: PROVIDER,
-    styles: providerOnly,
+    // Read only where there is the refresher's zone.
+    styles: PERIODIC ? STYLES : [],
     send: () => bearer({}, { kid: 'a' }),
     atServer: 401,
     atLocation: 200,
@@ -159,7 +166,7 @@ const SCENARIOS: { [name: string]: Scenario } = {
     server: '1m',
     location: '60',
     base: PROVIDER,
-    styles: providerOnly,
+    styles: fetching,
     send: () => bearer({}, { kid: 'a' }),
     atServer: 401,
     atLocation: 200,
@@ -168,7 +175,7 @@ const SCENARIOS: { [name: string]: Scenario } = {
     server: '10m',
     location: '600',
     base: PROVIDER,
-    styles: providerOnly,
+    styles: fetching,
     send: () => bearer({}, { kid: 'a' }),
     atServer: 401,
     atLocation: 200,
@@ -177,7 +184,17 @@ const SCENARIOS: { [name: string]: Scenario } = {
     server: '30s',
     location: '30',
     base: PROVIDER,
-    styles: providerOnly,
+    styles: fetching,
+    send: () => bearer({}, { kid: 'a' }),
+    atServer: 401,
+    atLocation: 200,
+  },
+  // njs 0.7.9's auth_request styles: a directory that does not exist cannot keep the keys (401).
+  jwks_dir: {
+    server: '${PREFIX}/no-such-dir',
+    location: '${PREFIX}/ov-keys',
+    base: PROVIDER,
+    styles: PERIODIC ? [] : ['auth_request', 'cached'],
     send: () => bearer({}, { kid: 'a' }),
     atServer: 401,
     atLocation: 200,
@@ -186,7 +203,7 @@ const SCENARIOS: { [name: string]: Scenario } = {
     server: '1d',
     location: '86400',
     base: PROVIDER,
-    styles: providerOnly,
+    styles: fetching,
     send: () => bearer({}, { kid: 'a' }),
     atServer: 401,
     atLocation: 200,
@@ -206,7 +223,7 @@ const STYLE_PARTS: { [style in Style]: { server: string[]; location: string[] } 
     ],
     location: ['include ${ROOT}/nginx/jwt-auth-error-page.conf;', 'include ${ROOT}/nginx/jwt-proxy-headers.conf;'],
   },
-  auth_request: { server: [authRequestStyle('uncached').locations], location: ['include ${ROOT}/nginx/jwt-auth-request.conf;'] },
+  auth_request: { server: [authRequestStyle('uncached').locations, ...FETCH_LOCATIONS], location: ['include ${ROOT}/nginx/jwt-auth-request.conf;'] },
   cached: { server: [authRequestStyle('cached').locations], location: ['include ${ROOT}/nginx/jwt-auth-request.conf;'] },
 };
 
@@ -243,25 +260,32 @@ const CONFIG = gatewayConfig({
     preload,
     'js_var $jwt_ov_claim;',
     'server_names_hash_bucket_size 128;',
-    authRequestStyle('cached').http,
-    ...(PERIODIC ? ['js_shared_dict_zone zone=jwt_jwks:1m;'] : []),
+    authRequestStyle('cached', undefined, FETCH_LOCATIONS).http,
+    PERIODIC ? 'js_shared_dict_zone zone=jwt_jwks:1m;' : 'proxy_cache_path ${PREFIX}/jwks-cache keys_zone=jwt_jwks_cache:1m;',
   ].join('\n'),
   servers: CASES.map((entry) => server(entry.name, entry.style, SCENARIOS[entry.name])),
   // The provider's JWK Set and the refresher (the fetch's Host is 127.0.0.1), and a location to wait for its first fetch.
   server: [
     'location / { return 404; }',
+    'server_name 127.0.0.1;',
+    'location = /ov-jwks { default_type application/json; alias ${PREFIX}/jwks_a.json; }',
     ...(PERIODIC
-      ? [
-          'server_name 127.0.0.1;',
-          'include ${ROOT}/nginx/jwt-jwks-refresh.conf;',
-          'location = /ov-jwks { default_type application/json; alias ${PREFIX}/jwks_a.json; }',
-          'location /fetched/ { ' + PROVIDER[0] + ' include ${ROOT}/nginx/jwt-auth.conf; return 204; }',
-        ]
+      ? ['include ${ROOT}/nginx/jwt-jwks-refresh.conf;', 'location /fetched/ { ' + PROVIDER[0] + ' include ${ROOT}/nginx/jwt-auth.conf; return 204; }']
       : []),
   ],
 });
 
-const { it, g } = gatewayPerFile(() => ({ config: CONFIG, ports: ['PORT', 'ECHO_PORT'], files: FILES }), 30000);
+const { it, g } = gatewayPerFile(
+  () => ({
+    config: CONFIG,
+    ports: ['PORT', 'ECHO_PORT'],
+    files: { ...FILES, 'ov-keys/.keep': '', 'ca.pem': readFileSync(path.join(testCertificates(), 'ca.pem'), 'utf8') },
+  }),
+  30000,
+);
+
+// The worker user (nobody, under a root master) keeps njs 0.7.9's fetched keys there.
+beforeAll(() => chmodSync(path.join(g().nginx.prefix, 'ov-keys'), 0o777));
 
 if (PERIODIC) {
   beforeAll(async () => {

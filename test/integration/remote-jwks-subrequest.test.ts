@@ -32,6 +32,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 const FETCH_LOCATIONS = 'include ${ROOT}/nginx/jwt-jwks-request-locations.conf;';
 const JWKS_CACHE = 'proxy_cache_path ${PREFIX}/jwks-cache keys_zone=jwt_jwks_cache:1m;';
+/** The https fetches trust the test CA (and nginx starts only with a CA for the snippet's proxy_ssl_verify). */
+const TRUST = 'proxy_ssl_trusted_certificate ${PREFIX}/ca.pem;';
 /** A bad answer is seen once the cache's copy (5 s) and the keys (1 s) are due: what it logs comes within this. */
 const BAD_ANSWER_WAIT_MS = 12000;
 
@@ -47,10 +49,16 @@ if (PERIODIC) {
   const { it, g } = gatewayPerFile(() => ({
     config: gatewayConfig({
       http: ['js_shared_dict_zone zone=jwt_jwks:1m;', JWKS_CACHE].join('\n'),
-      server: ['set $auth_jwt_jwks_dir ${PREFIX}/jwks;', FETCH_LOCATIONS, authRequestStyle('uncached').locations, authRequestLocation('/api/', issuer(idp))],
+      server: [
+        'set $auth_jwt_jwks_dir ${PREFIX}/jwks;',
+        TRUST,
+        FETCH_LOCATIONS,
+        authRequestStyle('uncached').locations,
+        authRequestLocation('/api/', issuer(idp)),
+      ],
     }),
     ports: ['PORT', 'ECHO_PORT'],
-    files: { 'jwks/.keep': '' },
+    files: { 'jwks/.keep': '', 'ca.pem': readFileSync(path.join(testCertificates(), 'ca.pem'), 'utf8') },
   }));
 
   it('on njs >= 0.8.1 the auth_request styles read the refresher\'s zone, not /_jwt_jwks: without the refresher the keys are "not fetched yet"', async () => {
@@ -85,8 +93,6 @@ if (PERIODIC) {
   const SLOW = ['set $auth_jwt_jwks_min_refresh 600;', 'set $auth_jwt_jwks_max_refresh 600;', 'set $auth_jwt_jwks_refetch_interval 2;'];
   /** Due every second. */
   const FAST = ['set $auth_jwt_jwks_min_refresh 1;', 'set $auth_jwt_jwks_max_refresh 1;', 'set $auth_jwt_jwks_refetch_interval 1;'];
-  /** The https fetches trust the test CA. */
-  const TRUST = 'proxy_ssl_trusted_certificate ${PREFIX}/ca.pem;';
   const uncached = authRequestStyle('uncached');
   const cached = authRequestStyle('cached', undefined, [FETCH_LOCATIONS, TRUST]);
 

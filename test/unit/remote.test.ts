@@ -14,8 +14,17 @@ import { describeProblem, describeProblems, fail, isProblem, Problem } from '../
 import { jwksSource } from '../../njs/core/keys/jwks';
 import {
   acceptedJwks,
+  Answer,
+  answerTime,
   discoveredJwksUri,
   discoveryUrl,
+  fetchedLine,
+  fetchProviderKeys,
+  Get,
+  KeptKeys,
+  keptKeys,
+  MAX_DOCUMENT_BYTES,
+  notRefreshedLine,
   Provider,
   ProviderKeys,
   providerName,
@@ -24,6 +33,7 @@ import {
   RefreshPolicy,
   storedDocument,
   storedFetchTime,
+  sourceId,
   storedKeys,
 } from '../../njs/core/keys/remote';
 import { KeySource } from '../../njs/core/keys/types';
@@ -502,6 +512,94 @@ describe('stored keys (between the refresher and the requests)', () => {
     ['JSON alone', '{"keys":[]}'],
   ])('storedFetchTime of %s is NaN', (_what, text) => {
     expect(storedFetchTime(text)).toBeNaN();
+  });
+});
+
+describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetched', () => {
+  const answer = (body: unknown, more: Partial<Answer> = {}): Answer => ({
+    status: 200,
+    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+    cacheControl: 'max-age=300',
+    date: 'Tue, 01 Dec 2026 20:38:30 GMT',
+    ...more,
+  });
+  /** A Get that answers by URL, and the URLs it was asked for. */
+  function server(answers: { [url: string]: Answer | Problem }): { get: Get; asked: string[] } {
+    const asked: string[] = [];
+    return { asked, get: (url) => (asked.push(url), Promise.resolve(answers[url] ?? answer('', { status: 404 }))) };
+  }
+  const ISSUER = 'https://idp.example/realms/a';
+  const DISCOVERY = ISSUER + '/.well-known/openid-configuration';
+
+  test("an issuer's keys come from its discovery document's jwks_uri, with the JWK Set answer's Cache-Control and Date", async () => {
+    const { get, asked } = server({
+      [DISCOVERY]: answer({ issuer: ISSUER, jwks_uri: ISSUER + '/certs' }),
+      [ISSUER + '/certs']: answer({ keys: [keys.j1.jwk] }),
+    });
+    expect(await fetchProviderKeys({ issuer: ISSUER }, get, CAPS)).toEqual({
+      keys: [keys.j1.jwk],
+      listed: 1,
+      cacheControl: 'max-age=300',
+      date: 'Tue, 01 Dec 2026 20:38:30 GMT',
+    });
+    expect(asked).toEqual([DISCOVERY, ISSUER + '/certs']);
+  });
+
+  test.each([
+    ['not 200', answer({ keys: [] }, { status: 503 }), /answered 503, not 200/],
+    ['over the cap', answer('{"keys":[],"pad":"' + 'x'.repeat(MAX_DOCUMENT_BYTES) + '"}'), /over the cap of 1048576 bytes/],
+    ['HTML', answer('<html></html>'), /not valid JSON/],
+    ['without a usable key', answer({ keys: [{ kty: 'RSA' }] }), /no key the gateway can use/],
+    ['unreachable', fail('CONFIG_INVALID', 'unreachable'), /unreachable/],
+  ])('a JWK Set answer %s gives a problem, never keys', async (_what, reply, message) => {
+    const found = await fetchProviderKeys({ jwksUri: JWKS_1 }, server({ [JWKS_1]: reply }).get, CAPS);
+    expect(isProblem(found) && (describeProblem(found) + found.detail).match(message)).toBeTruthy();
+  });
+
+  test('a discovery document for another issuer stops before the JWK Set is asked for', async () => {
+    const { get, asked } = server({ [DISCOVERY]: answer({ issuer: 'https://evil.example', jwks_uri: ISSUER + '/certs' }) });
+    const found = await fetchProviderKeys({ issuer: ISSUER }, get, CAPS);
+    expect(isProblem(found) && describeProblem(found)).toMatch(/OpenID Connect Discovery 4\.3/);
+    expect(asked).toEqual([DISCOVERY]);
+  });
+
+  test('the log lines say what was fetched, and what stays in use when nothing was', () => {
+    const fetched = { keys: [keys.j1.jwk], listed: 2, cacheControl: null, date: null };
+    expect(fetchedLine({ jwksUri: JWKS_1 }, fetched, 60)).toBe('keys of ' + JWKS_1 + ' fetched: 1 usable of 2, next fetch in 60 s');
+    expect(notRefreshedLine({ issuer: ISSUER }, 'down', 12, 30)).toBe(
+      'keys of issuer ' + ISSUER + ' not refreshed: down; the keys fetched 12 s ago stay in use, up to $auth_jwt_jwks_max_stale; next try in 30 s',
+    );
+    expect(notRefreshedLine({ issuer: ISSUER }, 'down', null, 30)).toContain('there are no keys yet, so its tokens are refused');
+  });
+});
+
+describe("kept keys (njs 0.7.9's files) and the Date that tells their age", () => {
+  const kept: KeptKeys = {
+    id: sourceId({ jwksUri: JWKS_1 }, { minRefresh: 60, maxRefresh: 600, refetchInterval: 30 }),
+    fetchedAt: 100,
+    checkedAt: 110,
+    next: 160,
+    keys: [],
+  };
+
+  test('a file gives back the keys of its provider and refresh policy only', () => {
+    expect(kept.id).toBe('jwks ' + JWKS_1 + ' 60 600 30');
+    expect(keptKeys(JSON.parse(JSON.stringify(kept)), kept.id)).toEqual(kept);
+    expect(keptKeys(JSON.parse(JSON.stringify(kept)), sourceId({ jwksUri: JWKS_1 }, { minRefresh: 1, maxRefresh: 600, refetchInterval: 30 }))).toBeNull();
+  });
+
+  test.each([
+    ['no keys list', { ...kept, keys: 'none' }],
+    ['no fetch time', { ...kept, fetchedAt: undefined }],
+    ['a next time that is text', { ...kept, next: '160' }],
+  ])('a record with %s is none', (_what, record) => {
+    expect(keptKeys(JSON.parse(JSON.stringify(record)), kept.id)).toBeNull();
+  });
+
+  test('answerTime reads the HTTP date of an answer; none or junk is NaN', () => {
+    expect(answerTime('Tue, 01 Dec 2026 20:38:30 GMT')).toBe(1796157510);
+    expect(answerTime(null)).toBeNaN();
+    expect(answerTime('soon')).toBeNaN();
   });
 });
 
