@@ -86,7 +86,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'path',
     default: '—',
     summary:
-      "njs 0.7.9's auth_request styles (no `js_shared_dict_zone`): a directory the worker user can write, where each provider's last good keys are kept between requests (`nginx/jwt-jwks-request-locations.conf` fetches them); not read on njs >= 0.8.1",
+      "on njs 0.7.9 (no `js_shared_dict_zone`), for the auth_request styles: a directory the nginx worker user can write, where each identity provider's last good keys are kept between requests (fetched through `nginx/jwt-jwks-request-locations.conf`); unset, a provider there is a config error. Not read on njs >= 0.8.1",
     decides: true,
   },
   {

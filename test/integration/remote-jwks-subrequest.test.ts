@@ -11,6 +11,8 @@
  * refresher's zone is used instead, whatever the server includes.
  */
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   AUDIENCE,
@@ -76,16 +78,26 @@ if (PERIODIC) {
   let certificates: string;
   let trusted: { url: string; close: () => void };
   let untrusted: { url: string; close: () => void };
+  /** The provider's JWK Set from a server that sends no Date header. */
+  let undated: http.Server;
 
   beforeAll(async () => {
     [partner, flood, down] = await Promise.all([startIdentityProvider(), startIdentityProvider(), startIdentityProvider()]);
     certificates = testCertificates();
     trusted = await httpsFront(certificates, partner);
     untrusted = await httpsFront(testCertificates(), partner);
+    undated = http.createServer((req, res) => {
+      res.sendDate = false;
+      fetch(idp.issuer + '/jwks')
+        .then((answer) => answer.text())
+        .then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
+    });
+    await new Promise<void>((resolve) => undated.listen(0, '127.0.0.1', () => resolve()));
   }, 60000);
   afterAll(async () => {
     trusted?.close();
     untrusted?.close();
+    undated?.close();
     await Promise.all([partner, flood, down].map((provider) => provider?.stop()));
   });
 
@@ -125,9 +137,12 @@ if (PERIODIC) {
           authRequestLocation('/fast/', issuer(idp, FAST)),
           authRequestLocation('/named/', ['set $auth_jwt_oidc_issuer "corp=' + idp.issuer + ' partner=' + partner.issuer + '";', ...SLOW]),
           authRequestLocation('/flood/', issuer(flood, SLOW)),
+          // The flood test's provider again, after it: the cache keeps a huge answer 5 s, which no other test should meet.
+          authRequestLocation('/huge/', issuer(flood, FAST)),
           authRequestLocation('/down/', issuer(down, [...FAST, 'set $auth_jwt_jwks_max_stale 8;'])),
           authRequestLocation('/tls/', ['set $auth_jwt_jwks_uri ' + trusted.url + ';', ...SLOW]),
           authRequestLocation('/untrusted/', ['set $auth_jwt_jwks_uri ' + untrusted.url + ';', ...SLOW]),
+          authRequestLocation('/undated/', ['set $auth_jwt_jwks_uri http://127.0.0.1:' + (undated.address() as AddressInfo).port + '/jwks;', ...SLOW]),
           authRequestLocation('/no-dir/', issuer(idp, ['set $auth_jwt_jwks_dir "";'])),
           authRequestLocation('/unwritable/', issuer(idp, ['set $auth_jwt_jwks_dir ${PREFIX}/no-such-dir;'])),
         ],
@@ -142,13 +157,20 @@ if (PERIODIC) {
   // The worker user (nobody, under a root master) keeps the keys there, as the README says to set it up.
   beforeAll(() => chmodSync(path.join(g().nginx.prefix, 'jwks'), 0o777));
 
-  /** Sends `token` to `location` until `done` settles: every status, for a test that expects no refusal meanwhile. */
+  /** Sends `token` to `location` until `done` settles: every status (0 for a connection nginx closed), for a test that expects no refusal meanwhile. */
   async function trafficUntil<T>(location: string, token: string, done: Promise<T>): Promise<{ result: T; statuses: number[] }> {
     let running = true;
     const statuses: number[] = [];
     const traffic = (async () => {
       while (running) {
-        statuses.push((await g().get(location, bearer(token))).status);
+        statuses.push(
+          await g()
+            .get(location, bearer(token))
+            .then(
+              (reply) => reply.status,
+              () => 0,
+            ),
+        );
         await sleep(100);
       }
     })();
@@ -162,7 +184,9 @@ if (PERIODIC) {
 
   it("the provider's token passes from the first request; another issuer's, another audience's and a forged one get 401, a claim rule 403", async () => {
     const token = await idp.token();
-    expect((await g().get('/api/x', bearer(token))).status).toBe(200);
+    expect((await g().get('/api/x', { ...bearer(token), Cookie: 'session=secret' })).status).toBe(200);
+    // Nothing of the client's request went to the provider.
+    expect([idp.lastJwksHeaders().authorization, idp.lastJwksHeaders().cookie]).toEqual([undefined, undefined]);
     await g().logLine('error.log', new RegExp('keys of issuer ' + escaped(idp.issuer) + ' fetched: 1 usable of 1, next fetch in 600 s'));
     expectRejected(await g().get('/other-audience/x', bearer(token)), MESSAGES.verifyFailed);
     expect((await g().get('/api/x', bearer(await idp.token({ scope: 'write' })))).status).toBe(403);
@@ -245,6 +269,35 @@ if (PERIODIC) {
       }
     });
   }
+
+  it('an answer over subrequest_output_buffer_size (4 MiB) makes nginx drop the request that fetched it, once per refetch interval; the others pass with the kept keys', async () => {
+    const token = await flood.token();
+    expect((await g().get('/huge/x', bearer(token))).status).toBe(200);
+    flood.replaceJwks('{"keys": [], "pad": "' + 'x'.repeat(5 * 1024 * 1024) + '"}');
+    try {
+      const started = Date.now();
+      const { statuses } = await trafficUntil(
+        '/huge/x',
+        token,
+        g()
+          .logLine('error.log', /too big subrequest response/, BAD_ANSWER_WAIT_MS)
+          .then(() => sleep(2000)),
+      );
+      const dropped = statuses.filter((status) => status === 0).length;
+      expect(statuses.filter((status) => status !== 200 && status !== 0)).toEqual([]);
+      expect(dropped).toBeGreaterThan(0);
+      // One a second at most (the refetch interval of /huge/), and one more for the second begun at the start.
+      expect(dropped).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 1000) + 1);
+      expect(statuses.length - dropped).toBeGreaterThan(dropped);
+    } finally {
+      flood.replaceJwks(null);
+    }
+  });
+
+  it('an answer without a Date header is refused: how old its keys are could not be known', async () => {
+    expectRejected(await g().get('/undated/x', bearer(await idp.token())), MESSAGES.verifyFailed);
+    await g().logLine('error.log', /not refreshed: the answer has no Date header, so the age of its keys is not known/);
+  });
 
   it('a discovery document naming another issuer is refused (OpenID Connect Discovery 4.3) with an error line; the good keys stay', async () => {
     const token = await idp.token();

@@ -31,6 +31,8 @@ export interface IdentityProvider {
   replaceJwks(body: string | null, contentType?: string): void;
   /** How many JWK Set requests it has answered. */
   jwksRequests(): number;
+  /** The headers of the last JWK Set request. */
+  lastJwksHeaders(): http.IncomingHttpHeaders;
   /** The discovery document names `issuer` instead of the real one (null: the real one). */
   claimIssuer(issuer: string | null): void;
   stop(): Promise<void>;
@@ -87,9 +89,13 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
   let replacement: { body: string; contentType: string } | null = null;
   let claimedIssuer: string | null = null;
   let requests = 0;
+  let lastHeaders: http.IncomingHttpHeaders = {};
   let handler: ((req: http.IncomingMessage, res: http.ServerResponse) => void) | null = null;
   const server = http.createServer((req, res) => {
-    if (req.url === '/jwks') requests++;
+    if (req.url === '/jwks') {
+      requests++;
+      lastHeaders = req.headers;
+    }
     if (req.url === '/jwks' && replacement) {
       res.writeHead(200, { 'content-type': replacement.contentType });
       res.end(replacement.body);
@@ -136,6 +142,7 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
       replacement = body === null ? null : { body, contentType };
     },
     jwksRequests: () => requests,
+    lastJwksHeaders: () => lastHeaders,
     claimIssuer(claimed) {
       claimedIssuer = claimed;
     },
