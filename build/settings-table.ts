@@ -86,7 +86,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'path',
     default: '—',
     summary:
-      "on njs 0.7.9 (no `js_shared_dict_zone`), for the auth_request styles: a directory the nginx worker user can write, where each identity provider's last good keys are kept between requests (fetched through `nginx/jwt-jwks-request-locations.conf`); unset, a provider there is a config error. Not read on njs >= 0.8.1",
+      "on njs 0.7.9 (no `js_shared_dict_zone`), for the auth_request styles: a directory only the nginx worker user can write, where each identity provider's last good keys are kept between requests (fetched through `nginx/jwt-jwks-request-locations.conf`); unset, a provider there is a config error. Not read on njs >= 0.8.1",
     decides: true,
   },
   {
@@ -116,7 +116,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'seconds',
     default: '`86400`',
     summary:
-      'while a provider cannot be reached or answers what is not a usable JWK Set (which never replaces good keys), its last good keys are used until this long after their last successful fetch; then its tokens get 401 (cached ones too) and the error log says why. At least `$auth_jwt_jwks_max_refresh` + `$auth_jwt_jwks_refetch_interval`',
+      'while a provider cannot be reached or answers what is not a usable JWK Set (which never replaces good keys), its last good keys are used until this long after their last successful fetch; then its tokens get 401 (those the direct style caches too) and the error log says why. At least `$auth_jwt_jwks_max_refresh` + `$auth_jwt_jwks_refetch_interval`',
     decides: true,
   },
   {

@@ -167,7 +167,6 @@ function fetchAnswer(url: string): Promise<Answer | Problem> {
         status: reply.status,
         body: new Uint8Array(0),
         cacheControl: reply.headers.get('Cache-Control'),
-        date: reply.headers.get('Date'),
       };
       if (reply.status !== 200) return answer;
       return reply.arrayBuffer().then((body: ArrayBuffer) => {

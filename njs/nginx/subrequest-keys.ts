@@ -3,9 +3,7 @@
  * auth_request styles, whose js_content handler may wait. nginx fetches them
  * through a subrequest to /_jwt_jwks (nginx/jwt-jwks-request-locations.conf),
  * which proxies the URL with proxy_cache: the requests and workers that ask
- * at once make one fetch, and while the provider is down the cache answers
- * with what it had (the provider's Date, which the cache keeps, tells how
- * old that is). Each provider's last good keys are kept in a file of
+ * at once make one fetch. Each provider's last good keys are kept in a file of
  * $auth_jwt_jwks_dir, which an answer that is no usable JWK Set never
  * replaces. Requests read that file, and ask again only when the keys are
  * due (Cache-Control max-age within the bounds) or for a token whose kid is
@@ -17,7 +15,6 @@ import { configProblem, describeProblem, fail, isProblem, LOG_PREFIX, Problem } 
 import { jwksSource } from '../core/keys/jwks';
 import {
   Answer,
-  answerTime,
   fetchedLine,
   fetchProviderKeys,
   KeptKeys,
@@ -58,7 +55,6 @@ function subrequestAnswer(r: NginxHTTPRequest, url: string): Promise<Answer | Pr
           status: reply.status,
           body: reply.responseBuffer || new Uint8Array(0),
           cacheControl: header(reply, 'Cache-Control'),
-          date: header(reply, 'Date'),
         }),
       );
     } catch (e) {
@@ -136,23 +132,17 @@ function refresh(
   const claimed = keep(path, retried(id, kept, now, settings));
   if (claimed) return Promise.resolve(claimed);
   return fetchProviderKeys(provider, (url) => subrequestAnswer(r, url), engineCapabilities()).then((found) => {
-    // This request's claim, or newer keys another worker kept meanwhile.
-    const latest = readKept(path, id) || retried(id, kept, now, settings);
-    let why: string;
-    if (isProblem(found)) why = describeProblem(found);
-    else {
-      const sent = Math.min(answerTime(found.date), now);
-      if (latest.fetchedAt > sent) return { kept: latest, asked: true };
-      if (!isNaN(sent)) {
-        const after = refreshAfter(found.cacheControl, settings.jwksRefresh);
-        r.log(LOG_PREFIX + fetchedLine(provider, found, after));
-        const fresh: KeptKeys = { id, fetchedAt: sent, checkedAt: now, next: now + after, keys: found.keys };
-        return keep(path, fresh) || { kept: fresh, asked: true };
-      }
-      why = 'the answer has no Date header, so the age of its keys is not known ($auth_jwt_jwks_max_stale)';
+    if (!isProblem(found)) {
+      // The cache's copy is at most a few seconds old (proxy_cache_valid), never a stale one.
+      const after = refreshAfter(found.cacheControl, settings.jwksRefresh);
+      r.log(LOG_PREFIX + fetchedLine(provider, found, after));
+      const fresh: KeptKeys = { id, fetchedAt: now, checkedAt: now, next: now + after, keys: found.keys };
+      return keep(path, fresh) || { kept: fresh, asked: true };
     }
+    // This request's claim, or keys another worker kept meanwhile.
+    const latest = readKept(path, id) || retried(id, kept, now, settings);
     const keptAge = latest.keys.length > 0 ? now - latest.fetchedAt : null;
-    r.error(LOG_PREFIX + notRefreshedLine(provider, why, keptAge, settings.jwksRefresh.refetchInterval));
+    r.error(LOG_PREFIX + notRefreshedLine(provider, describeProblem(found), keptAge, settings.jwksRefresh.refetchInterval));
     return { kept: latest, asked: true };
   });
 }
@@ -162,7 +152,10 @@ function usable(held: Held, provider: Provider, settings: Settings, now: number)
   const kept = held.kept;
   let problem: Problem | null = null;
   if (kept.keys.length === 0)
-    problem = fail('KEYS_UNAVAILABLE', 'keys of ' + providerName(provider) + ' not fetched yet (see the error above, or the last one)');
+    problem = fail(
+      'KEYS_UNAVAILABLE',
+      'keys of ' + providerName(provider) + ' not fetched yet (the first fetch is under way, or failed: its error is in this log)',
+    );
   else if (now - kept.fetchedAt > settings.jwksMaxStale)
     problem = fail(
       'KEYS_UNAVAILABLE',
@@ -193,7 +186,9 @@ function providerSource(r: NginxHTTPRequest, provider: Provider, settings: Setti
   function current(): Maybe<Held | Problem> {
     if (held !== null) return held;
     const kept = readKept(path, id);
-    held = kept !== null && now < kept.next ? { kept, asked: false } : refresh(r, path, id, provider, settings, kept, now);
+    // A file that says it is due later than the longest refresh is not believed.
+    const due = kept === null || now >= kept.next || kept.next > now + settings.jwksRefresh.maxRefresh;
+    held = due ? refresh(r, path, id, provider, settings, kept, now) : { kept: kept!, asked: false };
     return held;
   }
 

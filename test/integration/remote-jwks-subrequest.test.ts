@@ -11,8 +11,6 @@
  * refresher's zone is used instead, whatever the server includes.
  */
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
 import path from 'node:path';
 import {
   AUDIENCE,
@@ -78,26 +76,16 @@ if (PERIODIC) {
   let certificates: string;
   let trusted: { url: string; close: () => void };
   let untrusted: { url: string; close: () => void };
-  /** The provider's JWK Set from a server that sends no Date header. */
-  let undated: http.Server;
 
   beforeAll(async () => {
     [partner, flood, down] = await Promise.all([startIdentityProvider(), startIdentityProvider(), startIdentityProvider()]);
     certificates = testCertificates();
     trusted = await httpsFront(certificates, partner);
     untrusted = await httpsFront(testCertificates(), partner);
-    undated = http.createServer((req, res) => {
-      res.sendDate = false;
-      fetch(idp.issuer + '/jwks')
-        .then((answer) => answer.text())
-        .then((body) => res.writeHead(200, { 'content-type': 'application/json' }).end(body));
-    });
-    await new Promise<void>((resolve) => undated.listen(0, '127.0.0.1', () => resolve()));
   }, 60000);
   afterAll(async () => {
     trusted?.close();
     untrusted?.close();
-    undated?.close();
     await Promise.all([partner, flood, down].map((provider) => provider?.stop()));
   });
 
@@ -142,7 +130,6 @@ if (PERIODIC) {
           authRequestLocation('/down/', issuer(down, [...FAST, 'set $auth_jwt_jwks_max_stale 8;'])),
           authRequestLocation('/tls/', ['set $auth_jwt_jwks_uri ' + trusted.url + ';', ...SLOW]),
           authRequestLocation('/untrusted/', ['set $auth_jwt_jwks_uri ' + untrusted.url + ';', ...SLOW]),
-          authRequestLocation('/undated/', ['set $auth_jwt_jwks_uri http://127.0.0.1:' + (undated.address() as AddressInfo).port + '/jwks;', ...SLOW]),
           authRequestLocation('/no-dir/', issuer(idp, ['set $auth_jwt_jwks_dir "";'])),
           authRequestLocation('/unwritable/', issuer(idp, ['set $auth_jwt_jwks_dir ${PREFIX}/no-such-dir;'])),
         ],
@@ -292,11 +279,6 @@ if (PERIODIC) {
     } finally {
       flood.replaceJwks(null);
     }
-  });
-
-  it('an answer without a Date header is refused: how old its keys are could not be known', async () => {
-    expectRejected(await g().get('/undated/x', bearer(await idp.token())), MESSAGES.verifyFailed);
-    await g().logLine('error.log', /not refreshed: the answer has no Date header, so the age of its keys is not known/);
   });
 
   it('a discovery document naming another issuer is refused (OpenID Connect Discovery 4.3) with an error line; the good keys stay', async () => {

@@ -15,7 +15,6 @@ import { jwksSource } from '../../njs/core/keys/jwks';
 import {
   acceptedJwks,
   Answer,
-  answerTime,
   discoveredJwksUri,
   discoveryUrl,
   fetchedLine,
@@ -520,7 +519,6 @@ describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetche
     status: 200,
     body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
     cacheControl: 'max-age=300',
-    date: 'Tue, 01 Dec 2026 20:38:30 GMT',
     ...more,
   });
   /** A Get that answers by URL, and the URLs it was asked for. */
@@ -531,7 +529,7 @@ describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetche
   const ISSUER = 'https://idp.example/realms/a';
   const DISCOVERY = ISSUER + '/.well-known/openid-configuration';
 
-  test("an issuer's keys come from its discovery document's jwks_uri, with the JWK Set answer's Cache-Control and Date", async () => {
+  test("an issuer's keys come from its discovery document's jwks_uri, with the JWK Set answer's Cache-Control", async () => {
     const { get, asked } = server({
       [DISCOVERY]: answer({ issuer: ISSUER, jwks_uri: ISSUER + '/certs' }),
       [ISSUER + '/certs']: answer({ keys: [keys.j1.jwk] }),
@@ -540,7 +538,6 @@ describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetche
       keys: [keys.j1.jwk],
       listed: 1,
       cacheControl: 'max-age=300',
-      date: 'Tue, 01 Dec 2026 20:38:30 GMT',
     });
     expect(asked).toEqual([DISCOVERY, ISSUER + '/certs']);
   });
@@ -564,7 +561,7 @@ describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetche
   });
 
   test('the log lines say what was fetched, and what stays in use when nothing was', () => {
-    const fetched = { keys: [keys.j1.jwk], listed: 2, cacheControl: null, date: null };
+    const fetched = { keys: [keys.j1.jwk], listed: 2, cacheControl: null };
     expect(fetchedLine({ jwksUri: JWKS_1 }, fetched, 60)).toBe('keys of ' + JWKS_1 + ' fetched: 1 usable of 2, next fetch in 60 s');
     expect(notRefreshedLine({ issuer: ISSUER }, 'down', 12, 30)).toBe(
       'keys of issuer ' + ISSUER + ' not refreshed: down; the keys fetched 12 s ago stay in use, up to $auth_jwt_jwks_max_stale; next try in 30 s',
@@ -573,7 +570,7 @@ describe('fetchProviderKeys: the JWK Set a fetch may bring, however it is fetche
   });
 });
 
-describe("kept keys (njs 0.7.9's files) and the Date that tells their age", () => {
+describe("kept keys (njs 0.7.9's files)", () => {
   const kept: KeptKeys = {
     id: sourceId({ jwksUri: JWKS_1 }, { minRefresh: 60, maxRefresh: 600, refetchInterval: 30 }),
     fetchedAt: 100,
@@ -594,12 +591,6 @@ describe("kept keys (njs 0.7.9's files) and the Date that tells their age", () =
     ['a next time that is text', { ...kept, next: '160' }],
   ])('a record with %s is none', (_what, record) => {
     expect(keptKeys(JSON.parse(JSON.stringify(record)), kept.id)).toBeNull();
-  });
-
-  test('answerTime reads the HTTP date of an answer; none or junk is NaN', () => {
-    expect(answerTime('Tue, 01 Dec 2026 20:38:30 GMT')).toBe(1796157510);
-    expect(answerTime(null)).toBeNaN();
-    expect(answerTime('soon')).toBeNaN();
   });
 });
 

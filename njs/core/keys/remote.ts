@@ -82,8 +82,6 @@ export interface Answer {
   status: number;
   body: Uint8Array;
   cacheControl: string | null;
-  /** The answer's Date header: when the provider sent it, even when a cache answered. */
-  date: string | null;
 }
 
 /** Fetches a URL; a Problem when it could not (unreachable, timed out). */
@@ -102,7 +100,6 @@ export interface FetchedKeys {
   keys: unknown[];
   listed: number;
   cacheControl: string | null;
-  date: string | null;
 }
 
 /** Fetches the provider's JWK Set (for an issuer, after its discovery document): the keys that may replace those in use, or why there are none. */
@@ -122,7 +119,7 @@ export function fetchProviderKeys(provider: Provider, get: Get, capabilities: Ca
       if (isProblem(document)) return document;
       const accepted = acceptedJwks(document, url, capabilities);
       if (isProblem(accepted)) return accepted;
-      return { keys: accepted.keys, listed: accepted.listed, cacheControl: (answer as Answer).cacheControl, date: (answer as Answer).date };
+      return { keys: accepted.keys, listed: accepted.listed, cacheControl: (answer as Answer).cacheControl };
     });
   });
 }
@@ -149,7 +146,7 @@ export function fetchedLine(provider: Provider, fetched: FetchedKeys, after: num
 export interface KeptKeys {
   /** The provider and refresh policy (a file never gives another provider's keys). */
   id: string;
-  /** When the provider sent these keys (its answer's Date); 0 for none yet. */
+  /** When these keys were fetched; 0 for none yet. */
   fetchedAt: number;
   /** When they were last asked for: a token's unknown kid asks again a refetch interval later. */
   checkedAt: number;
@@ -164,11 +161,6 @@ export function keptKeys(document: JsonObject, id: string): KeptKeys | null {
   if (kept.id !== id || !Array.isArray(kept.keys)) return null;
   if (typeof kept.fetchedAt !== 'number' || typeof kept.checkedAt !== 'number' || typeof kept.next !== 'number') return null;
   return kept;
-}
-
-/** An answer's Date header in seconds since the epoch (NaN for none or a date that does not parse). */
-export function answerTime(date: string | null): number {
-  return date ? Math.floor(Date.parse(date) / 1000) : NaN;
 }
 
 /** Seconds until the next fetch: the answer's Cache-Control max-age within the bounds; the upper bound without one. */
