@@ -10,6 +10,7 @@ import { decisionFor, knownOutcome, logUnexpected, Outcome, withOutcome } from '
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
+import { countDecision, metrics } from './nginx/metrics';
 import { refreshKeys } from './nginx/remote-keys';
 import { sharedZone } from './nginx/revocation';
 
@@ -74,16 +75,22 @@ function rejection(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   return decision.allow ? null : decision.failure;
 }
 
-/** Logs the decision once per request. */
-function conclude(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
+/** Why the request was denied, or passed as the anonymous consumer; null for an allowed one. */
+function reasonOf(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
+  return rejection(r, outcome) || (outcome.verdict.anonymous ? decisionFor(r, outcome).failure : null);
+}
+
+/** Logs and counts the decision once per request. */
+function conclude(r: NginxHTTPRequest, outcome: Outcome, style: 'direct' | 'auth_request'): Problem | null {
   const failure = rejection(r, outcome);
   if (outcome.logged) return failure;
   outcome.logged = true;
+  countDecision(outcome, failure, style);
   const verdict = outcome.verdict;
   for (let i = 0; i < verdict.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(verdict.configErrors[i]));
   for (let i = 0; i < outcome.claimSetErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(outcome.claimSetErrors[i]));
   for (let i = 0; i < verdict.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + describeProblem(verdict.configWarnings[i]));
-  const reason = failure || (verdict.anonymous ? outcome.decision!.failure : null);
+  const reason = reasonOf(r, outcome);
   if (!reason) return failure;
   const line = LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail;
   if (reason.severity === 'error') r.error(line);
@@ -98,8 +105,16 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
  */
 function auth_status(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => {
-    const failure = conclude(r, outcome);
+    const failure = conclude(r, outcome, 'direct');
     return failure ? String(failure.status) : '200';
+  });
+}
+
+/** The stable code of why the request was denied or passed as the anonymous consumer ('' when allowed), for log_format. */
+function auth_reason(r: NginxHTTPRequest): Answer {
+  return answer(r, (outcome) => {
+    const reason = reasonOf(r, outcome);
+    return reason ? reason.code : '';
   });
 }
 
@@ -138,8 +153,10 @@ function cacheLifetime(outcome: Outcome, failure: Problem | null): string {
 function authorize(r: NginxHTTPRequest): Promise<void> | void {
   return withOutcome(r, true, (outcome) => {
     FAULT: injectFault(r, 'authorize');
-    const failure = conclude(r, outcome);
+    const failure = conclude(r, outcome, 'auth_request');
     r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, failure);
+    const reason = reasonOf(r, outcome);
+    if (reason) r.headersOut['X-Jwt-Reason'] = reason.code;
     if (failure) {
       // Not WWW-Authenticate itself: auth_request copies that one from a proxied answer, and the error page adds its own.
       r.headersOut['X-Jwt-Www-Authenticate'] = wwwAuthenticate(outcome, failure);
@@ -268,6 +285,7 @@ function upstream_cookie(r: NginxHTTPRequest): string {
 export default {
   auth_status,
   auth_error,
+  auth_reason,
   www_authenticate,
   authorize,
   revoke,
@@ -293,6 +311,8 @@ export default {
   upstream_cookie,
   token_header,
   cache_generation,
+  /** js_content: the counters in the Prometheus text format (njs >= 0.8.0, `js_shared_dict_zone zone=jwt_metrics:1m type=number;`). */
+  metrics,
   /** js_periodic (nginx/jwt-jwks-refresh.conf): fetches the identity providers' keys into the shared zone. */
   refresh_keys: refreshKeys,
 };

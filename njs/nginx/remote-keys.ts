@@ -35,6 +35,7 @@ import {
 } from '../core/keys/remote';
 import { KeySource } from '../core/keys/types';
 import { engineCapabilities } from './engine';
+import { countFetch } from './metrics';
 import { SharedZone, sharedZone } from './revocation';
 import { Settings } from './settings';
 
@@ -207,7 +208,9 @@ function failed(zone: SharedZone, id: string, state: RefreshState, policy: Refre
   zone.set('state ' + id, JSON.stringify(state));
   const kept = zone.get('keys ' + id);
   const keptAge = typeof kept === 'string' ? done - storedFetchTime(kept) : null;
-  ngx.log(ngx.ERR, LOG_PREFIX + notRefreshedLine(parseSourceId(id).provider, why, keptAge, policy.refetchInterval));
+  const provider = parseSourceId(id).provider;
+  countFetch(providerName(provider), false);
+  ngx.log(ngx.ERR, LOG_PREFIX + notRefreshedLine(provider, why, keptAge, policy.refetchInterval));
 }
 
 /** Fetches one source's keys when they are due (or a token's kid was not found, at most once per refetch interval). */
@@ -243,6 +246,7 @@ function refreshSource(zone: SharedZone, id: string, now: number): Promise<void>
       state.busy = 0;
       state.next = done + after;
       zone.set('state ' + id, JSON.stringify(state));
+      countFetch(providerName(source.provider), true);
       ngx.log(ngx.INFO, LOG_PREFIX + fetchedLine(source.provider, found, after));
     })
     .catch((e: { message?: string }) => failed(zone, id, state, policy, 'refresher: ' + e.message));
