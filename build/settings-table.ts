@@ -247,6 +247,14 @@ export const SETTINGS: SettingSpec[] = [
     decides: true,
   },
   {
+    name: 'mode',
+    syntax: 'enforce | report',
+    default: '`enforce`',
+    summary:
+      '`report` lets through what the token or the policy would deny (bad token, claim rule, requirement), without an identity (no consumer headers), and logs and counts it as `would deny`: a stricter policy can be watched before it is enforced. Config errors, unavailable keys and internal errors deny all the same. `jwt-gateway check` warns where it is on',
+    decides: true,
+  },
+  {
     name: 'require_error',
     syntax: '401 | 403',
     default: '`401`',

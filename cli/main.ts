@@ -105,9 +105,10 @@ function check(args: string[]): void {
       continue;
     }
     const found = checkFile(file, bytes, capabilities, confDir);
-    for (const problem of found) process.stderr.write(describeProblem(problem) + '\n');
-    problems += found.length;
-    if (found.length === 0) process.stdout.write(file + ': ok\n');
+    const errors = found.filter((problem) => problem.severity !== 'warning');
+    for (const problem of found) process.stderr.write((problem.severity === 'warning' ? 'warning: ' : '') + describeProblem(problem) + '\n');
+    problems += errors.length;
+    if (errors.length === 0) process.stdout.write(file + ': ok\n');
   }
   if (problems) {
     process.stderr.write(problems + ' problem(s) found\n');

@@ -10,7 +10,9 @@
  *     snippets: protected-looking but unprotected (nginx does not apply an
  *     outer location's `set`, `if` and `return` to nested locations);
  *   - `$auth_jwt_hide_credentials on` where `proxy_pass` carries
- *     `$request_uri`, which is the original URI with its query, token included.
+ *     `$request_uri`, which is the original URI with its query, token included;
+ *   - and, as a warning, a location in `$auth_jwt_mode report`, which lets
+ *     every request through.
  * Each problem names the file, the line, the entry and the field.
  */
 import path from 'node:path';
@@ -217,6 +219,20 @@ function checkLocation(location: Directive, scope: Scope, problems: Problem[]): 
         ),
       );
     }
+  }
+
+  const mode = settingValue(own, 'mode') ?? settingValue(scope.serverSettings, 'mode');
+  if (mode && mode.args[1] === 'report' && isProtected) {
+    const warning = configProblem(
+      file,
+      entry,
+      mode.args[0],
+      'report (' +
+        at(mode, location) +
+        '): requests it would deny reach the upstream, without an identity; set enforce once the log and the counters say the policy is right',
+    );
+    warning.severity = 'warning';
+    problems.push(warning);
   }
 
   const looksProtected = own.length > 0 || snippets.length > 0 || checksStatus(body);

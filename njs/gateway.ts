@@ -6,6 +6,7 @@
 import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { describeProblem, LOG_PREFIX, Problem } from './core/errors';
+import { Identity } from './core/keys/types';
 import { decisionFor, knownOutcome, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
@@ -75,9 +76,15 @@ function rejection(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
   return decision.allow ? null : decision.failure;
 }
 
-/** Why the request was denied, or passed as the anonymous consumer; null for an allowed one. */
+/** Why the request was denied (or, reported, would be), or passed as the anonymous consumer; null for one plainly allowed. */
 function reasonOf(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
-  return rejection(r, outcome) || (outcome.verdict.anonymous ? decisionFor(r, outcome).failure : null);
+  const decision = decisionFor(r, outcome);
+  return decision.allow && !decision.anonymous && !decision.wouldDeny ? null : decision.failure;
+}
+
+/** Who the request runs as: nobody when a report-only location lets through what it would deny. */
+function identityOf(r: NginxHTTPRequest, outcome: Outcome): Identity | null {
+  return outcome.settings.reportOnly && decisionFor(r, outcome).wouldDeny ? null : outcome.verdict.identity;
 }
 
 /** Logs and counts the decision once per request. */
@@ -85,14 +92,15 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome, style: 'direct' | 'auth
   const failure = rejection(r, outcome);
   if (outcome.logged) return failure;
   outcome.logged = true;
-  countDecision(outcome, failure, style);
+  countDecision(outcome, decisionFor(r, outcome), style);
   const verdict = outcome.verdict;
   for (let i = 0; i < verdict.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(verdict.configErrors[i]));
   for (let i = 0; i < outcome.claimSetErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(outcome.claimSetErrors[i]));
   for (let i = 0; i < verdict.configWarnings.length; i++) r.warn(LOG_PREFIX + 'config entry skipped: ' + describeProblem(verdict.configWarnings[i]));
   const reason = reasonOf(r, outcome);
   if (!reason) return failure;
-  const line = LOG_PREFIX + (failure ? 'rejected ' + failure.status : 'anonymous') + ' ' + reason.code + ': ' + reason.detail;
+  const verb = failure ? 'rejected ' + failure.status : decisionFor(r, outcome).wouldDeny ? 'would deny ' + reason.status : 'anonymous';
+  const line = LOG_PREFIX + verb + ' ' + reason.code + ': ' + reason.detail;
   if (reason.severity === 'error') r.error(line);
   else r.log(line);
   return failure;
@@ -132,12 +140,12 @@ function www_authenticate(r: NginxHTTPRequest): Answer {
   });
 }
 
-/** X-Accel-Expires for the cached auth_request style: how long nginx may reuse this answer for the same token. */
-function cacheLifetime(outcome: Outcome, failure: Problem | null): string {
+/** X-Accel-Expires for the cached auth_request style: how long nginx may reuse this answer for the same token; `reason` null for a request plainly allowed. */
+function cacheLifetime(outcome: Outcome, reason: Problem | null): string {
   const settings = outcome.settings;
   const result = outcome.verdict.result;
   return cacheUntil({
-    allowed: failure === null && !outcome.verdict.anonymous && result.ok,
+    allowed: reason === null && !outcome.verdict.anonymous && result.ok,
     exp: result.ok ? result.payload.exp : undefined,
     maxAge: settings.cacheMaxAge,
     keyCoversDecision: settings.header.toLowerCase() === 'authorization' && !settings.revocationZone,
@@ -154,8 +162,9 @@ function authorize(r: NginxHTTPRequest): Promise<void> | void {
   return withOutcome(r, true, (outcome) => {
     FAULT: injectFault(r, 'authorize');
     const failure = conclude(r, outcome, 'auth_request');
-    r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, failure);
     const reason = reasonOf(r, outcome);
+    // Only a request plainly allowed is cached: never an anonymous one, nor one a report-only location lets through.
+    r.headersOut['X-Accel-Expires'] = cacheLifetime(outcome, reason);
     if (reason) r.headersOut['X-Jwt-Reason'] = reason.code;
     if (failure) {
       // Not WWW-Authenticate itself: auth_request copies that one from a proxied answer, and the error page adds its own.
@@ -164,7 +173,7 @@ function authorize(r: NginxHTTPRequest): Promise<void> | void {
       r.return(failure.status);
       return;
     }
-    const identity = outcome.verdict.identity;
+    const identity = identityOf(r, outcome);
     if (identity) {
       r.headersOut['X-Consumer-Username'] = identity.consumer;
       if (identity.credential) r.headersOut['X-Credential-Identifier'] = identity.credential;
@@ -249,13 +258,22 @@ function payload(r: NginxHTTPRequest): Answer {
   return verifiedValue(r, 'payloadText', '');
 }
 function consumer(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.verdict.identity ? outcome.verdict.identity.consumer : ''));
+  return answer(r, (outcome) => {
+    const identity = identityOf(r, outcome);
+    return identity ? identity.consumer : '';
+  });
 }
 function credential(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.verdict.identity && outcome.verdict.identity.credential) || '');
+  return answer(r, (outcome) => {
+    const identity = identityOf(r, outcome);
+    return (identity && identity.credential) || '';
+  });
 }
 function consumer_custom_id(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => (outcome.verdict.identity && outcome.verdict.identity.customId) || '');
+  return answer(r, (outcome) => {
+    const identity = identityOf(r, outcome);
+    return (identity && identity.customId) || '';
+  });
 }
 /** The direct style's cache: "hit", "miss", or "" where the location has no `$auth_jwt_cache_zone` (or does not use it for this request). */
 function cache_status(r: NginxHTTPRequest): Answer {

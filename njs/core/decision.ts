@@ -13,13 +13,26 @@ export interface DecisionPolicy {
   /** Values of the NGINX Plus style `auth_jwt_require` variables: each must be non-empty and not "0". */
   requirements: { name: string; value: string }[];
   requireStatus: 401 | 403;
+  /** $auth_jwt_mode report: a denial the token or the policy causes lets the request through, without an identity. */
+  reportOnly: boolean;
 }
 
 export interface Decision {
   allow: boolean;
-  /** Why the request is denied, or why it fell back to the anonymous consumer. */
+  /** Why the request is denied (or, reported, would be), or why it fell back to the anonymous consumer. */
   failure: Problem | null;
   anonymous: boolean;
+  /** Allowed only because the location reports instead of denying: it runs as nobody. */
+  wouldDeny: boolean;
+}
+
+/** The gateway's own failures deny in every mode: a report-only location cannot decide without its config, its keys or its code either. */
+const ALWAYS_DENIED: { [code: string]: boolean } = { CONFIG_INVALID: true, KEYS_UNAVAILABLE: true, INTERNAL: true };
+
+/** The decision of a report-only location: a denial it may report becomes a pass. */
+function reported(decision: Decision, policy: DecisionPolicy): Decision {
+  if (decision.allow || !policy.reportOnly || ALWAYS_DENIED[decision.failure!.code]) return decision;
+  return { allow: true, failure: decision.failure, anonymous: false, wouldDeny: true };
 }
 
 function forbidden(status: 401 | 403, code: 'CLAIM_RULE_FAILED' | 'REQUIREMENT_FAILED', detail: string): Problem {
@@ -45,7 +58,7 @@ function authorizationFailure(verified: Verified, policy: DecisionPolicy): Probl
 export function decide(result: AuthResult, anonymous: boolean, policy: DecisionPolicy): Decision {
   if (result.ok) {
     const failure = authorizationFailure(result, policy);
-    return { allow: failure === null, failure, anonymous: false };
+    return reported({ allow: failure === null, failure, anonymous: false, wouldDeny: false }, policy);
   }
-  return { allow: anonymous, failure: result, anonymous };
+  return reported({ allow: anonymous, failure: result, anonymous, wouldDeny: false }, policy);
 }

@@ -44,8 +44,12 @@ export interface Problem {
   field?: string;
   /** Broken config entries that played a part in a failure (a disabled credential, skipped keys); logged at warn. */
   configProblems?: Problem[];
-  /** 'error': the rejection needs the operator (an identity provider's keys not there), logged at error instead of info. */
-  severity?: 'error';
+  /**
+   * 'error': the rejection needs the operator (an identity provider's keys
+   * not there), logged at error instead of info; 'warning': for `check`, a
+   * setting to know of that is no mistake (a report-only location).
+   */
+  severity?: 'error' | 'warning';
 }
 
 /** The client-facing text of a code (a function, not a table: module top-level objects cost per request in njs). */

@@ -8,8 +8,9 @@
 
 /** The families, by name: what the HELP line says. Every one is a counter. */
 export const METRIC_FAMILIES: { [name: string]: string } = {
-  jwt_gateway_requests_total: 'Requests the gateway decided, by style and outcome (allowed, denied, anonymous).',
+  jwt_gateway_requests_total: 'Requests the gateway decided, by style and outcome (allowed, denied, anonymous, would_deny).',
   jwt_gateway_denials_total: 'Denied requests, by reason code and status.',
+  jwt_gateway_would_deny_total: 'Requests a report-only location ($auth_jwt_mode report) let through but would deny, by reason code and status.',
   jwt_gateway_consumer_requests_total: 'Requests of a known consumer (from the config, never from a token), by outcome.',
   jwt_gateway_cache_total: "The direct style's cache of verified tokens, by result (hit, miss).",
   jwt_gateway_jwks_fetches_total: "Fetches of an identity provider's keys by the refresher, by provider and result (ok, failed).",

@@ -20,6 +20,7 @@ export interface PipelinePolicy extends AuthPolicy {
   anonymousConsumer: string;
   claimRules: ClaimRule[];
   requireStatus: 401 | 403;
+  reportOnly: boolean;
 }
 
 export interface RequestFacts extends RevocationFacts {
@@ -106,5 +107,10 @@ export function evaluateCached(facts: RequestFacts, cached: Verified): Verdict |
 
 /** The answer, once the requirement variables ($auth_jwt_require) have been read for a verified token. */
 export function decision(verdict: Verdict, policy: PipelinePolicy, requirements: { name: string; value: string }[]): Decision {
-  return decide(verdict.result, verdict.anonymous, { claimRules: policy.claimRules, requirements, requireStatus: policy.requireStatus });
+  return decide(verdict.result, verdict.anonymous, {
+    claimRules: policy.claimRules,
+    requirements,
+    requireStatus: policy.requireStatus,
+    reportOnly: policy.reportOnly,
+  });
 }

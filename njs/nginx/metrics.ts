@@ -6,7 +6,7 @@
  * codes, consumer names of the map or the issuers' names, provider URLs),
  * never from a token, so there are only so many series.
  */
-import { Problem } from '../core/errors';
+import { Decision } from '../core/decision';
 import { metricsText, series } from '../core/metrics-text';
 import { Outcome } from './outcome';
 import { sharedZone } from './revocation';
@@ -33,36 +33,34 @@ function count(zone: CountingZone, key: string): void {
   }
 }
 
-/** Counts a decided request: its style, outcome and, denied, its reason; its consumer; the direct style's cache. */
-export function countDecision(outcome: Outcome, failure: Problem | null, style: 'direct' | 'auth_request'): void {
+/** Counts a decided request: its style and outcome; the reason it was denied (or, reported, would be); its consumer; the direct style's cache. */
+export function countDecision(outcome: Outcome, decision: Decision, style: 'direct' | 'auth_request'): void {
   const zone = countingZone();
   if (!zone) return;
-  const verdict = outcome.verdict;
-  const result = failure ? 'denied' : verdict.anonymous ? 'anonymous' : 'allowed';
-  count(
-    zone,
-    series('jwt_gateway_requests_total', [
-      ['style', style],
+  const add = (family: string, labels: [string, string][]) => count(zone, series(family, labels));
+  const failure = decision.failure;
+  const identity = outcome.verdict.identity;
+  const result = decision.wouldDeny ? 'would_deny' : !decision.allow ? 'denied' : decision.anonymous ? 'anonymous' : 'allowed';
+  add('jwt_gateway_requests_total', [
+    ['style', style],
+    ['outcome', result],
+  ]);
+  if (failure && !decision.allow)
+    add('jwt_gateway_denials_total', [
+      ['code', failure.code],
+      ['status', String(failure.status)],
+    ]);
+  if (failure && decision.wouldDeny)
+    add('jwt_gateway_would_deny_total', [
+      ['code', failure.code],
+      ['status', String(failure.status)],
+    ]);
+  if (identity && !decision.wouldDeny)
+    add('jwt_gateway_consumer_requests_total', [
+      ['consumer', identity.consumer],
       ['outcome', result],
-    ]),
-  );
-  if (failure)
-    count(
-      zone,
-      series('jwt_gateway_denials_total', [
-        ['code', failure.code],
-        ['status', String(failure.status)],
-      ]),
-    );
-  if (verdict.identity)
-    count(
-      zone,
-      series('jwt_gateway_consumer_requests_total', [
-        ['consumer', verdict.identity.consumer],
-        ['outcome', result],
-      ]),
-    );
-  if (outcome.cache) count(zone, series('jwt_gateway_cache_total', [['result', outcome.cache]]));
+    ]);
+  if (outcome.cache) add('jwt_gateway_cache_total', [['result', outcome.cache]]);
 }
 
 /** Counts a fetch of a provider's keys by the refresher. */

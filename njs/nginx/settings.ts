@@ -41,6 +41,8 @@ export interface Settings {
   /** Names of variables that must all be non-empty and not "0" (NGINX Plus auth_jwt_require). */
   require: string[];
   requireStatus: 401 | 403;
+  /** $auth_jwt_mode report. */
+  reportOnly: boolean;
   /** `variable=claim.path` pairs written into js_var variables after verification. */
   claimSet: { variable: string; path: string }[];
   revocationList: string;
@@ -155,6 +157,8 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
   const ruleText = v.auth_jwt_claim_rules;
   const rules = ruleText ? parseClaimRules(ruleText) : none;
   if (typeof rules === 'string') problems.push(invalid('$auth_jwt_claim_rules', rules));
+  const mode = v.auth_jwt_mode || 'enforce';
+  if (mode !== 'enforce' && mode !== 'report') problems.push(invalid('$auth_jwt_mode', 'must be enforce or report'));
   const requireStatus = v.auth_jwt_require_error || '401';
   if (requireStatus !== '401' && requireStatus !== '403') problems.push(invalid('$auth_jwt_require_error', 'must be 401 or 403'));
   const leeway = v.auth_jwt_leeway;
@@ -212,6 +216,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
     claimRules: typeof rules === 'string' ? none : rules,
     require: requirements ? words(requirements) : none,
     requireStatus: requireStatus === '403' ? 403 : 401,
+    reportOnly: mode === 'report',
     claimSet: claimSetText ? claimSet(claimSetText, problems) : none,
     revocationList,
     revocationZone,
@@ -248,6 +253,7 @@ export function readSettings(r: NginxHTTPRequest): { settings: Settings; problem
           ruleText,
           requirements,
           requireStatus,
+          mode,
           claimSetText,
           revocationList,
           revocationZone,

@@ -115,6 +115,8 @@ const SCENARIOS: { [name: string]: Scenario } = {
   audience: { server: 'aud-a', location: 'aud-b', send: () => bearer({ aud: 'aud-a' }), atServer: 200, atLocation: 401 },
   claim_rules: { server: '"roles contains user"', location: '"roles contains admin"', send: () => bearer({ roles: ['user'] }), atServer: 200, atLocation: 403 },
   require: { server: 'jwt_claim_sub', location: 'jwt_claim_jti', send: () => bearer({ sub: 'alice' }), atServer: 200, atLocation: 401 },
+  // The server's report lets an expired token through; the location's enforce refuses it.
+  mode: { server: 'report', location: 'enforce', send: () => bearer({ exp: now() - 60 }), atServer: 200, atLocation: 401 },
   require_error: {
     server: '401',
     location: '403',

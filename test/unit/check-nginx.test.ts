@@ -250,6 +250,39 @@ describe('protected-looking but unprotected locations', () => {
   });
 });
 
+describe('$auth_jwt_mode report', () => {
+  test('a warning on the protected location, exit 0 and "ok": every request it would deny still reaches the upstream', () => {
+    const file = conf(
+      'report.conf',
+      `
+        location /watched/ {
+            set $auth_jwt_consumers consumers;
+            set $auth_jwt_mode report;
+            ${AUTH}
+            proxy_pass http://backend;
+        }
+        location /enforced/ {
+            set $auth_jwt_consumers consumers;
+            set $auth_jwt_mode enforce;
+            ${AUTH}
+            proxy_pass http://backend;
+        }`,
+    );
+    const result = run([file]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe(file + ': ok\n');
+    expect(result.problems).toEqual([
+      'warning: ' +
+        file +
+        ':' +
+        lineOf(file, 'location /watched/') +
+        ': location /watched/: field "$auth_jwt_mode": report (line ' +
+        lineOf(file, 'mode report') +
+        '): requests it would deny reach the upstream, without an identity; set enforce once the log and the counters say the policy is right',
+    ]);
+  });
+});
+
 describe('$auth_jwt_hide_credentials on with $request_uri in proxy_pass', () => {
   test('the original query, token included, still goes upstream: reported on the proxy_pass line', () => {
     const file = conf(

@@ -28,7 +28,12 @@ describe('match rules', () => {
     const started = Date.now();
     expect(brokenRule(parsed, { email: 'a'.repeat(40) + '!@example.com' })).toBe(parsed[0]);
     expect(Date.now() - started).toBeLessThan(100);
-    const decision = decide(verified({ email: 'a'.repeat(40) + '!@example.com' }), false, { claimRules: parsed, requirements: [], requireStatus: 401 });
+    const decision = decide(verified({ email: 'a'.repeat(40) + '!@example.com' }), false, {
+      claimRules: parsed,
+      requirements: [],
+      requireStatus: 401,
+      reportOnly: false,
+    });
     expect(decision.allow).toBe(false);
     expect(decision.failure).toMatchObject({ status: 403, code: 'CLAIM_RULE_FAILED', detail: 'claim rule "' + CATASTROPHIC + '" does not hold' });
   });
@@ -75,7 +80,7 @@ describe('a rule that throws is broken', () => {
     // A pattern that cannot be run (as a bug or a broken engine would leave it).
     parsed[0].pattern = { code: null } as unknown as ClaimRule['pattern'];
     expect(brokenRule(parsed, { email: 'x', roles: ['admin'] })).toBe(parsed[0]);
-    const decision = decide(verified({ email: 'x', roles: ['admin'] }), false, { claimRules: parsed, requirements: [], requireStatus: 401 });
+    const decision = decide(verified({ email: 'x', roles: ['admin'] }), false, { claimRules: parsed, requirements: [], requireStatus: 401, reportOnly: false });
     expect({ allow: decision.allow, status: decision.failure && decision.failure.status }).toEqual({ allow: false, status: 403 });
   });
 });
