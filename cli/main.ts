@@ -12,6 +12,9 @@
  *   jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN]
  *     an identity provider's JWK Set into FILE, only when it is valid and new
  *     (exit 0, "written" or "unchanged"); exit 1 and FILE untouched otherwise.
+ *   jwt-gateway decode TOKEN [--json]
+ *     the token's header and payload, dates in UTC, NOT verified; exit 1 when
+ *     it does not parse (the gateway's reason code).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -22,10 +25,12 @@ import { indexDocument, indexedText, indexSummary } from './index';
 import { rateLimitConfig } from './rate-limits';
 import { describeProblem, isProblem } from '../njs/core/errors';
 import { syncJwks } from './jwks-sync';
+import { decodedText, decodeToken, undecodable } from './decode';
 
 const USAGE =
   'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
-  '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]';
+  '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]\n' +
+  '       jwt-gateway decode TOKEN [--json]';
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -160,9 +165,23 @@ async function jwksSync(args: string[]): Promise<void> {
   process.stdout.write('nginx reloaded\n');
 }
 
+/** `decode`: the token's parts, printed; nothing is verified. */
+function decode(args: string[]): void {
+  const { values, positionals } = parseCommandLine(args, USAGE, { json: { type: 'boolean' } }, { positionals: true, help: true });
+  if (positionals.length !== 1) usageError(USAGE, 'decode takes one token');
+  const decoded = decodeToken(positionals[0]);
+  if (isProblem(decoded)) {
+    process.stderr.write(undecodable(decoded) + '\n');
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(values.json ? JSON.stringify(decoded) + '\n' : decodedText(decoded));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
 else if (command === 'index') index(rest);
 else if (command === 'jwks') void jwksSync(rest);
+else if (command === 'decode') decode(rest);
 else usageError(USAGE);
