@@ -251,7 +251,7 @@ export const SETTINGS: SettingSpec[] = [
     syntax: 'enforce | report',
     default: '`enforce`',
     summary:
-      '`report` lets through what the token or the policy would deny (bad token, claim rule, requirement), without an identity (no consumer headers), and logs and counts it as `would deny`: a stricter policy can be watched before it is enforced. Config errors, unavailable keys and internal errors deny all the same. `jwt-gateway check` warns where it is on',
+      '`report` lets through what the token or the policy would deny (bad token, claim rule, requirement), without an identity (no consumer headers, empty claim variables), and logs and counts it as `would deny`: a stricter policy can be watched before it is enforced. Config errors, unavailable keys, internal errors and revoked tokens deny all the same. `jwt-gateway check` warns where it is on',
     decides: true,
   },
   {

@@ -7,7 +7,7 @@ import { cacheUntil } from './core/cache-lifetime';
 import { claimText } from './core/claim-path';
 import { describeProblem, LOG_PREFIX, Problem } from './core/errors';
 import { Identity } from './core/keys/types';
-import { decisionFor, knownOutcome, logUnexpected, Outcome, withOutcome } from './nginx/outcome';
+import { decisionFor, knownOutcome, logUnexpected, Outcome, reportedAsNobody, withOutcome } from './nginx/outcome';
 import { hideValue, upstreamArgs, upstreamAuthorization, upstreamCookie, upstreamValue } from './nginx/request-token';
 import { injectFault } from './nginx/faults';
 import { workerGeneration } from './nginx/generation';
@@ -54,7 +54,7 @@ function valueOf(r: NginxHTTPRequest, outcome: Outcome, value: (outcome: Outcome
 function verifiedValue(r: NginxHTTPRequest, part: 'payload' | 'header' | 'payloadText', name: string): Answer {
   return answer(r, (outcome) => {
     const result = outcome.verdict.result;
-    if (!result.ok) return '';
+    if (!result.ok || reportedAsNobody(r, outcome)) return '';
     return claimText(part === 'payloadText' ? result.payloadText : result[part][name]);
   });
 }
@@ -84,15 +84,18 @@ function reasonOf(r: NginxHTTPRequest, outcome: Outcome): Problem | null {
 
 /** Who the request runs as: nobody when a report-only location lets through what it would deny. */
 function identityOf(r: NginxHTTPRequest, outcome: Outcome): Identity | null {
-  return outcome.settings.reportOnly && decisionFor(r, outcome).wouldDeny ? null : outcome.verdict.identity;
+  return reportedAsNobody(r, outcome) ? null : outcome.verdict.identity;
 }
 
 /** Logs and counts the decision once per request. */
 function conclude(r: NginxHTTPRequest, outcome: Outcome, style: 'direct' | 'auth_request'): Problem | null {
   const failure = rejection(r, outcome);
+  if (!outcome.counted) {
+    outcome.counted = true;
+    countDecision(outcome, decisionFor(r, outcome), style);
+  }
   if (outcome.logged) return failure;
   outcome.logged = true;
-  countDecision(outcome, decisionFor(r, outcome), style);
   const verdict = outcome.verdict;
   for (let i = 0; i < verdict.configErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(verdict.configErrors[i]));
   for (let i = 0; i < outcome.claimSetErrors.length; i++) r.error(LOG_PREFIX + 'config error: ' + describeProblem(outcome.claimSetErrors[i]));
@@ -257,23 +260,23 @@ function header_typ(r: NginxHTTPRequest): Answer {
 function payload(r: NginxHTTPRequest): Answer {
   return verifiedValue(r, 'payloadText', '');
 }
+function consumerOf(identity: Identity | null): string {
+  return identity ? identity.consumer : '';
+}
+function credentialOf(identity: Identity | null): string {
+  return (identity && identity.credential) || '';
+}
+function customIdOf(identity: Identity | null): string {
+  return (identity && identity.customId) || '';
+}
 function consumer(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => {
-    const identity = identityOf(r, outcome);
-    return identity ? identity.consumer : '';
-  });
+  return answer(r, (outcome) => consumerOf(identityOf(r, outcome)));
 }
 function credential(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => {
-    const identity = identityOf(r, outcome);
-    return (identity && identity.credential) || '';
-  });
+  return answer(r, (outcome) => credentialOf(identityOf(r, outcome)));
 }
 function consumer_custom_id(r: NginxHTTPRequest): Answer {
-  return answer(r, (outcome) => {
-    const identity = identityOf(r, outcome);
-    return (identity && identity.customId) || '';
-  });
+  return answer(r, (outcome) => customIdOf(identityOf(r, outcome)));
 }
 /** The direct style's cache: "hit", "miss", or "" where the location has no `$auth_jwt_cache_zone` (or does not use it for this request). */
 function cache_status(r: NginxHTTPRequest): Answer {

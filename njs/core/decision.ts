@@ -26,8 +26,12 @@ export interface Decision {
   wouldDeny: boolean;
 }
 
-/** The gateway's own failures deny in every mode: a report-only location cannot decide without its config, its keys or its code either. */
-const ALWAYS_DENIED: { [code: string]: boolean } = { CONFIG_INVALID: true, KEYS_UNAVAILABLE: true, INTERNAL: true };
+/**
+ * Denied in every mode: the gateway's own failures (a report-only location
+ * cannot decide without its config, its keys or its code either), and a
+ * revoked token, revocation being the way to stop one at once.
+ */
+const ALWAYS_DENIED: { [code: string]: boolean } = { CONFIG_INVALID: true, KEYS_UNAVAILABLE: true, INTERNAL: true, TOKEN_REVOKED: true };
 
 /** The decision of a report-only location: a denial it may report becomes a pass. */
 function reported(decision: Decision, policy: DecisionPolicy): Decision {

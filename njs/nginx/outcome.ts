@@ -29,6 +29,10 @@ export interface Outcome {
   /** $auth_jwt_claim_set variables that could not be written; logged after the verdict's config errors. */
   claimSetErrors: Problem[];
   logged: boolean;
+  /** Counted in the metrics (njs/nginx/metrics.ts); apart from `logged`, which an unexpected error sets at once. */
+  counted: boolean;
+  /** The requirement variables are being read for the decision (they may read $jwt_consumer, which then must not ask for the decision again). */
+  deciding: boolean;
   /** The direct style's cache ($jwt_cache_status): "hit", "miss" (verified, and kept when allowed), or "" when not used. */
   cache: string;
 }
@@ -79,7 +83,7 @@ function prepare(r: NginxHTTPRequest, facts: RequestFacts, isSubrequest: boolean
 
 function evaluated(r: NginxHTTPRequest, settings: Settings, verdict: Verdict, cache: string): Outcome {
   FAULT: injectFault(r, 'verified');
-  return { settings, verdict, decision: null, claimSetErrors: [], logged: false, cache };
+  return { settings, verdict, decision: null, claimSetErrors: [], logged: false, counted: false, deciding: false, cache };
 }
 
 /** The direct style's cache, where the location names a zone: a problem (no such zone) makes the request CONFIG_INVALID. */
@@ -126,6 +130,28 @@ function writeClaimVariables(r: NginxHTTPRequest, outcome: Outcome): Outcome {
   return outcome;
 }
 
+/** A request a report-only location lets through carries no claims: the $auth_jwt_claim_set variables written before the decision are emptied. */
+function clearClaimVariables(r: NginxHTTPRequest, outcome: Outcome): void {
+  const claimSet = outcome.settings.claimSet;
+  for (let i = 0; i < claimSet.length; i++) {
+    try {
+      r.variables[claimSet[i].variable] = '';
+    } catch (e) {
+      // not writable: writeClaimVariables has reported it, and wrote nothing there
+    }
+  }
+}
+
+/**
+ * Whether the request runs as nobody although the verdict has an identity
+ * and claims: a report-only location lets through what it would deny. Not
+ * asked while the decision reads its requirements, which may read the
+ * identity (`map $jwt_consumer ...`) as in enforce mode.
+ */
+export function reportedAsNobody(r: NginxHTTPRequest, outcome: Outcome): boolean {
+  return outcome.settings.reportOnly && !outcome.deciding && decisionFor(r, outcome).wouldDeny;
+}
+
 /** Logs an exception the gateway caught, with what became of the request. */
 export function logUnexpected(r: NginxHTTPRequest, e: unknown, consequence: string): void {
   r.error(LOG_PREFIX + 'unexpected error, ' + consequence + ': ' + String((e as { message?: string }).message || e));
@@ -141,7 +167,7 @@ function unexpected(r: NginxHTTPRequest, e: unknown): Outcome {
     configErrors: [],
     configWarnings: [],
   };
-  return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true, cache: '' };
+  return { settings: readSettings(r).settings, verdict, decision: null, claimSetErrors: [], logged: true, counted: false, deciding: false, cache: '' };
 }
 
 /** The request's outcome if it is already known: lets a handler answer without making a callback. */
@@ -182,13 +208,19 @@ export function decisionFor(r: NginxHTTPRequest, outcome: Outcome): Decision {
     FAULT: injectFault(r, 'decision');
     const settings = outcome.settings;
     const requirements: { name: string; value: string }[] = [];
-    if (outcome.verdict.result.ok) {
-      for (let i = 0; i < settings.require.length; i++) {
-        const value = r.variables[settings.require[i]];
-        requirements.push({ name: settings.require[i], value: value === undefined ? '' : value });
+    outcome.deciding = true;
+    try {
+      if (outcome.verdict.result.ok) {
+        for (let i = 0; i < settings.require.length; i++) {
+          const value = r.variables[settings.require[i]];
+          requirements.push({ name: settings.require[i], value: value === undefined ? '' : value });
+        }
       }
+    } finally {
+      outcome.deciding = false;
     }
     outcome.decision = decision(outcome.verdict, settings, requirements);
+    if (outcome.decision.wouldDeny) clearClaimVariables(r, outcome);
   }
   return outcome.decision;
 }

@@ -12,7 +12,14 @@ import { engine } from '../support/nginx';
 
 const SHARED = engine().features.sharedDict;
 const SECRET = 'report-only-test-secret-of-good-length-0123456789';
-const POLICY = ['set $auth_jwt_mode report;', 'set $auth_jwt_claim_rules "scope contains read";'];
+const POLICY = [
+  'set $auth_jwt_mode report;',
+  'set $auth_jwt_claim_rules "scope contains read";',
+  'set $auth_jwt_claim_set "jwt_scope=scope";',
+  'set $auth_jwt_revocation_list ${PREFIX}/revoked.json;',
+];
+/** What the upstream gets of the token besides the consumer headers: a claim, the payload, a claim-set variable. */
+const CLAIM_HEADERS = ['proxy_set_header X-Sub $jwt_claim_sub;', 'proxy_set_header X-Payload $jwt_payload;', 'proxy_set_header X-Scope $jwt_scope;'];
 const cached = authRequestStyle('cached');
 
 function token(claims: { [name: string]: unknown } = {}, secret = SECRET): Promise<string> {
@@ -32,7 +39,13 @@ const location = (path: string, lines: string[], snippets: string[]) =>
 
 const { it, g } = gatewayPerFile(() => ({
   config: gatewayConfig({
-    http: [...(SHARED ? ['js_shared_dict_zone zone=jwt_metrics:1m type=number;'] : []), cached.http].join('\n'),
+    http: [
+      ...(SHARED ? ['js_shared_dict_zone zone=jwt_metrics:1m type=number;'] : []),
+      'js_var $jwt_scope;',
+      // An NGINX Plus style requirement on the consumer, which the decision reads.
+      'map $jwt_consumer $is_alice { alice 1; default 0; }',
+      cached.http,
+    ].join('\n'),
     servers: [
       [
         'server {',
@@ -47,13 +60,25 @@ const { it, g } = gatewayPerFile(() => ({
       'set $auth_jwt_consumers ${PREFIX}/consumers.json;',
       'location = /metrics { js_content jwt.metrics; }',
       authRequestStyle('uncached').locations,
-      location('/direct/', POLICY, ['jwt-auth.conf', 'jwt-proxy-headers.conf']),
+      location('/direct/', POLICY, ['jwt-auth.conf', 'jwt-proxy-headers.conf']).replace(
+        '    proxy_pass',
+        CLAIM_HEADERS.map((line) => '    ' + line).join('\n') + '\n    proxy_pass',
+      ),
+      location('/alice-only/', [...POLICY, 'set $auth_jwt_require is_alice;'], ['jwt-auth.conf', 'jwt-proxy-headers.conf']),
       location('/subrequest/', POLICY, ['jwt-auth-request.conf']),
       location('/broken/', [...POLICY, 'set $auth_jwt_leeway soon;'], ['jwt-auth.conf']),
     ],
   }),
   ports: ['PORT', 'ECHO_PORT', 'CACHED_PORT'],
-  files: { 'consumers.json': JSON.stringify({ consumers: [{ username: 'alice', credentials: [{ key: 'ka', secret: SECRET }] }] }) },
+  files: {
+    'consumers.json': JSON.stringify({
+      consumers: [
+        { username: 'alice', credentials: [{ key: 'ka', secret: SECRET }] },
+        { username: 'bob', credentials: [{ key: 'kb', secret: SECRET }] },
+      ],
+    }),
+    'revoked.json': JSON.stringify({ jti: ['revoked-1'] }),
+  },
 }));
 
 const STYLES: [string, string, string][] = [
@@ -83,6 +108,26 @@ for (const [style, path, port] of STYLES) {
   });
 }
 
+it('direct style: a token that verifies but would be denied gives the upstream none of its claims either', async () => {
+  const reply = await g().get('/direct/x', { Authorization: 'Bearer ' + (await token({ scope: 'write', sub: 'alice-sub' })) });
+  expect(reply.status).toBe(200);
+  const headers = (reply.json() as { headers: { [name: string]: string } }).headers;
+  expect([headers['X-Sub'], headers['X-Payload'], headers['X-Scope'], headers['X-Consumer-Username']]).toEqual([undefined, undefined, undefined, undefined]);
+  const allowed = (await g().echo('/direct/x', { Authorization: 'Bearer ' + (await token({ sub: 'alice-sub' })) })).headers;
+  expect([allowed['X-Sub'], allowed['X-Scope'], allowed['X-Consumer-Username']]).toEqual(['alice-sub', 'read', 'alice']);
+});
+
+it('a requirement on $jwt_consumer reads it as in enforce mode: alice passes as alice, bob is let through as nobody', async () => {
+  expect((await g().echo('/alice-only/x', { Authorization: 'Bearer ' + (await token()) })).headers['X-Consumer-Username']).toBe('alice');
+  const bob = await g().echo('/alice-only/x', { Authorization: 'Bearer ' + (await token({ key: 'kb' })) });
+  expect(bob.headers['X-Consumer-Username']).toBeUndefined();
+  await g().logLine('error.log', 'would deny 401 REQUIREMENT_FAILED: required variable $is_alice is "0"');
+});
+
+it('a revoked token is refused in report mode too: revocation stops a token at once', async () => {
+  expectRejected(await g().get('/direct/x', { Authorization: 'Bearer ' + (await token({ jti: 'revoked-1' })) }), MESSAGES.verifyFailed);
+});
+
 it('the cached style keeps no pass it would deny: the same rule-failing token is verified each time', async () => {
   const failing = await token({ scope: 'write' });
   for (let i = 0; i < 2; i++) {
@@ -104,10 +149,13 @@ it('what the gateway cannot decide (a config error) is a 401 in report mode too'
 if (SHARED) {
   it('the counters say "would_deny", by reason, apart from denials', async () => {
     const page = (await g().get('/metrics')).text;
-    expect(page).toContain('jwt_gateway_would_deny_total{code="CLAIM_RULE_FAILED",status="403"} 5\n');
+    // One per style, two for the cached style's test, one for the claims test.
+    expect(page).toContain('jwt_gateway_would_deny_total{code="CLAIM_RULE_FAILED",status="403"} 6\n');
+    expect(page).toContain('jwt_gateway_would_deny_total{code="REQUIREMENT_FAILED",status="401"} 1\n');
     expect(page).toContain('jwt_gateway_would_deny_total{code="TOKEN_EXPIRED",status="401"} 3\n');
-    expect(page).toContain('jwt_gateway_requests_total{style="direct",outcome="would_deny"} 3\n');
+    expect(page).toContain('jwt_gateway_requests_total{style="direct",outcome="would_deny"} 5\n');
     expect(page).not.toMatch(/jwt_gateway_denials_total\{code="(TOKEN_EXPIRED|SIGNATURE_INVALID|CLAIM_RULE_FAILED)"/);
     expect(page).toContain('jwt_gateway_denials_total{code="CONFIG_INVALID",status="401"} 1\n');
+    expect(page).toContain('jwt_gateway_denials_total{code="TOKEN_REVOKED",status="401"} 1\n');
   });
 }
