@@ -12,6 +12,8 @@
  *   jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN]
  *     an identity provider's JWK Set into FILE, only when it is valid and new
  *     (exit 0, "written" or "unchanged"); exit 1 and FILE untouched otherwise.
+ *   jwt-gateway keygen --alg ALG [--kid KID] --out DIR
+ *     a new HMAC secret or key pair (PEM and JWK) in DIR; never overwrites.
  *   jwt-gateway decode TOKEN [--json]
  *     the token's header and payload, dates in UTC, NOT verified; exit 1 when
  *     it does not parse (the gateway's reason code).
@@ -26,10 +28,12 @@ import { rateLimitConfig } from './rate-limits';
 import { describeProblem, isProblem } from '../njs/core/errors';
 import { syncJwks } from './jwks-sync';
 import { decodedText, decodeToken, undecodable } from './decode';
+import { defaultKid, generateKey, KEYGEN_ALGORITHMS } from './keygen';
 
 const USAGE =
   'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
   '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]\n' +
+  '       jwt-gateway keygen --alg HS256|HS384|HS512|RS256|PS256|ES256|ES384|ES512|EdDSA [--kid KID] --out DIR [--json]\n' +
   '       jwt-gateway decode TOKEN [--json]';
 
 function fail(message: string): never {
@@ -178,10 +182,36 @@ function decode(args: string[]): void {
   process.stdout.write(values.json ? JSON.stringify(decoded) + '\n' : decodedText(decoded));
 }
 
+/** `keygen`: the key's files, and which they are. */
+function keygen(args: string[]): void {
+  const { values } = parseCommandLine(
+    args,
+    USAGE,
+    { alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
+    { help: true },
+  );
+  const alg = KEYGEN_ALGORITHMS.find((known) => known === values.alg);
+  if (!alg) usageError(USAGE, '--alg needs one of ' + KEYGEN_ALGORITHMS.join(', '));
+  if (!values.out) usageError(USAGE, 'keygen needs --out DIR');
+  if (values.kid !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(values.kid))
+    usageError(USAGE, '--kid takes 1 to 64 of A-Z a-z 0-9 . _ - (it names the files)');
+  let generated;
+  try {
+    generated = generateKey(alg, values.kid ?? defaultKid(alg, new Date()), values.out);
+  } catch (e) {
+    process.stderr.write((e as Error).message + '\n');
+    process.exitCode = 1;
+    return;
+  }
+  if (values.json) process.stdout.write(JSON.stringify({ alg, ...generated }) + '\n');
+  else for (const what of Object.keys(generated.files)) process.stdout.write(what + ': ' + generated.files[what] + '\n');
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
 else if (command === 'index') index(rest);
 else if (command === 'jwks') void jwksSync(rest);
 else if (command === 'decode') decode(rest);
+else if (command === 'keygen') keygen(rest);
 else usageError(USAGE);
