@@ -4,25 +4,15 @@
  * door are reported with file, line, entry and field, exit status 1; the
  * README's recipes, the demo and the shipped snippets pass with exit 0.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SETTINGS } from '../../build/settings-table';
+import { CLI as cli, cliTestFiles, ROOT } from '../support/cli';
 import { composeConfig, readmeRecipes } from '../support/readme-recipes';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'build', 'dist', 'cli.mjs');
-const SNIPPETS = path.join(root, 'nginx');
-let dir: string;
-
-beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, 'build', 'build.mjs')], { cwd: root, stdio: 'pipe' });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'check-nginx-test-'));
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const SNIPPETS = path.join(ROOT, 'nginx');
+const scratch = cliTestFiles('check-nginx-test');
 
 interface Run {
   status: number | null;
@@ -40,7 +30,7 @@ function run(args: string[]): Run {
 
 /** Writes `name` (relative to the test folder) and returns its path. */
 function write(name: string, text: string): string {
-  const file = path.join(dir, name);
+  const file = path.join(scratch(), name);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, text);
   return file;
@@ -367,7 +357,7 @@ describe('includes, pieces of config and --conf-dir', () => {
       'etc/sites-enabled/api',
       'server {\n    location /api/ {\n        set $auth_jwt_consumers c;\n        include snippets/auth.conf;\n    }\n}\n',
     );
-    expect(run(['--conf-dir', path.join(dir, 'etc'), site])).toMatchObject({ status: 0, problems: [], stdout: site + ': ok\n' });
+    expect(run(['--conf-dir', path.join(scratch(), 'etc'), site])).toMatchObject({ status: 0, problems: [], stdout: site + ': ok\n' });
     // without it, the include is looked up next to the file, where it is not (nginx -t would fail the same way), and the location looks unprotected
     expect(run([site]).problems).toEqual([
       expect.stringMatching(new RegExp('^' + site + ':4: include snippets/auth\\.conf: .*cannot be read \\(ENOENT\\); nginx -t fails too$')),
@@ -407,8 +397,8 @@ describe('includes, pieces of config and --conf-dir', () => {
 describe('no false alarms', () => {
   const values = (prefix: string): { [name: string]: string } => ({
     PREFIX: prefix,
-    ROOT: root,
-    BUNDLE: path.join(root, 'build', 'dist', 'jwt-gateway.js'),
+    ROOT,
+    BUNDLE: path.join(ROOT, 'build', 'dist', 'jwt-gateway.js'),
     NJS_MODULE: '/usr/lib/nginx/modules/ngx_http_js_module.so',
     PORT: '8080',
     ECHO_PORT: '8081',
@@ -416,7 +406,7 @@ describe('no false alarms', () => {
   const render = (template: string, prefix: string) => template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => values(prefix)[name]);
 
   test("every recipe of the README together, in the tests' frame, passes", () => {
-    const prefix = path.join(dir, 'recipes');
+    const prefix = path.join(scratch(), 'recipes');
     write('recipes/jwt-rate-limit-zones.conf', '');
     write('recipes/jwt-rate-limits.conf', '');
     const file = write('recipes/nginx.conf', render(composeConfig(readmeRecipes()), prefix));
@@ -424,10 +414,10 @@ describe('no false alarms', () => {
   });
 
   test('the demo config passes', () => {
-    const prefix = path.join(dir, 'demo');
+    const prefix = path.join(scratch(), 'demo');
     write('demo/jwt-rate-limit-zones.conf', '');
     write('demo/jwt-rate-limits.conf', '');
-    const file = write('demo/nginx.conf', render(readFileSync(path.join(root, 'nginx', 'demo', 'nginx.conf'), 'utf8'), prefix));
+    const file = write('demo/nginx.conf', render(readFileSync(path.join(ROOT, 'nginx', 'demo', 'nginx.conf'), 'utf8'), prefix));
     expect(run([file])).toMatchObject({ status: 0, problems: [] });
   });
 

@@ -3,32 +3,22 @@
  * file, the entry and the field named, and a non-zero exit status; a good one
  * passes. The command line is run as a user runs it, from the built bundle.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkDocument } from '../../cli/check';
 import { indexDocument, indexedText } from '../../cli/index';
 import { hashOf, INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { formatLayout, LAYOUT_PREFIX, parseLayout } from '../../njs/core/keys/layout';
+import { CLI as cli, cliTestFiles, ROOT } from '../support/cli';
 import { CAPS, jackConsumer } from '../support/core';
 import { repointed } from '../support/index-documents';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'build', 'dist', 'cli.mjs');
-let dir: string;
-
-beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, 'build', 'build.mjs')], { cwd: root, stdio: 'pipe' });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'check-test-'));
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const scratch = cliTestFiles('check-test');
 
 function check(name: string, content: string | object, extraArgs: string[] = []): { status: number | null; stdout: string; stderr: string } {
-  const file = path.join(dir, name);
+  const file = path.join(scratch(), name);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   const result = spawnSync(process.execPath, [cli, 'check', ...extraArgs, file], {
     encoding: 'utf8',
@@ -197,13 +187,13 @@ test.each([
 ])('refuses %s, naming file, entry and field', (_name, content, expected) => {
   const result = check('bad.json', content);
   expect(result.status).toBe(1);
-  expect(result.stderr).toMatch(new RegExp(path.join(dir, 'bad.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
+  expect(result.stderr).toMatch(new RegExp(path.join(scratch(), 'bad.json').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')));
   expect(result.stderr).toMatch(expected);
   expect(result.stderr).toMatch(/\d+ problem\(s\) found/);
 });
 
 test("RFC 7520's JWK Set passes: its RSA and EC keys share a kid, which RFC 7517 4.5 allows for keys of different types", () => {
-  const fixture = path.join(root, 'test', 'fixtures', 'rfc7520-jwks.json');
+  const fixture = path.join(ROOT, 'test', 'fixtures', 'rfc7520-jwks.json');
   const document = JSON.parse(readFileSync(fixture, 'utf8'));
   expect(document.keys.map((key: { kty: string; kid: string }) => key.kty + ' ' + key.kid)).toEqual([
     'EC bilbo.baggins@hobbiton.example',
@@ -230,11 +220,11 @@ test('Ed25519 keys are an error for njs before 0.9.7 and fine after', () => {
 });
 
 test('several files: each is reported, the exit status covers them all', () => {
-  const good = path.join(dir, 'good2.json');
+  const good = path.join(scratch(), 'good2.json');
   writeFileSync(good, JSON.stringify({ consumers: [jackConsumer()] }));
-  const bad = path.join(dir, 'bad2.json');
+  const bad = path.join(scratch(), 'bad2.json');
   writeFileSync(bad, '[]');
-  const result = spawnSync(process.execPath, [cli, 'check', good, bad, path.join(dir, 'missing.json')], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, [cli, 'check', good, bad, path.join(scratch(), 'missing.json')], { encoding: 'utf8' });
   expect(result.status).toBe(1);
   expect(result.stdout).toMatch(/good2\.json: ok/);
   expect(result.stderr).toMatch(/bad2\.json: not a JSON object/);
@@ -242,8 +232,8 @@ test('several files: each is reported, the exit status covers them all', () => {
 });
 
 test('index writes the file with its index, check passes it, and refuses it once the consumers change', () => {
-  const source = path.join(dir, 'to-index.json');
-  const indexed = path.join(dir, 'indexed.json');
+  const source = path.join(scratch(), 'to-index.json');
+  const indexed = path.join(scratch(), 'indexed.json');
   writeFileSync(
     source,
     JSON.stringify({ consumers: [jackConsumer(), { username: 'kim', credentials: [{ key: 'kim-key', secret: 'kim-secret-0123456789-0123456789' }] }] }),
@@ -260,10 +250,12 @@ test('index writes the file with its index, check passes it, and refuses it once
   expect(stale.stderr).toMatch(
     /stale\.json: consumer map: field "index": does not match the consumers \(stale or edited; 2 credential keys and 2 usernames not found through it, their tokens are refused\): run `jwt-gateway index` again/,
   );
-  const reindexed = spawnSync(process.execPath, [cli, 'index', path.join(dir, 'stale.json'), '--out', path.join(dir, 'stale.json')], { encoding: 'utf8' });
+  const reindexed = spawnSync(process.execPath, [cli, 'index', path.join(scratch(), 'stale.json'), '--out', path.join(scratch(), 'stale.json')], {
+    encoding: 'utf8',
+  });
   expect(reindexed.status).toBe(0);
-  expect(check('stale.json', readFileSync(path.join(dir, 'stale.json'), 'utf8')).status).toBe(0);
-  const revocations = path.join(dir, 'revoked-for-index.json');
+  expect(check('stale.json', readFileSync(path.join(scratch(), 'stale.json'), 'utf8')).status).toBe(0);
+  const revocations = path.join(scratch(), 'revoked-for-index.json');
   writeFileSync(revocations, JSON.stringify({ jti: ['x'] }));
   const notAMap = spawnSync(process.execPath, [cli, 'index', revocations], { encoding: 'utf8' });
   expect(notAMap.status).toBe(2);
@@ -271,7 +263,7 @@ test('index writes the file with its index, check passes it, and refuses it once
 });
 
 test('index of a JWK Set prints it with its index on stdout; check reports a hand-edited one', () => {
-  const file = path.join(dir, 'jwks-to-index.json');
+  const file = path.join(scratch(), 'jwks-to-index.json');
   const jwks = {
     keys: [
       { ...ecJwk(), kid: 'ec-1' },

@@ -4,19 +4,11 @@
  * UTC, "NOT VERIFIED" first (and `verified: false` with --json), and for a
  * token the gateway cannot parse, its reason code and exit 1.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
+import { cliTestFiles, runCli } from '../support/cli';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'build', 'dist', 'cli.mjs');
-
-beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, 'build', 'build.mjs')], { cwd: root, stdio: 'pipe' });
-});
-
-const decode = (...args: string[]) => spawnSync(process.execPath, [cli, 'decode', ...args], { encoding: 'utf8' });
+cliTestFiles('decode-test');
+const decode = (...args: string[]) => runCli('decode', ...args);
 const signed = () =>
   new SignJWT({ sub: 'alice', scope: 'read', exp: 1796157510, iat: 1796153910 })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: 'k1' })

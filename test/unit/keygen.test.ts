@@ -6,29 +6,18 @@
  * `check` accepts that JWK Set; secrets are as long as the hash, private
  * files are 0600, and an existing key is never overwritten.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { importPKCS8, SignJWT } from 'jose';
 import { authenticate } from '../../njs/core/authenticate';
 import { consumersSource } from '../../njs/core/keys/consumers';
 import { jwksSource } from '../../njs/core/keys/jwks';
 import { KeySource } from '../../njs/core/keys/types';
+import { cliTestFiles, runCli } from '../support/cli';
 import { CAPS } from '../support/core';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const cli = path.join(root, 'build', 'dist', 'cli.mjs');
-let dir: string;
-
-beforeAll(() => {
-  execFileSync(process.execPath, [path.join(root, 'build', 'build.mjs')], { cwd: root, stdio: 'pipe' });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'keygen-test-'));
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const scratch = cliTestFiles('keygen-test');
+const run = runCli;
 const NOW = Math.floor(Date.now() / 1000);
 const verifies = async (token: string, source: KeySource) => {
   const result = await authenticate(token, source, { maxTokenBytes: 16384, leeway: 0, requiredClaims: [], keyClaim: 'key' }, NOW, CAPS);
@@ -39,7 +28,7 @@ const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'PS256', 'ES256', 'ES384
 
 test.each(ALGORITHMS)('%s: a token signed with what keygen wrote verifies with its public half, as a consumer and as a JWK Set', async (alg) => {
   const kid = 'k-' + alg.toLowerCase();
-  const written = run('keygen', '--alg', alg, '--kid', kid, '--out', dir, '--json');
+  const written = run('keygen', '--alg', alg, '--kid', kid, '--out', scratch(), '--json');
   expect(written.status).toBe(0);
   const files = JSON.parse(written.stdout).files as { [what: string]: string };
   const jwk = JSON.parse(readFileSync(files.jwk, 'utf8'));
@@ -60,24 +49,24 @@ test.each(ALGORITHMS)('%s: a token signed with what keygen wrote verifies with i
   }
   expect(await verifies(token, jwksSource({ keys: [jwk] }, 'keygen JWK', CAPS))).toBe(true);
   expect(await verifies(token, consumersSource({ consumers: [{ username: 'issued', credentials: [credential] }] }, 'keygen map', CAPS))).toBe(true);
-  const set = path.join(dir, kid + '-set.json');
+  const set = path.join(scratch(), kid + '-set.json');
   writeFileSync(set, JSON.stringify({ keys: [jwk] }));
   // Judged for an njs with Ed25519 (0.9.7+), whatever njs is installed.
   expect(run('check', '--njs', '1.0.2', set).stdout).toBe(set + ': ok\n');
 });
 
 test('an existing key is never overwritten: exit 1, the file as it was', () => {
-  expect(run('keygen', '--alg', 'HS256', '--kid', 'kept', '--out', dir).status).toBe(0);
-  const before = readFileSync(path.join(dir, 'kept.secret'), 'utf8');
-  const again = run('keygen', '--alg', 'HS256', '--kid', 'kept', '--out', dir);
+  expect(run('keygen', '--alg', 'HS256', '--kid', 'kept', '--out', scratch()).status).toBe(0);
+  const before = readFileSync(path.join(scratch(), 'kept.secret'), 'utf8');
+  const again = run('keygen', '--alg', 'HS256', '--kid', 'kept', '--out', scratch());
   expect(again.status).toBe(1);
   expect(again.stderr).toContain('kept.secret exists already');
-  expect(readFileSync(path.join(dir, 'kept.secret'), 'utf8')).toBe(before);
+  expect(readFileSync(path.join(scratch(), 'kept.secret'), 'utf8')).toBe(before);
 });
 
 test('without --kid the kid says what and when; a bad --alg or --kid is a usage error', () => {
-  const written = run('keygen', '--alg', 'ES256', '--out', dir, '--json');
+  const written = run('keygen', '--alg', 'ES256', '--out', scratch(), '--json');
   expect(JSON.parse(written.stdout).kid).toMatch(/^es256-[0-9]{8}-[0-9a-f]{4}$/);
-  expect(run('keygen', '--alg', 'none', '--out', dir).status).toBe(2);
-  expect(run('keygen', '--alg', 'HS256', '--kid', '../escape', '--out', dir).status).toBe(2);
+  expect(run('keygen', '--alg', 'none', '--out', scratch()).status).toBe(2);
+  expect(run('keygen', '--alg', 'HS256', '--kid', '../escape', '--out', scratch()).status).toBe(2);
 });
