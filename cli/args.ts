@@ -10,10 +10,14 @@ import { parseArgs } from 'node:util';
 export type OptionSpec =
   | { type: 'boolean' }
   | { type: 'string' }
+  /** A string option given any number of times (`--claim a=1 --claim b=2`). */
+  | { type: 'strings' }
   /** A whole number from `min` to `max`; `unit` words the error ("of seconds"). */
   | { type: 'number'; min: number; max: number; unit?: string };
 
-type Values<S> = { [K in keyof S]?: S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'string' } ? string : number };
+type Values<S> = {
+  [K in keyof S]?: S[K] extends { type: 'boolean' } ? boolean : S[K] extends { type: 'string' } ? string : S[K] extends { type: 'strings' } ? string[] : number;
+};
 
 export interface CommandLine<S> {
   values: Values<S>;
@@ -32,10 +36,10 @@ export function parseCommandLine<S extends { [name: string]: OptionSpec }>(
   spec: S,
   settings: { positionals?: boolean; help?: boolean } = {},
 ): CommandLine<S> {
-  const options: { [name: string]: { type: 'boolean' | 'string'; short?: string } } = {};
-  for (const name of Object.keys(spec)) options[name] = { type: spec[name].type === 'boolean' ? 'boolean' : 'string' };
+  const options: { [name: string]: { type: 'boolean' | 'string'; short?: string; multiple?: boolean } } = {};
+  for (const name of Object.keys(spec)) options[name] = { type: spec[name].type === 'boolean' ? 'boolean' : 'string', multiple: spec[name].type === 'strings' };
   if (settings.help) options.help = { type: 'boolean', short: 'h' };
-  let parsed: { values: { [name: string]: string | boolean | undefined }; positionals: string[] };
+  let parsed: { values: { [name: string]: string | boolean | (string | boolean)[] | undefined }; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: settings.positionals ?? false, strict: true });
   } catch (e) {
@@ -45,7 +49,7 @@ export function parseCommandLine<S extends { [name: string]: OptionSpec }>(
     process.stdout.write(usage + '\n');
     process.exit(0);
   }
-  const values: { [name: string]: string | boolean | number } = {};
+  const values: { [name: string]: string | boolean | number | string[] } = {};
   for (const name of Object.keys(spec)) {
     const option = spec[name];
     const value = parsed.values[name];
@@ -59,7 +63,7 @@ export function parseCommandLine<S extends { [name: string]: OptionSpec }>(
     } else if (option.type === 'string' && value === '') {
       usageError(usage, `--${name} needs a value`);
     } else {
-      values[name] = value;
+      values[name] = value as string | boolean | string[];
     }
   }
   return { values: values as Values<S>, positionals: parsed.positionals };

@@ -14,6 +14,8 @@
  *     (exit 0, "written" or "unchanged"); exit 1 and FILE untouched otherwise.
  *   jwt-gateway keygen --alg ALG [--kid KID] --out DIR
  *     a new HMAC secret or key pair (PEM and JWK) in DIR; never overwrites.
+ *   jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim k=v]... [--kid KID]
+ *     a token for a consumer of the map (HMAC secrets from the map, private keys from --key).
  *   jwt-gateway decode TOKEN [--json]
  *     the token's header and payload, dates in UTC, NOT verified; exit 1 when
  *     it does not parse (the gateway's reason code).
@@ -29,11 +31,13 @@ import { describeProblem, isProblem } from '../njs/core/errors';
 import { syncJwks } from './jwks-sync';
 import { decodedText, decodeToken, undecodable } from './decode';
 import { defaultKid, generateKey, KEYGEN_ALGORITHMS } from './keygen';
+import { signToken } from './sign';
 
 const USAGE =
   'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
   '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]\n' +
   '       jwt-gateway keygen --alg HS256|HS384|HS512|RS256|PS256|ES256|ES384|ES512|EdDSA [--kid KID] --out DIR [--json]\n' +
+  '       jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim NAME=VALUE]... [--kid KID] [--key-claim NAME]\n' +
   '       jwt-gateway decode TOKEN [--json]';
 
 function fail(message: string): never {
@@ -207,6 +211,45 @@ function keygen(args: string[]): void {
   else for (const what of Object.keys(generated.files)) process.stdout.write(what + ': ' + generated.files[what] + '\n');
 }
 
+/** `sign`: the token on stdout. */
+async function sign(args: string[]): Promise<void> {
+  const { values } = parseCommandLine(
+    args,
+    USAGE,
+    {
+      consumers: { type: 'string' },
+      consumer: { type: 'string' },
+      credential: { type: 'string' },
+      key: { type: 'string' },
+      exp: { type: 'string' },
+      nbf: { type: 'string' },
+      claim: { type: 'strings' },
+      kid: { type: 'string' },
+      'key-claim': { type: 'string' },
+    },
+    { help: true },
+  );
+  if (!values.consumers || !values.consumer) usageError(USAGE, 'sign needs --consumers FILE and --consumer NAME');
+  const token = await signToken({
+    consumers: values.consumers,
+    consumer: values.consumer,
+    credential: values.credential,
+    key: values.key,
+    exp: values.exp ?? '1h',
+    nbf: values.nbf,
+    claims: values.claim ?? [],
+    kid: values.kid,
+    keyClaim: values['key-claim'] ?? 'key',
+    now: Math.floor(Date.now() / 1000),
+  });
+  if (isProblem(token)) {
+    process.stderr.write(describeProblem(token) + '\n');
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(token + '\n');
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
@@ -214,4 +257,5 @@ else if (command === 'index') index(rest);
 else if (command === 'jwks') void jwksSync(rest);
 else if (command === 'decode') decode(rest);
 else if (command === 'keygen') keygen(rest);
+else if (command === 'sign') void sign(rest);
 else usageError(USAGE);
