@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { importPKCS8, SignJWT } from 'jose';
+import { checkDocument } from './check';
 import { configProblem, isProblem, Problem } from '../njs/core/errors';
 import { DEFAULT_ALGORITHM } from '../njs/core/keys/consumers';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
@@ -47,13 +48,15 @@ export function claimOf(text: string): [string, unknown] | null {
   }
 }
 
+/** The credential to sign with, when the gateway would use it too (`check`'s verdict on it, else). */
 function credentialOf(options: SignOptions): JsonObject | Problem {
-  let map: JsonObject | string;
+  let bytes: Uint8Array;
   try {
-    map = parseJsonObject(readFileSync(options.consumers));
+    bytes = readFileSync(options.consumers);
   } catch (e) {
     return configProblem(options.consumers, undefined, undefined, 'cannot be read: ' + (e as Error).message);
   }
+  const map = parseJsonObject(bytes);
   if (typeof map === 'string') return configProblem(options.consumers, undefined, undefined, map);
   const consumers = Array.isArray(map.consumers) ? (map.consumers as JsonObject[]) : [];
   const consumer = consumers.find((entry) => entry && entry.username === options.consumer);
@@ -69,7 +72,12 @@ function credentialOf(options: SignOptions): JsonObject | Problem {
       wanted === undefined ? 'none' : 'none with id or key ' + JSON.stringify(wanted),
     );
   }
-  return credential;
+  const entry =
+    'consumers[' + consumers.indexOf(consumer) + '] (' + JSON.stringify(options.consumer) + ').credentials[' + credentials.indexOf(credential) + ']';
+  const refused = checkDocument(options.consumers, bytes, { ed25519: true, env: (name) => process.env[name] }).find((problem) =>
+    (problem.entry ?? '').startsWith(entry),
+  );
+  return refused ? configProblem(refused.file, refused.entry, refused.field, refused.message + ' (the gateway skips this credential)') : credential;
 }
 
 /** The signed token, or what stops it (the map, the consumer, the credential, the key, an option). */

@@ -2,7 +2,8 @@
  * `jwt-gateway sign` (cli/sign.ts), run from the built CLI: a token for a
  * consumer of a map, which the gateway's core verifies with that same map
  * (an HMAC secret, a base64 one, and an ES256 pair from `keygen`); its
- * claims, expiry and kid as asked; and what stops it said plainly, exit 1.
+ * claims, expiry and kid as asked; and what stops it said plainly, exit 1,
+ * a credential the gateway would skip included.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,7 @@ beforeAll(() => {
           { key: 'jack-key', secret: SECRET },
           { key: 'jack-b64', secret: Buffer.from(SECRET + SECRET).toString('base64'), base64_secret: true, algorithm: 'HS512' },
           { key: 'jack-es', algorithm: 'ES256', public_key: readFileSync(path.join(scratch(), 'jack-es.public.pem'), 'utf8') },
+          { key: 'jack-short', secret: SECRET, algorithm: 'HS512' },
         ],
       },
     ],
@@ -76,6 +78,11 @@ test.each([
   ['a credential not there', ['--credential', 'other'], 'none with id or key "other"'],
   ['an ES256 credential without --key', ['--credential', 'jack-es'], '--key: the credential is ES256'],
   ['a duration that is none', ['--exp', 'soon'], '--exp: expected a duration'],
+  [
+    'a credential the gateway would skip (a secret too short for HS512)',
+    ['--credential', 'jack-short'],
+    'HS512 needs at least 64 (RFC 7518 3.2: no shorter than the hash output) (the gateway skips this credential)',
+  ],
   ['a claim without =', ['--claim', 'scope'], '--claim: expected name=value'],
 ])('%s: exit 1 and why', (_what, args, message) => {
   const run = sign(...args);
