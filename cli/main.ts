@@ -16,6 +16,8 @@
  *     a new HMAC secret or key pair (PEM and JWK) in DIR; never overwrites.
  *   jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim k=v]... [--kid KID]
  *     a token for a consumer of the map (HMAC secrets from the map, private keys from --key).
+ *   jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--json]
+ *     what the gateway would decide and why (exit 0 allowed, 1 denied).
  *   jwt-gateway decode TOKEN [--json]
  *     the token's header and payload, dates in UTC, NOT verified; exit 1 when
  *     it does not parse (the gateway's reason code).
@@ -32,12 +34,14 @@ import { syncJwks } from './jwks-sync';
 import { decodedText, decodeToken, undecodable } from './decode';
 import { defaultKid, generateKey, KEYGEN_ALGORITHMS } from './keygen';
 import { signToken } from './sign';
+import { verifyText, verifyToken } from './verify';
 
 const USAGE =
   'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
   '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]\n' +
   '       jwt-gateway keygen --alg HS256|HS384|HS512|RS256|PS256|ES256|ES384|ES512|EdDSA [--kid KID] --out DIR [--json]\n' +
   '       jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim NAME=VALUE]... [--kid KID] [--key-claim NAME]\n' +
+  '       jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--json]\n' +
   '       jwt-gateway decode TOKEN [--json]';
 
 function fail(message: string): never {
@@ -250,6 +254,28 @@ async function sign(args: string[]): Promise<void> {
   process.stdout.write(token + '\n');
 }
 
+/** `verify`: the decision, exit 0 when the gateway would let the request through, 1 when it would deny it. */
+async function verify(args: string[]): Promise<void> {
+  const { values, positionals } = parseCommandLine(
+    args,
+    USAGE,
+    { consumers: { type: 'string' }, jwks: { type: 'string' }, set: { type: 'strings' }, json: { type: 'boolean' } },
+    { positionals: true, help: true },
+  );
+  if (positionals.length !== 1) usageError(USAGE, 'verify takes one token');
+  const answer = await verifyToken({
+    token: positionals[0],
+    consumers: values.consumers,
+    jwks: values.jwks,
+    sets: values.set ?? [],
+    capabilities: { ed25519: true, env: (name) => process.env[name] },
+    now: Math.floor(Date.now() / 1000),
+  });
+  if (isProblem(answer)) usageError(USAGE, describeProblem(answer));
+  process.stdout.write(values.json ? JSON.stringify(answer) + '\n' : verifyText(answer));
+  if (!answer.allow) process.exitCode = 1;
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
@@ -258,4 +284,5 @@ else if (command === 'jwks') void jwksSync(rest);
 else if (command === 'decode') decode(rest);
 else if (command === 'keygen') keygen(rest);
 else if (command === 'sign') void sign(rest);
+else if (command === 'verify') void verify(rest);
 else usageError(USAGE);
