@@ -31,13 +31,13 @@ export interface SignOptions {
 const UNITS: { [unit: string]: number } = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Seconds in `1h`, `30m`, `90s`, `2d` or a plain number of seconds; NaN otherwise. */
-export function durationSeconds(text: string): number {
+function durationSeconds(text: string): number {
   const found = /^([0-9]{1,9})([smhd]?)$/.exec(text);
   return found ? Number(found[1]) * UNITS[found[2] || 's'] : NaN;
 }
 
 /** `name=value`: the value as JSON when it is JSON (`n=3`, `roles=["a"]`), else as text. */
-export function claimOf(text: string): [string, unknown] | null {
+function claimOf(text: string): [string, unknown] | null {
   const at = text.indexOf('=');
   if (at <= 0) return null;
   const raw = text.slice(at + 1);

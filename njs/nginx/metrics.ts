@@ -11,7 +11,7 @@ import { metricsText, series } from '../core/metrics-text';
 import { Outcome } from './outcome';
 import { sharedZone } from './revocation';
 
-export const METRICS_ZONE = 'jwt_metrics';
+const METRICS_ZONE = 'jwt_metrics';
 
 /** What a counting zone has beyond SharedZone's (a type=number zone). */
 interface CountingZone {
