@@ -23,6 +23,11 @@ function keyPair(alg: KeygenAlgorithm): { publicKey: KeyObject; privateKey: KeyO
   return generateKeyPairSync('ec', { namedCurve: CURVES[alg] });
 }
 
+/** A random HMAC secret for `alg` (HS256/384/512) as base64url text: the hash's size in bytes, more in characters. */
+export function newSecret(alg: string): string {
+  return randomBytes(SECRET_BYTES[alg]).toString('base64url');
+}
+
 export interface Generated {
   kid: string;
   /** The files written, by what they hold. */
@@ -40,7 +45,7 @@ export function generateKey(alg: KeygenAlgorithm, kid: string, dir: string): Gen
   const contents: { [what: string]: { text: string; mode: number } } = {};
   const use = { kid, alg, use: 'sig' };
   if (SECRET_BYTES[alg]) {
-    const secret = randomBytes(SECRET_BYTES[alg]).toString('base64url');
+    const secret = newSecret(alg);
     contents.secret = { text: secret + '\n', mode: 0o600 };
     contents.jwk = { text: JSON.stringify({ kty: 'oct', k: Buffer.from(secret).toString('base64url'), ...use }, null, 2) + '\n', mode: 0o600 };
   } else {

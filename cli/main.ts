@@ -9,9 +9,13 @@
  *     DIR/jwt-rate-limits.conf (location level) from the consumers' `limit`.
  *   jwt-gateway index FILE [--out FILE]
  *     the consumer map or JWK Set with an index of its entries (large files).
- *   jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN]
+ *   jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload]
  *     an identity provider's JWK Set into FILE, only when it is valid and new
  *     (exit 0, "written" or "unchanged"); exit 1 and FILE untouched otherwise.
+ *   jwt-gateway consumer add|rotate|remove|list FILE ..., jwks add|remove|list FILE ...
+ *     a consumer map's consumers and credentials, a JWK Set's keys: each change
+ *     checked, the file replaced atomically with a backup (cli/edit.ts), and
+ *     with --reload `nginx -t` and a reload; exit 1 and FILE untouched when refused.
  *   jwt-gateway keygen --alg ALG [--kid KID] --out DIR
  *     a new HMAC secret or key pair (PEM and JWK) in DIR; never overwrites.
  *   jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim k=v]... [--kid KID]
@@ -21,6 +25,7 @@
  *   jwt-gateway decode TOKEN [--json]
  *     the token's header and payload, dates in UTC, NOT verified; exit 1 when
  *     it does not parse (the gateway's reason code).
+ * Every command takes --help; exit 2 is a usage error.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -35,14 +40,46 @@ import { decodedText, decodeToken, undecodable } from './decode';
 import { defaultKid, generateKey, KEYGEN_ALGORITHMS } from './keygen';
 import { signToken } from './sign';
 import { verifyText, verifyToken } from './verify';
+import { Edited, editDocument, readDocument } from './edit';
+import { addConsumer, consumersText, ListedConsumer, listConsumers, Material, materialOf, removeConsumer, rotateCredential } from './consumer';
+import { addKeys, keysText, ListedKey, listKeys, removeKeys } from './jwks-edit';
+import { RELOAD_OPTIONS, reloadNginx, reloadOptionsOf } from './reload';
+import { Problem } from '../njs/core/errors';
+import { JsonObject } from '../njs/core/strict-json';
 
+/** Each command's usage: `jwt-gateway COMMAND --help` prints its own, a bad command line all of them. */
+const USAGES = {
+  check: 'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...',
+  'rate-limits': 'usage: jwt-gateway rate-limits CONSUMERS.json [--out DIR]',
+  index: 'usage: jwt-gateway index FILE [--out FILE]',
+  consumer:
+    'usage: jwt-gateway consumer add FILE --username NAME [--key KEY] [--id ID] [--custom-id ID] [--alg ALG] [--public-key PEM | --secret-file FILE] [RELOAD]\n' +
+    '       jwt-gateway consumer rotate FILE --username NAME [--credential ID] [--alg ALG] [--public-key PEM | --secret-file FILE] [RELOAD]\n' +
+    '       jwt-gateway consumer remove FILE --username NAME [--credential ID] [RELOAD]\n' +
+    '       jwt-gateway consumer list FILE [--json]\n' +
+    '  RELOAD: --reload [--nginx BIN] [--nginx-conf FILE] [--nginx-prefix DIR] [--pid FILE]',
+  jwks:
+    'usage: jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--timeout SECONDS] [--max-bytes N] [RELOAD]\n' +
+    '       jwt-gateway jwks add FILE --jwk JWK.json [--kid KID] [RELOAD]\n' +
+    '       jwt-gateway jwks remove FILE --kid KID [RELOAD]\n' +
+    '       jwt-gateway jwks list FILE [--json]\n' +
+    '  RELOAD: --reload [--nginx BIN] [--nginx-conf FILE] [--nginx-prefix DIR] [--pid FILE]',
+  keygen: 'usage: jwt-gateway keygen --alg ' + KEYGEN_ALGORITHMS.join('|') + ' [--kid KID] --out DIR [--json]',
+  sign: 'usage: jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim NAME=VALUE]... [--kid KID] [--key-claim NAME]',
+  verify: 'usage: jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--json]',
+  decode: 'usage: jwt-gateway decode TOKEN [--json]',
+};
+/** All of them, for a command line without a known command. */
 const USAGE =
-  'usage: jwt-gateway check [--njs VERSION] [--conf-dir DIR] FILE...\n       jwt-gateway rate-limits CONSUMERS.json [--out DIR]\n       jwt-gateway index FILE [--out FILE]\n' +
-  '       jwt-gateway jwks sync (URL | --issuer ISSUER) --out FILE [--reload] [--nginx BIN] [--timeout SECONDS] [--max-bytes N]\n' +
-  '       jwt-gateway keygen --alg HS256|HS384|HS512|RS256|PS256|ES256|ES384|ES512|EdDSA [--kid KID] --out DIR [--json]\n' +
-  '       jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim NAME=VALUE]... [--kid KID] [--key-claim NAME]\n' +
-  '       jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--json]\n' +
-  '       jwt-gateway decode TOKEN [--json]';
+  'usage:\n' +
+  Object.values(USAGES)
+    .map((text) =>
+      text
+        .replace(/^usage: /, '')
+        .replace(/^ {7}/gm, '')
+        .replace(/^/gm, '  '),
+    )
+    .join('\n');
 
 function fail(message: string): never {
   process.stderr.write(message + '\n');
@@ -64,14 +101,14 @@ function readJson(file: string): unknown {
 }
 
 /** The one FILE and the optional `--out` of `rate-limits` and `index`. */
-function fileAndOut(args: string[]): { file: string; out?: string } {
-  const { values, positionals } = parseCommandLine(args, USAGE, { out: { type: 'string' } }, { positionals: true });
-  if (positionals.length !== 1) usageError(USAGE);
+function fileAndOut(args: string[], usage: string): { file: string; out?: string } {
+  const { values, positionals } = parseCommandLine(args, usage, { out: { type: 'string' } }, { positionals: true, help: true });
+  if (positionals.length !== 1) usageError(usage);
   return { file: positionals[0], out: values.out };
 }
 
 function rateLimits(args: string[]): void {
-  const { file, out: outDir } = fileAndOut(args);
+  const { file, out: outDir } = fileAndOut(args, USAGES['rate-limits']);
   const config = rateLimitConfig(readJson(file), file);
   const dir = outDir || path.dirname(file);
   writeFileSync(path.join(dir, 'jwt-rate-limit-zones.conf'), config.zones);
@@ -87,7 +124,7 @@ function rateLimits(args: string[]): void {
 }
 
 function index(args: string[]): void {
-  const { file, out } = fileAndOut(args);
+  const { file, out } = fileAndOut(args, USAGES.index);
   const document = readJson(file);
   if (document === null || typeof document !== 'object' || Array.isArray(document)) fail(file + ': not a JSON object');
   const indexed = indexDocument(document as object);
@@ -106,9 +143,14 @@ function targetNjsVersion(flag: string | undefined): string {
 }
 
 function check(args: string[]): void {
-  const { values, positionals: files } = parseCommandLine(args, USAGE, { njs: { type: 'string' }, 'conf-dir': { type: 'string' } }, { positionals: true });
+  const { values, positionals: files } = parseCommandLine(
+    args,
+    USAGES.check,
+    { njs: { type: 'string' }, 'conf-dir': { type: 'string' } },
+    { positionals: true, help: true },
+  );
   const confDir = values['conf-dir'];
-  if (files.length === 0) usageError(USAGE);
+  if (files.length === 0) usageError(USAGES.check);
   const [major, minor, patch] = targetNjsVersion(values.njs).split('.').map(Number);
   const capabilities = { ed25519: major * 10000 + minor * 100 + (patch || 0) >= 907, env: (name: string) => process.env[name] };
   let problems = 0;
@@ -133,27 +175,175 @@ function check(args: string[]): void {
   }
 }
 
-/** `jwks sync`: the JWK Set into --out when it is good and new; with --reload, `nginx -t` and `nginx -s reload` after a change. */
-async function jwksSync(args: string[]): Promise<void> {
+/** Options a command takes that `action` does not: a usage error, so a misplaced option is never silently ignored. */
+function refuseOthers(usage: string, action: string, values: { [name: string]: unknown }, takes: string[]): void {
+  const other = Object.keys(values).find((name) => values[name] !== undefined && !takes.includes(name));
+  if (other) usageError(usage, action + ' does not take --' + other);
+}
+
+const RELOAD_NAMES = Object.keys(RELOAD_OPTIONS);
+
+/** After a written change: what was done, the problems the file still has, and with --reload the reload. */
+function reportEdit(
+  edited: Edited | Problem[],
+  done: string,
+  values: { reload?: boolean; nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string },
+): void {
+  if (Array.isArray(edited)) {
+    for (const problem of edited) process.stderr.write(describeProblem(problem) + '\n');
+    process.stderr.write('refused: the file is unchanged\n');
+    process.exitCode = 1;
+    return;
+  }
+  for (const problem of edited.kept) process.stderr.write('warning: already in the file before this change: ' + describeProblem(problem) + '\n');
+  process.stdout.write(
+    edited.file + ': ' + done + (edited.indexed ? ', index rewritten' : '') + (edited.backup ? '; the old file is ' + edited.backup : '') + '\n',
+  );
+  if (values.reload) reloadAfter(values);
+}
+
+function reloadAfter(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string }): void {
+  const failed = reloadNginx(reloadOptionsOf(values));
+  if (failed) {
+    process.stderr.write(describeProblem(failed) + '\n');
+    process.exitCode = 1;
+  } else process.stdout.write('nginx reloaded\n');
+}
+
+function printed(listed: unknown, asJson: boolean | undefined, text: () => string): void {
+  if (isProblem(listed as Problem)) {
+    process.stderr.write(describeProblem(listed as Problem) + '\n');
+    process.exitCode = 1;
+  } else process.stdout.write(asJson ? JSON.stringify(listed) + '\n' : text());
+}
+
+const CAPABILITIES = { ed25519: true, env: (name: string) => process.env[name] };
+
+/** `consumer add|rotate|remove|list FILE`: a consumer map's entries, edited through cli/edit.ts. */
+function consumer(args: string[]): void {
+  const usage = USAGES.consumer;
   const { values, positionals } = parseCommandLine(
     args,
-    USAGE,
+    usage,
     {
-      out: { type: 'string' },
-      issuer: { type: 'string' },
-      reload: { type: 'boolean' },
-      nginx: { type: 'string' },
-      timeout: { type: 'number', min: 1, max: 300, unit: 'of seconds' },
-      'max-bytes': { type: 'number', min: 1024, max: 64 * 1024 * 1024 },
+      username: { type: 'string' },
+      key: { type: 'string' },
+      id: { type: 'string' },
+      'custom-id': { type: 'string' },
+      alg: { type: 'string' },
+      'public-key': { type: 'string' },
+      'secret-file': { type: 'string' },
+      credential: { type: 'string' },
+      json: { type: 'boolean' },
+      ...RELOAD_OPTIONS,
     },
     { positionals: true, help: true },
   );
-  if (positionals[0] !== 'sync' || !values.out || positionals.length !== (values.issuer ? 1 : 2)) usageError(USAGE);
+  const [action, file] = positionals;
+  if (positionals.length !== 2 || !['add', 'rotate', 'remove', 'list'].includes(action)) usageError(usage);
+  const material = ['alg', 'public-key', 'secret-file'];
+  const takes: { [action: string]: string[] } = {
+    add: ['username', 'key', 'id', 'custom-id', ...material, ...RELOAD_NAMES],
+    rotate: ['username', 'credential', ...material, ...RELOAD_NAMES],
+    remove: ['username', 'credential', ...RELOAD_NAMES],
+    list: ['json'],
+  };
+  refuseOthers(usage, 'consumer ' + action, values, takes[action]);
+  if (action === 'list') {
+    const document = readDocument(file);
+    const listed = isProblem(document) ? document : listConsumers(document);
+    return printed(listed, values.json, () => consumersText(listed as ListedConsumer[]));
+  }
+  const username = values.username;
+  if (!username) return usageError(usage, 'consumer ' + action + ' needs --username NAME');
+  const keyOf = action === 'remove' ? null : materialOf({ alg: values.alg, publicKey: values['public-key'], secretFile: values['secret-file'] });
+  if (keyOf && isProblem(keyOf)) return printed(keyOf, false, () => '');
+  const change = (document: JsonObject) =>
+    action === 'add'
+      ? addConsumer(document, { username, key: values.key, id: values.id, customId: values['custom-id'], material: keyOf as Material })
+      : action === 'rotate'
+        ? rotateCredential(document, username, values.credential, keyOf as Material)
+        : removeConsumer(document, username, values.credential);
+  const edited = editDocument(file, change, { capabilities: CAPABILITIES, empty: action === 'add' ? { consumers: [] } : undefined, newFileMode: 0o644 });
+  const what = 'consumer ' + JSON.stringify(username);
+  const newKey = keyOf ? ' (' + keyOf.algorithm + (keyOf.generated ? ', a new secret kept in the map: `jwt-gateway sign` reads it there' : '') + ')' : '';
+  const done =
+    action === 'add'
+      ? what + ' credential added' + newKey
+      : action === 'rotate'
+        ? what + ' credential rotated' + newKey + ': tokens signed with the old key are refused'
+        : values.credential !== undefined
+          ? what + ' credential ' + JSON.stringify(values.credential) + ' removed'
+          : what + ' removed';
+  reportEdit(edited, done, values);
+}
+
+/** `jwks sync|add|remove|list`: a JWK Set from an identity provider (sync), or edited through cli/edit.ts. */
+async function jwks(args: string[]): Promise<void> {
+  const usage = USAGES.jwks;
+  const { values, positionals } = parseCommandLine(
+    args,
+    usage,
+    {
+      out: { type: 'string' },
+      issuer: { type: 'string' },
+      timeout: { type: 'number', min: 1, max: 300, unit: 'of seconds' },
+      'max-bytes': { type: 'number', min: 1024, max: 64 * 1024 * 1024 },
+      jwk: { type: 'string' },
+      kid: { type: 'string' },
+      json: { type: 'boolean' },
+      ...RELOAD_OPTIONS,
+    },
+    { positionals: true, help: true },
+  );
+  const action = positionals[0];
+  const takes: { [action: string]: string[] } = {
+    sync: ['out', 'issuer', 'timeout', 'max-bytes', ...RELOAD_NAMES],
+    add: ['jwk', 'kid', ...RELOAD_NAMES],
+    remove: ['kid', ...RELOAD_NAMES],
+    list: ['json'],
+  };
+  if (!takes[action]) usageError(usage);
+  refuseOthers(usage, 'jwks ' + action, values, takes[action]);
+  if (action === 'sync') return jwksSync(values, positionals);
+  if (positionals.length !== 2) usageError(usage);
+  const file = positionals[1];
+  if (action === 'list') {
+    const document = readDocument(file);
+    const listed = isProblem(document) ? document : listKeys(document);
+    return printed(listed, values.json, () => keysText(listed as ListedKey[]));
+  }
+  if (action === 'add' && !values.jwk) return usageError(usage, 'jwks add needs --jwk FILE');
+  if (action === 'remove' && !values.kid) return usageError(usage, 'jwks remove needs --kid KID');
+  const added = action === 'add' ? readDocument(values.jwk as string) : null;
+  if (added && isProblem(added)) return printed(added, false, () => '');
+  const change = (document: JsonObject) => (added ? addKeys(document, added, values.jwk as string, values.kid) : removeKeys(document, values.kid as string));
+  const edited = editDocument(file, change, { capabilities: CAPABILITIES, empty: action === 'add' ? { keys: [] } : undefined, newFileMode: 0o644 });
+  const kids = added ? (Array.isArray(added.keys) ? (added.keys as JsonObject[]) : [added]).map((key) => JSON.stringify(values.kid ?? key.kid ?? null)) : [];
+  reportEdit(edited, added ? 'added key ' + kids.join(', ') : 'removed key ' + JSON.stringify(values.kid), values);
+}
+
+/** `jwks sync`: the JWK Set into --out when it is good and new; with --reload, `nginx -t` and the reload after a change. */
+async function jwksSync(
+  values: {
+    out?: string;
+    issuer?: string;
+    timeout?: number;
+    'max-bytes'?: number;
+    reload?: boolean;
+    nginx?: string;
+    'nginx-conf'?: string;
+    'nginx-prefix'?: string;
+    pid?: string;
+  },
+  positionals: string[],
+): Promise<void> {
+  if (!values.out || positionals.length !== (values.issuer ? 1 : 2)) usageError(USAGES.jwks);
   const synced = await syncJwks({
     url: positionals[1],
     issuer: values.issuer,
     out: values.out,
-    capabilities: { ed25519: true, env: (name) => process.env[name] },
+    capabilities: CAPABILITIES,
     timeoutMs: values.timeout !== undefined ? values.timeout * 1000 : undefined,
     maxBytes: values['max-bytes'],
   });
@@ -164,23 +354,13 @@ async function jwksSync(args: string[]): Promise<void> {
   }
   const keys = synced.usable + ' usable key(s) of ' + synced.listed + ' from ' + synced.jwksUri;
   process.stdout.write(values.out + ': ' + (synced.written ? 'written, ' : 'unchanged, ') + keys + '\n');
-  if (!synced.written || !values.reload) return;
-  const nginx = values.nginx || 'nginx';
-  for (const step of [['-t'], ['-s', 'reload']]) {
-    const run = spawnSync(nginx, step, { encoding: 'utf8' });
-    if (run.status !== 0) {
-      process.stderr.write(nginx + ' ' + step.join(' ') + ' failed: ' + (run.stderr || run.error?.message || '').trim() + '\n');
-      process.exitCode = 1;
-      return;
-    }
-  }
-  process.stdout.write('nginx reloaded\n');
+  if (synced.written && values.reload) reloadAfter(values);
 }
 
 /** `decode`: the token's parts, printed; nothing is verified. */
 function decode(args: string[]): void {
-  const { values, positionals } = parseCommandLine(args, USAGE, { json: { type: 'boolean' } }, { positionals: true, help: true });
-  if (positionals.length !== 1) usageError(USAGE, 'decode takes one token');
+  const { values, positionals } = parseCommandLine(args, USAGES.decode, { json: { type: 'boolean' } }, { positionals: true, help: true });
+  if (positionals.length !== 1) usageError(USAGES.decode, 'decode takes one token');
   const decoded = decodeToken(positionals[0]);
   if (isProblem(decoded)) {
     process.stderr.write(undecodable(decoded) + '\n');
@@ -194,15 +374,15 @@ function decode(args: string[]): void {
 function keygen(args: string[]): void {
   const { values } = parseCommandLine(
     args,
-    USAGE,
+    USAGES.keygen,
     { alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' } },
     { help: true },
   );
   const alg = KEYGEN_ALGORITHMS.find((known) => known === values.alg);
-  if (!alg) usageError(USAGE, '--alg needs one of ' + KEYGEN_ALGORITHMS.join(', '));
-  if (!values.out) usageError(USAGE, 'keygen needs --out DIR');
+  if (!alg) usageError(USAGES.keygen, '--alg needs one of ' + KEYGEN_ALGORITHMS.join(', '));
+  if (!values.out) usageError(USAGES.keygen, 'keygen needs --out DIR');
   if (values.kid !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(values.kid))
-    usageError(USAGE, '--kid takes 1 to 64 of A-Z a-z 0-9 . _ - (it names the files)');
+    usageError(USAGES.keygen, '--kid takes 1 to 64 of A-Z a-z 0-9 . _ - (it names the files)');
   let generated;
   try {
     generated = generateKey(alg, values.kid ?? defaultKid(alg, new Date()), values.out);
@@ -219,7 +399,7 @@ function keygen(args: string[]): void {
 async function sign(args: string[]): Promise<void> {
   const { values } = parseCommandLine(
     args,
-    USAGE,
+    USAGES.sign,
     {
       consumers: { type: 'string' },
       consumer: { type: 'string' },
@@ -233,7 +413,7 @@ async function sign(args: string[]): Promise<void> {
     },
     { help: true },
   );
-  if (!values.consumers || !values.consumer) usageError(USAGE, 'sign needs --consumers FILE and --consumer NAME');
+  if (!values.consumers || !values.consumer) usageError(USAGES.sign, 'sign needs --consumers FILE and --consumer NAME');
   const token = await signToken({
     consumers: values.consumers,
     consumer: values.consumer,
@@ -258,20 +438,20 @@ async function sign(args: string[]): Promise<void> {
 async function verify(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(
     args,
-    USAGE,
+    USAGES.verify,
     { consumers: { type: 'string' }, jwks: { type: 'string' }, set: { type: 'strings' }, json: { type: 'boolean' } },
     { positionals: true, help: true },
   );
-  if (positionals.length !== 1) usageError(USAGE, 'verify takes one token');
+  if (positionals.length !== 1) usageError(USAGES.verify, 'verify takes one token');
   const answer = await verifyToken({
     token: positionals[0],
     consumers: values.consumers,
     jwks: values.jwks,
     sets: values.set ?? [],
-    capabilities: { ed25519: true, env: (name) => process.env[name] },
+    capabilities: CAPABILITIES,
     now: Math.floor(Date.now() / 1000),
   });
-  if (isProblem(answer)) usageError(USAGE, describeProblem(answer));
+  if (isProblem(answer)) usageError(USAGES.verify, describeProblem(answer));
   process.stdout.write(values.json ? JSON.stringify(answer) + '\n' : verifyText(answer));
   if (!answer.allow) process.exitCode = 1;
 }
@@ -280,7 +460,8 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'check') check(rest);
 else if (command === 'rate-limits') rateLimits(rest);
 else if (command === 'index') index(rest);
-else if (command === 'jwks') void jwksSync(rest);
+else if (command === 'jwks') void jwks(rest);
+else if (command === 'consumer') consumer(rest);
 else if (command === 'decode') decode(rest);
 else if (command === 'keygen') keygen(rest);
 else if (command === 'sign') void sign(rest);

@@ -1,0 +1,203 @@
+/**
+ * `jwt-gateway consumer ...` and `jwks add|remove|list` (cli/consumer.ts,
+ * cli/jwks-edit.ts, cli/edit.ts), run from the built CLI: what each change
+ * writes, that an indexed file stays indexed (check passes, and verify finds
+ * the new entry through the index), the backup, file modes, and every
+ * refusal leaving the file byte for byte as it was. The journey against a
+ * running nginx, and the killed edit, are in test/integration/cli-journey.test.ts.
+ */
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { cliTestFiles, runCli } from '../support/cli';
+
+const scratch = cliTestFiles('edit-commands-test');
+const file = (name: string) => path.join(scratch(), name);
+
+function ok(...args: string[]): string {
+  const run = runCli(...args);
+  if (run.status !== 0) throw new Error('jwt-gateway ' + args.join(' ') + ' exited ' + run.status + ': ' + run.stderr);
+  return run.stdout;
+}
+
+/** A command that must be refused: exit 1, its message, and FILE as it was. */
+function refused(target: string, message: RegExp, ...args: string[]): void {
+  const before = existsSync(target) ? readFileSync(target) : null;
+  const run = runCli(...args);
+  expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 1, stderr: expect.stringMatching(message) });
+  expect(existsSync(target) ? readFileSync(target) : null).toEqual(before);
+}
+
+const keygen = (alg: string, kid: string) =>
+  JSON.parse(ok('keygen', '--alg', alg, '--kid', kid, '--out', file('keys'), '--json')).files as { [what: string]: string };
+
+test('consumer add makes the map (0644, for the workers), sign and verify work with it; list shows no secret; the backup is the old file', () => {
+  const map = file('new.json');
+  expect(ok('consumer', 'add', map, '--username', 'ann')).toBe(
+    map + ': consumer "ann" credential added (HS256, a new secret kept in the map: `jwt-gateway sign` reads it there)\n',
+  );
+  expect(statSync(map).mode & 0o777).toBe(0o644);
+  const first = readFileSync(map);
+  const es = keygen('ES256', 'bob-1');
+  ok('consumer', 'add', map, '--username', 'bob', '--public-key', es.public, '--custom-id', 'b-7', '--id', 'bob-cred');
+  expect(readFileSync(map + '.bak')).toEqual(first);
+  const listed = JSON.parse(ok('consumer', 'list', map, '--json'));
+  expect(listed).toEqual([
+    { username: 'ann', credentials: [{ id: 'ann', key: 'ann', algorithm: 'HS256' }] },
+    { username: 'bob', custom_id: 'b-7', credentials: [{ id: 'bob-cred', key: 'bob', algorithm: 'ES256' }] },
+  ]);
+  const secret = JSON.parse(readFileSync(map, 'utf8')).consumers[0].credentials[0].secret as string;
+  expect(ok('consumer', 'list', map)).toBe('ann: key ann HS256\nbob (custom id b-7): key bob ES256 id bob-cred\n');
+  expect(ok('consumer', 'list', map) + ok('consumer', 'list', map, '--json')).not.toContain(secret);
+  const token = ok('sign', '--consumers', map, '--consumer', 'bob', '--key', es.private).trim();
+  expect(JSON.parse(ok('verify', token, '--consumers', map, '--json'))).toMatchObject({ allow: true, consumer: 'bob', credential: 'bob-cred' });
+  expect(ok('check', map)).toBe(map + ': ok\n');
+});
+
+test('an indexed map stays indexed: check passes after add, rotate and remove, and verify finds the new consumer', () => {
+  const map = file('indexed.json');
+  ok('consumer', 'add', map, '--username', 'one');
+  ok('consumer', 'add', map, '--username', 'two');
+  ok('index', map, '--out', map);
+  expect(ok('consumer', 'add', map, '--username', 'three', '--key', 'k3')).toMatch(/credential added \(HS256.*, index rewritten; the old file is .*\.bak\n$/);
+  expect(readFileSync(map, 'utf8')).toMatch(/^\{"index":\{"layout":/);
+  expect(ok('check', map)).toBe(map + ': ok\n');
+  const token = ok('sign', '--consumers', map, '--consumer', 'three').trim();
+  expect(JSON.parse(ok('verify', token, '--consumers', map, '--json'))).toMatchObject({ allow: true, consumer: 'three' });
+  ok('consumer', 'rotate', map, '--username', 'three');
+  expect(JSON.parse(runCli('verify', token, '--consumers', map, '--json').stdout)).toMatchObject({ allow: false, code: 'SIGNATURE_INVALID' });
+  ok('consumer', 'remove', map, '--username', 'one');
+  expect(ok('check', map)).toBe(map + ': ok\n');
+  expect(JSON.parse(ok('consumer', 'list', map, '--json')).map((c: { username: string }) => c.username)).toEqual(['two', 'three']);
+});
+
+test('a second credential for a consumer, then removing one of them; rotate and remove name it when there are several', () => {
+  const map = file('two-credentials.json');
+  ok('consumer', 'add', map, '--username', 'cat');
+  ok('consumer', 'add', map, '--username', 'cat');
+  expect(JSON.parse(ok('consumer', 'list', map, '--json'))[0].credentials.map((c: { key: string }) => c.key)).toEqual(['cat', 'cat-2']);
+  refused(map, /"cat" has 2 credentials \("cat", "cat-2"\): name one with --credential ID/, 'consumer', 'rotate', map, '--username', 'cat');
+  refused(map, /has no credential with id or key "cat-9"/, 'consumer', 'remove', map, '--username', 'cat', '--credential', 'cat-9');
+  expect(ok('consumer', 'remove', map, '--username', 'cat', '--credential', 'cat')).toMatch(/consumer "cat" credential "cat" removed/);
+  expect(JSON.parse(ok('consumer', 'list', map, '--json'))[0].credentials.map((c: { key: string }) => c.key)).toEqual(['cat-2']);
+});
+
+test('the algorithm comes from the public key unless --alg names one that fits it', () => {
+  const map = file('algorithms.json');
+  const rsa = keygen('RS256', 'r-1');
+  expect(ok('consumer', 'add', map, '--username', 'r', '--public-key', rsa.public)).toMatch(/\(RS256\)/);
+  expect(ok('consumer', 'add', map, '--username', 'p', '--public-key', rsa.public, '--alg', 'PS256', '--key', 'p')).toMatch(/\(PS256\)/);
+  refused(
+    map,
+    /--alg: ES256 does not fit .*r-1\.public\.pem \(it fits RS256, RS384, RS512, PS256, PS384, PS512\)/,
+    'consumer',
+    'add',
+    map,
+    '--username',
+    'q',
+    '--public-key',
+    rsa.public,
+    '--alg',
+    'ES256',
+  );
+  refused(map, /--alg: ES256 needs --public-key PEM/, 'consumer', 'add', map, '--username', 'q', '--alg', 'ES256');
+  expect(ok('consumer', 'add', map, '--username', 'e', '--public-key', keygen('ES384', 'e-1').public)).toMatch(/\(ES384\)/);
+  expect(ok('consumer', 'add', map, '--username', 'd', '--public-key', keygen('EdDSA', 'd-1').public)).toMatch(/\(EdDSA\)/);
+});
+
+test('refused, the file untouched: a private key, a taken key, an unknown consumer, a broken secret, the last credential, a file that is not a map', () => {
+  const map = file('refusals.json');
+  const es = keygen('ES256', 'refuse-1');
+  ok('consumer', 'add', map, '--username', 'only', '--public-key', es.public);
+  refused(map, /is a private key: give the public one/, 'consumer', 'rotate', map, '--username', 'only', '--public-key', es.private);
+  refused(map, /--key: a credential with key "only" is in the map already/, 'consumer', 'add', map, '--username', 'other', '--key', 'only');
+  refused(map, /--username: no consumer "ghost" in the map/, 'consumer', 'remove', map, '--username', 'ghost');
+  writeFileSync(file('short.secret'), 'short\n');
+  refused(
+    map,
+    /field "secret": HMAC key has 5 bytes; HS256 needs at least 32/,
+    'consumer',
+    'rotate',
+    map,
+    '--username',
+    'only',
+    '--secret-file',
+    file('short.secret'),
+  );
+  refused(map, /no credentials: no token can verify, so every token is refused/, 'consumer', 'remove', map, '--username', 'only');
+  const set = file('a-set.json');
+  writeFileSync(set, JSON.stringify({ keys: [] }));
+  refused(set, /not a consumer map/, 'consumer', 'add', set, '--username', 'x');
+  writeFileSync(file('broken.json'), '{"consumers": [');
+  refused(file('broken.json'), /broken\.json: .*not valid JSON/, 'consumer', 'add', file('broken.json'), '--username', 'x');
+});
+
+test('problems the file had before the edit do not stop it: they are warnings, the new ones refuse', () => {
+  const map = file('already-broken.json');
+  writeFileSync(
+    map,
+    JSON.stringify({
+      consumers: [
+        { username: 'old', credentials: [{ key: 'old', secret: 'short' }] },
+        { username: 'fine', credentials: [{ key: 'fine', secret: 'x'.repeat(40) }] },
+      ],
+    }),
+  );
+  const run = runCli('consumer', 'add', map, '--username', 'new');
+  expect(run.status).toBe(0);
+  expect(run.stderr).toMatch(/^warning: already in the file before this change: .*\("old"\).*HMAC key has 5 bytes/);
+});
+
+test('the mode of an existing file is kept', () => {
+  const map = file('mode.json');
+  ok('consumer', 'add', map, '--username', 'm');
+  chmodSync(map, 0o640);
+  ok('consumer', 'add', map, '--username', 'n');
+  expect(statSync(map).mode & 0o777).toBe(0o640);
+  expect(statSync(map + '.bak').mode & 0o777).toBe(0o640);
+});
+
+test('jwks add, list, remove: an indexed set stays indexed; private JWKs and taken kids are refused; new sets are 0644', () => {
+  const set = file('jwks.json');
+  const one = keygen('ES256', 'set-1');
+  const two = keygen('RS256', 'set-2');
+  expect(ok('jwks', 'add', set, '--jwk', one.jwk)).toBe(set + ': added key "set-1"\n');
+  expect(statSync(set).mode & 0o777).toBe(0o644);
+  ok('index', set, '--out', set);
+  expect(ok('jwks', 'add', set, '--jwk', two.jwk)).toMatch(/added key "set-2", index rewritten/);
+  expect(ok('check', set)).toBe(set + ': ok\n');
+  expect(JSON.parse(ok('jwks', 'list', set, '--json'))).toEqual([
+    { kid: 'set-1', kty: 'EC', alg: 'ES256', crv: 'P-256', use: 'sig' },
+    { kid: 'set-2', kty: 'RSA', alg: 'RS256', use: 'sig' },
+  ]);
+  expect(ok('jwks', 'list', set)).toBe('set-1: EC P-256 ES256 sig\nset-2: RSA RS256 sig\n');
+  refused(set, /field "kid": "set-1" is in the set already/, 'jwks', 'add', set, '--jwk', one.jwk);
+  expect(ok('jwks', 'add', set, '--jwk', one.jwk, '--kid', 'set-1b')).toMatch(/added key "set-1b"/);
+  const jwk = JSON.parse(readFileSync(one.jwk, 'utf8'));
+  writeFileSync(file('private.jwk.json'), JSON.stringify({ ...jwk, kid: 'p', d: 'AAAA' }));
+  refused(set, /field "d": a private key member/, 'jwks', 'add', set, '--jwk', file('private.jwk.json'));
+  expect(ok('jwks', 'remove', set, '--kid', 'set-1')).toMatch(/removed key "set-1", index rewritten/);
+  refused(set, /--kid: no key with kid "set-1" in the set/, 'jwks', 'remove', set, '--kid', 'set-1');
+  expect(ok('check', set)).toBe(set + ': ok\n');
+  ok('jwks', 'remove', set, '--kid', 'set-1b');
+  refused(set, /field "keys": empty/, 'jwks', 'remove', set, '--kid', 'set-2');
+});
+
+test('every command answers --help (exit 0) with its usage; an option its action does not take is a usage error (exit 2)', () => {
+  for (const command of ['check', 'index', 'rate-limits', 'jwks', 'consumer', 'keygen', 'sign', 'verify', 'decode']) {
+    const run = runCli(command, '--help');
+    expect({ command, status: run.status, stdout: run.stdout }).toEqual({
+      command,
+      status: 0,
+      stdout: expect.stringMatching(new RegExp('^usage: jwt-gateway ' + command + ' ')),
+    });
+  }
+  const map = file('usage.json');
+  expect(runCli('consumer', 'remove', map, '--username', 'x', '--alg', 'HS256')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/^consumer remove does not take --alg\nusage: jwt-gateway consumer/),
+  });
+  expect(runCli('jwks', 'list', map, '--kid', 'x')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^jwks list does not take --kid/) });
+  expect(runCli('consumer', 'add', map)).toMatchObject({ status: 2, stderr: expect.stringMatching(/consumer add needs --username NAME/) });
+  expect(runCli('nonsense')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^usage:\n {2}jwt-gateway check/) });
+  expect(existsSync(map)).toBe(false);
+});
