@@ -8,7 +8,22 @@
  * renamed over FILE. A process killed at any step leaves FILE whole, old or
  * new, and nginx never reads half a file.
  */
-import { chownSync, closeSync, copyFileSync, existsSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { checkDocument } from './check';
 import { indexedText } from './index';
@@ -25,15 +40,18 @@ export interface Edited {
   kept: Problem[];
 }
 
-/** The parsed file, or a Problem naming it; `empty` when it does not exist and the command may make it. */
-export function readDocument(file: string, empty?: JsonObject): JsonObject | Problem {
+/** The parsed file, or a Problem naming it. */
+export function readDocument(file: string): JsonObject | Problem {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    if (empty && (e as NodeJS.ErrnoException).code === 'ENOENT') return empty;
     return configProblem(file, undefined, undefined, 'cannot be read: ' + (e as Error).message);
   }
+  return parsedDocument(file, bytes);
+}
+
+function parsedDocument(file: string, bytes: Uint8Array): JsonObject | Problem {
   const document = parseJsonObject(bytes);
   return typeof document === 'string' ? configProblem(file, undefined, undefined, document) : document;
 }
@@ -76,10 +94,59 @@ function replaceWith(target: string, text: string | Buffer, mode: number, owner?
   renameSync(temporary, target);
 }
 
+/** Whether a process with this pid runs (signal 0 tests without sending). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One edit of a file at a time: `.FILE.lock` holds the editing process's
+ * pid; a lock whose process is gone (killed mid-edit) is taken over, and so
+ * are the temporary files such a process left.
+ */
+function lock(target: string): (() => void) | Problem {
+  const dir = path.dirname(target);
+  const base = path.basename(target);
+  const lockFile = path.join(dir, '.' + base + '.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
+      // `.FILE.PID.tmp` and `.FILE.bak.PID.tmp` of an edit that did not finish.
+      const prefix = '.' + base + '.';
+      for (const name of readdirSync(dir)) {
+        const left = name.startsWith(prefix) && name.endsWith('.tmp') ? /^(?:bak\.)?([0-9]+)$/.exec(name.slice(prefix.length, -'.tmp'.length)) : null;
+        if (left && !running(Number(left[1]))) unlinkSync(path.join(dir, name));
+      }
+      return () => unlinkSync(lockFile);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + (e as Error).message);
+      const holder = Number(readFileSync(lockFile, 'utf8'));
+      if (holder > 0 && running(holder)) {
+        return configProblem(
+          target,
+          undefined,
+          undefined,
+          'another edit (pid ' + holder + ') is changing it: try again when it is done, or remove ' + lockFile + ' if no such process runs',
+        );
+      }
+      unlinkSync(lockFile);
+    }
+  }
+  return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + lockFile + ' keeps coming back');
+}
+
 /**
  * Applies `change` to FILE and replaces it when the result passes `check`;
  * the Problems that stop it otherwise (FILE untouched). `empty` is the
- * document a missing FILE starts as (`consumer add` and `jwks add` make the file).
+ * document a missing FILE starts as (`consumer add` and `jwks add` make the
+ * file). A FILE that is a symbolic link (a Kubernetes ConfigMap's, a
+ * versioned deployment's) is followed: the file it names is replaced, the link stays.
  */
 export function editDocument(
   file: string,
@@ -87,28 +154,45 @@ export function editDocument(
   /** newFileMode: a file this edit makes. Readable by all: nginx's workers (another user than the CLI's) read a file named by path. */
   options: { capabilities: Capabilities; empty?: JsonObject; newFileMode: number },
 ): Edited | Problem[] {
-  const exists = existsSync(file);
-  const document = readDocument(file, options.empty);
+  const target = existsSync(file) ? realpathSync(file) : file;
+  const unlock = lock(target);
+  if (isProblem(unlock)) return [unlock];
+  try {
+    return editLocked(file, target, change, options);
+  } finally {
+    unlock();
+  }
+}
+
+function editLocked(
+  file: string,
+  target: string,
+  change: (document: JsonObject) => JsonObject | Problem,
+  options: { capabilities: Capabilities; empty?: JsonObject; newFileMode: number },
+): Edited | Problem[] {
+  const exists = existsSync(target);
+  const bytes = exists ? readFileSync(target) : null;
+  const document = bytes ? parsedDocument(file, bytes) : (options.empty as JsonObject);
   if (isProblem(document)) return [document];
   const changed = change(document);
   if (isProblem(changed)) return [configProblem(changed.file ?? file, changed.entry, changed.field, changed.message)];
   const text = textOf(changed);
-  const before = exists ? errorsOf(file, readFileSync(file), options.capabilities) : [];
+  const before = bytes ? errorsOf(file, bytes, options.capabilities) : [];
   const after = errorsOf(file, Buffer.from(text), options.capabilities);
   const added = addedProblems(before, after);
   if (added.length) return added;
-  const stat = exists ? statSync(file) : null;
+  const stat = exists ? statSync(target) : null;
   const mode = stat ? stat.mode & 0o777 : options.newFileMode;
   let backup: string | undefined;
   if (exists) {
-    backup = file + '.bak';
+    backup = target + '.bak';
     // The copy is itself renamed into place, so a kill during it leaves the last backup whole.
-    const copying = path.join(path.dirname(file), '.' + path.basename(backup) + '.' + process.pid + '.tmp');
-    copyFileSync(file, copying);
+    const copying = path.join(path.dirname(target), '.' + path.basename(backup) + '.' + process.pid + '.tmp');
+    copyFileSync(target, copying);
     renameSync(copying, backup);
   }
-  replaceWith(file, text, mode, stat ? { uid: stat.uid, gid: stat.gid } : undefined);
-  const dir = openSync(path.dirname(path.resolve(file)), 'r');
+  replaceWith(target, text, mode, stat ? { uid: stat.uid, gid: stat.gid } : undefined);
+  const dir = openSync(path.dirname(path.resolve(target)), 'r');
   try {
     fsyncSync(dir);
   } finally {

@@ -6,7 +6,7 @@
  * refusal leaving the file byte for byte as it was. The journey against a
  * running nginx, and the killed edit, are in test/integration/cli-journey.test.ts.
  */
-import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { cliTestFiles, runCli } from '../support/cli';
 
@@ -200,4 +200,28 @@ test('every command answers --help (exit 0) with its usage; an option its action
   expect(runCli('consumer', 'add', map)).toMatchObject({ status: 2, stderr: expect.stringMatching(/consumer add needs --username NAME/) });
   expect(runCli('nonsense')).toMatchObject({ status: 2, stderr: expect.stringMatching(/^usage:\n {2}jwt-gateway check/) });
   expect(existsSync(map)).toBe(false);
+});
+
+test('a symbolic link is followed: the file it names is replaced and the link stays', () => {
+  const real = file('real-map.json');
+  ok('consumer', 'add', real, '--username', 'linked');
+  const link = file('linked-map.json');
+  symlinkSync(real, link);
+  ok('consumer', 'add', link, '--username', 'second');
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(JSON.parse(ok('consumer', 'list', real, '--json')).map((c: { username: string }) => c.username)).toEqual(['linked', 'second']);
+  expect(existsSync(real + '.bak')).toBe(true);
+});
+
+test('one edit at a time: a lock held by a running process refuses, a dead one is taken over with the files it left', () => {
+  const map = file('locked.json');
+  ok('consumer', 'add', map, '--username', 'l');
+  const lockFile = file('.locked.json.lock');
+  writeFileSync(lockFile, String(process.pid));
+  refused(map, new RegExp('another edit \\(pid ' + process.pid + '\\) is changing it'), 'consumer', 'add', map, '--username', 'm');
+  // No process has pid 2^22 + 1 (above Linux's pid_max).
+  writeFileSync(lockFile, String(4194305));
+  writeFileSync(file('.locked.json.4194305.tmp'), 'half');
+  ok('consumer', 'add', map, '--username', 'm');
+  expect([existsSync(lockFile), existsSync(file('.locked.json.4194305.tmp'))]).toEqual([false, false]);
 });
