@@ -3,7 +3,7 @@
  * Prometheus's text format wants, label values escaped, families in a fixed
  * order with HELP and TYPE, series sorted, anything else left out.
  */
-import { METRIC_FAMILIES, metricsText, series } from '../../njs/core/metrics-text';
+import { metricFamilies, metricsText, series } from '../../njs/core/metrics-text';
 
 describe('metricsText', () => {
   test('a series is its family and its labels in order, values escaped (\\, ", newline)', () => {
@@ -16,7 +16,7 @@ describe('metricsText', () => {
     expect(series('jwt_gateway_consumer_requests_total', [['consumer', 'a"b\\c\nd']])).toBe('jwt_gateway_consumer_requests_total{consumer="a\\"b\\\\c\\nd"}');
   });
 
-  test('families in the order of METRIC_FAMILIES, each with HELP and TYPE, series sorted', () => {
+  test('families in the order of metricFamilies(), each with HELP and TYPE, series sorted', () => {
     const text = metricsText([
       [
         series('jwt_gateway_denials_total', [
@@ -42,11 +42,11 @@ describe('metricsText', () => {
     ]);
     expect(text).toBe(
       [
-        '# HELP jwt_gateway_requests_total ' + METRIC_FAMILIES.jwt_gateway_requests_total,
+        '# HELP jwt_gateway_requests_total ' + metricFamilies().jwt_gateway_requests_total,
         '# TYPE jwt_gateway_requests_total counter',
         'jwt_gateway_requests_total{style="auth_request",outcome="allowed"} 1',
         'jwt_gateway_requests_total{style="direct",outcome="denied"} 2',
-        '# HELP jwt_gateway_denials_total ' + METRIC_FAMILIES.jwt_gateway_denials_total,
+        '# HELP jwt_gateway_denials_total ' + metricFamilies().jwt_gateway_denials_total,
         '# TYPE jwt_gateway_denials_total counter',
         'jwt_gateway_denials_total{code="TOKEN_MISSING",status="401"} 2',
         '',
