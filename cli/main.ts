@@ -46,6 +46,7 @@ import { addKeys, keysText, ListedKey, listKeys, removeKeys } from './jwks-edit'
 import { RELOAD_OPTIONS, reloadNginx, reloadOptionsOf } from './reload';
 import { Problem } from '../njs/core/errors';
 import { JsonObject } from '../njs/core/strict-json';
+import { Capabilities } from '../njs/core/keys/types';
 
 /** Each command's usage: `jwt-gateway COMMAND --help` prints its own, a bad command line all of them. */
 const USAGES = {
@@ -66,7 +67,7 @@ const USAGES = {
     '  RELOAD: --reload [--nginx BIN] [--nginx-conf FILE] [--nginx-prefix DIR] [--pid FILE]',
   keygen: 'usage: jwt-gateway keygen --alg ' + KEYGEN_ALGORITHMS.join('|') + ' [--kid KID] --out DIR [--json]',
   sign: 'usage: jwt-gateway sign --consumers FILE --consumer NAME [--credential ID] [--key PEM] [--exp 1h] [--nbf 0s] [--claim NAME=VALUE]... [--kid KID] [--key-claim NAME]',
-  verify: 'usage: jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--json]',
+  verify: 'usage: jwt-gateway verify TOKEN (--consumers FILE | --jwks FILE) [--set NAME=VALUE]... [--njs VERSION] [--json]',
   decode: 'usage: jwt-gateway decode TOKEN [--json]',
 };
 /** All of them, for a command line without a known command. */
@@ -142,6 +143,12 @@ function targetNjsVersion(flag: string | undefined): string {
   return installed.status === 0 ? installed.stdout.trim() : '9.9.9';
 }
 
+/** What the gateway can do on that njs: Ed25519 from 0.9.7 on; `$env://` references read this process's environment. */
+function capabilitiesFor(njsFlag: string | undefined): Capabilities {
+  const [major, minor, patch] = targetNjsVersion(njsFlag).split('.').map(Number);
+  return { ed25519: major * 10000 + minor * 100 + (patch || 0) >= 907, env: (name: string) => process.env[name] };
+}
+
 function check(args: string[]): void {
   const { values, positionals: files } = parseCommandLine(
     args,
@@ -151,8 +158,7 @@ function check(args: string[]): void {
   );
   const confDir = values['conf-dir'];
   if (files.length === 0) usageError(USAGES.check);
-  const [major, minor, patch] = targetNjsVersion(values.njs).split('.').map(Number);
-  const capabilities = { ed25519: major * 10000 + minor * 100 + (patch || 0) >= 907, env: (name: string) => process.env[name] };
+  const capabilities = capabilitiesFor(values.njs);
   let problems = 0;
   for (const file of files) {
     let bytes: Uint8Array;
@@ -439,7 +445,7 @@ async function verify(args: string[]): Promise<void> {
   const { values, positionals } = parseCommandLine(
     args,
     USAGES.verify,
-    { consumers: { type: 'string' }, jwks: { type: 'string' }, set: { type: 'strings' }, json: { type: 'boolean' } },
+    { consumers: { type: 'string' }, jwks: { type: 'string' }, set: { type: 'strings' }, json: { type: 'boolean' }, njs: { type: 'string' } },
     { positionals: true, help: true },
   );
   if (positionals.length !== 1) usageError(USAGES.verify, 'verify takes one token');
@@ -448,7 +454,7 @@ async function verify(args: string[]): Promise<void> {
     consumers: values.consumers,
     jwks: values.jwks,
     sets: values.set ?? [],
-    capabilities: CAPABILITIES,
+    capabilities: capabilitiesFor(values.njs),
     now: Math.floor(Date.now() / 1000),
   });
   if (isProblem(answer)) usageError(USAGES.verify, describeProblem(answer));
