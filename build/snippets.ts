@@ -3,10 +3,12 @@
  * the table of settings (build/settings-table.ts), between marker lines:
  * `npm run snippets` rewrites them, test/unit/snippets.test.ts fails while a
  * committed file differs. One entry in the table reaches every style.
+ * `npm run snippets` also writes the config files' JSON Schemas (build/schemas.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { schemaFiles } from './schemas';
 import { Equivalent, SETTINGS, SettingSpec } from './settings-table';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -159,9 +161,11 @@ export function generatedFiles(): { [file: string]: string } {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const files = generatedFiles();
+  // The JSON Schemas of the config files too (build/schemas.ts).
+  const files = { ...generatedFiles(), ...schemaFiles() };
   for (const file of Object.keys(files)) {
-    if (readFileSync(path.join(ROOT, file), 'utf8') === files[file]) continue;
+    if (existsSync(path.join(ROOT, file)) && readFileSync(path.join(ROOT, file), 'utf8') === files[file]) continue;
+    mkdirSync(path.dirname(path.join(ROOT, file)), { recursive: true });
     writeFileSync(path.join(ROOT, file), files[file]);
     console.log('wrote ' + file);
   }

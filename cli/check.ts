@@ -6,11 +6,12 @@
  * file, the entry (or line) and the field.
  */
 import path from 'node:path';
-import { consumersSource } from '../njs/core/keys/consumers';
-import { jwksSource } from '../njs/core/keys/jwks';
 import { configProblem, Problem } from '../njs/core/errors';
 import { Capabilities } from '../njs/core/keys/types';
 import { JsonObject, parseJsonObject } from '../njs/core/strict-json';
+import { consumerMapProblems } from './check-consumers';
+import { jwkSetProblems } from './check-jwks';
+import { DENY_LIST, fieldNamed, unknownField } from './fields';
 import { indexedText } from './index';
 import { checkNginxConfig } from './nginx-check';
 import { rateLimitConfig } from './rate-limits';
@@ -19,10 +20,11 @@ function revocationProblems(document: JsonObject, file: string): Problem[] {
   const problems: Problem[] = [];
   for (const name of Object.keys(document)) {
     const list = document[name];
-    if (!['jti', 'sub', 'kid'].includes(name)) problems.push(configProblem(file, 'revocation list', name, 'unknown field (known: jti, sub, kid)'));
-    else if (Array.isArray(list) ? list.some((value) => typeof value !== 'string') : list === null || typeof list !== 'object') {
+    const field = fieldNamed(DENY_LIST.shape, name);
+    const isList = Array.isArray(list) ? list.every((value) => typeof value === 'string') : list !== null && typeof list === 'object';
+    if (!field) problems.push(unknownField(DENY_LIST.shape, file, 'revocation list', name));
+    else if (!field.tooling && !isList)
       problems.push(configProblem(file, 'revocation list', name, 'must be an array of strings or an object whose names are the values'));
-    }
   }
   return problems;
 }
@@ -52,10 +54,9 @@ export function checkDocument(file: string, bytes: Uint8Array, capabilities: Cap
   const document = parseJsonObject(bytes);
   if (typeof document === 'string') return [configProblem(file, undefined, undefined, document)];
   if ('consumers' in document) {
-    const source = consumersSource(document, file, capabilities);
-    return source.problems().concat(layoutProblems(file, bytes, document), rateLimitConfig(document, file).problems);
+    return consumerMapProblems(document, file, capabilities).concat(layoutProblems(file, bytes, document), rateLimitConfig(document, file).problems);
   }
-  if ('keys' in document) return jwksSource(document, file, capabilities).problems();
+  if ('keys' in document) return jwkSetProblems(document, file, capabilities);
   if ('jti' in document || 'sub' in document || 'kid' in document) return revocationProblems(document, file);
   return [
     configProblem(

@@ -210,9 +210,6 @@ function providerSource(r: NginxHTTPRequest, provider: Provider, settings: Setti
         }),
       );
     },
-    problems(): Problem[] {
-      return [];
-    },
   };
 }
 

@@ -58,6 +58,13 @@ describe('the seed token is accepted wherever a token may be', () => {
     });
   }
 
+  it('with a "$schema" member in the map (for editors), which the gateway ignores', async () => {
+    expect(JSON.parse(readFileSync(path.join(g().nginx.prefix, 'consumers.json'), 'utf8')).$schema).toMatch(/\/nginx\/schemas\/consumers\.schema\.json$/);
+    const reply = await g().get('/headers', { Authorization: 'Bearer ' + SEED_TOKEN });
+    expect(reply.status).toBe(200);
+    expectJack(reply.json().headers);
+  });
+
   it('logs the verified alg and consumer in the access log', async () => {
     const probe = unique('seed');
     await g().echo('/headers?probe=' + probe, { Authorization: 'Bearer ' + SEED_TOKEN });

@@ -139,8 +139,11 @@ async function rfc7520(root: string): Promise<void> {
     return;
   }
   const source = jwksSource(jwks, 'rfc7520-jwks.json', { ed25519: false });
-  const problems = source.problems();
-  check(g, 'check finds no problem in the set', problems.length === 0, JSON.stringify(problems));
+  const keys = jwks.keys as JsonObject[];
+  for (let i = 0; i < keys.length; i++) {
+    const prepared = keyFromJwk(keys[i], { ed25519: false });
+    check(g, 'keys[' + i + '] (' + keys[i].kty + ') is usable', !isProblem(prepared), JSON.stringify(prepared));
+  }
   const signatures = published.signatures as { section: string; alg: string; compact: string }[];
   for (let i = 0; i < signatures.length; i++) {
     const parts = signatures[i].compact.split('.');

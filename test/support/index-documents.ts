@@ -3,9 +3,14 @@
  * js_preload_object hands them to njs, documents that count how many entries
  * a lookup reads, and hand edits of an index's hash tables.
  */
+import { consumerMapProblems } from '../../cli/check-consumers';
+import { jwkSetProblems } from '../../cli/check-jwks';
 import { tableEntries as entries } from '../../cli/index';
+import { Problem } from '../../njs/core/errors';
+import { consumersSource } from '../../njs/core/keys/consumers';
 import { HashTable, tableField } from '../../njs/core/keys/hash-index';
-import { KeySource } from '../../njs/core/keys/types';
+import { jwksSource } from '../../njs/core/keys/jwks';
+import { Capabilities, LocalKeySource } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 
 /** The document as js_preload_object gives it to njs: frozen objects and arrays without a prototype. */
@@ -56,8 +61,21 @@ export function tableEntries(table: unknown, width: number): number {
   return entries(table as HashTable, width);
 }
 
-/** What `check` says about a source's "index" member: "entry: message" lines. */
-export function indexProblemsOf(source: KeySource): string[] {
+/** A key source and what `check` says of its document (cli/check-consumers.ts, cli/check-jwks.ts), for tests that ask both. */
+export type CheckedSource = LocalKeySource & { problems(): Problem[] };
+
+/** A consumer map's key source, with `check`'s problems of the map. */
+export function checkedConsumers(document: unknown, origin: string, capabilities: Capabilities): CheckedSource {
+  return { ...consumersSource(document, origin, capabilities), problems: () => consumerMapProblems(document, origin, capabilities) };
+}
+
+/** A JWK Set's key source, with `check`'s problems of the set. */
+export function checkedJwks(document: unknown, origin: string, capabilities: Capabilities): CheckedSource {
+  return { ...jwksSource(document, origin, capabilities), problems: () => jwkSetProblems(document, origin, capabilities) };
+}
+
+/** What `check` says about a document's "index" member: "entry: message" lines. */
+export function indexProblemsOf(source: CheckedSource): string[] {
   return source
     .problems()
     .filter((p) => p.field === 'index')

@@ -94,6 +94,24 @@ describe('njsSyntax (build/njs-syntax.mjs)', () => {
     expect(result.errors).toEqual([]);
     expect(njsSyntaxProblems(outputText(result), 'gateway.js')).toEqual([]);
   });
+
+  test('leave out what only `jwt-gateway check` needs: no module of cli/, none of its messages', async () => {
+    const result = await esbuild.build({
+      ...njsSyntax,
+      entryPoints: [path.join(root, 'njs', 'gateway.ts')],
+      absWorkingDir: root,
+      write: false,
+      format: 'esm',
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile!.inputs);
+    expect(inputs).toContain('njs/core/keys/consumers.ts');
+    expect(inputs.filter((file) => !file.startsWith('njs/'))).toEqual([]);
+    const text = outputText(result);
+    for (const message of ['unknown field (known:', 'duplicate credential id', 'not found through it', 'no usable credential', 'no usable key (every entry'])
+      expect(text).not.toContain(message);
+  });
 });
 
 describe('the bundle build/dist/jwt-gateway.js', () => {

@@ -9,7 +9,7 @@ import { describeProblems, Problem } from '../../njs/core/errors';
 import { Capabilities } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { bytes, CAPS, configProblemAt, expectFailure, expectOk, JACK, jackConsumer, notAnIndex, NOW, policy } from '../support/core';
-import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
+import { checkedConsumers, counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const ORIGIN = '/etc/nginx/consumers.json';
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -33,7 +33,7 @@ const NO_USABLE_CREDENTIAL = 'no usable credential (every credential is refused,
 const JACK_IDENTITY = { consumer: 'jack', credential: 'cred-jack-jwt-auth', customId: '495aec6a' };
 
 function source(consumers: unknown[], capabilities: Capabilities = CAPS) {
-  return consumersSource({ consumers }, ORIGIN, capabilities);
+  return checkedConsumers({ consumers }, ORIGIN, capabilities);
 }
 
 describe('consumersSource: the seed consumer jack', () => {
@@ -286,7 +286,7 @@ describe('consumersSource: configuration problems', () => {
     ['null', null],
     ['an array', [jackConsumer()]],
   ])('a document with %s reports "consumers" and knows no key', async (_name, document) => {
-    const map = consumersSource(document, ORIGIN, CAPS);
+    const map = checkedConsumers(document, ORIGIN, CAPS);
     expect(map.problems()).toEqual([configProblemAt(ORIGIN, 'consumer map', 'consumers', expect.any(String))]);
     expectFailure(await authenticate(await jackToken(), map, policy(), NOW), 'CREDENTIAL_UNKNOWN');
   });
@@ -351,7 +351,7 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
   const kimToken = () => sign('HS256', bytes('kim-secret-0123456789-0123456789'), { key: 'kim-key' });
-  const indexProblems = (document: unknown) => indexProblemsOf(consumersSource(document, ORIGIN, CAPS));
+  const indexProblems = (document: unknown) => indexProblemsOf(checkedConsumers(document, ORIGIN, CAPS));
   const stale = (lost: string) =>
     'consumer map: does not match the consumers (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
   const NOT_AN_INDEX =
@@ -497,7 +497,7 @@ describe('consumersSource: a stored index (jwt-gateway index)', () => {
       })),
     };
     for (const document of [odd, indexDocument(odd), preloaded(indexDocument(odd))]) {
-      const source = consumersSource(document, ORIGIN, CAPS);
+      const source = checkedConsumers(document, ORIGIN, CAPS);
       for (let i = 0; i < names.length; i++) {
         const token = await sign('HS256', bytes('secret-' + i + '-0123456789-0123456789-0123456789'), { key: names[i] });
         expect(expectOk(await authenticate(token, source, policy(), NOW)).identity).toEqual({ consumer: names[i], credential: 'c' + i });

@@ -3,13 +3,14 @@ import { SignJWT } from 'jose';
 import { algorithmNames, findAlgorithm } from '../../njs/core/algorithms';
 import { authenticate } from '../../njs/core/authenticate';
 import { describeProblems, isProblem, Problem } from '../../njs/core/errors';
+import { jwkSetProblems } from '../../cli/check-jwks';
 import { indexDocument } from '../../cli/index';
 import { INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
 import { b64u, bytes, CAPS, CAPS_NO_ED25519, configProblemAt, expectFailure, expectOk, notAnIndex, NOW, policy, publicJwk, spkiHex } from '../support/core';
-import { counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
+import { checkedJwks, counted, indexProblemsOf, preloaded, repointed, tableEntries } from '../support/index-documents';
 
 const b64uHex = (secret: string) => Buffer.from(secret).toString('hex');
 
@@ -80,7 +81,7 @@ describe('jwksSource: lookup by kid', () => {
       ORIGIN +
         ': keys[1] (kid "k"): field "kid": duplicate kid: keys[0] has it too and also fits HS256, so a token with this kid and alg is checked against keys[0] only (keys may share a kid only when their kty, crv or alg tells them apart)',
     ]);
-    const source = jwksSource(doc, ORIGIN, CAPS);
+    const source = checkedJwks(doc, ORIGIN, CAPS);
     expectOk(await authenticate(await hs256('old-secret-old-secret-old-secret', { kid: 'k' }), source, policy(), NOW));
     const refused = expectFailure(
       await authenticate(await hs256('new-secret-new-secret-new-secret', { kid: 'k' }), source, policy(), NOW),
@@ -102,7 +103,7 @@ describe('jwksSource: lookup by kid', () => {
         octJwk(HMAC64, { kid: 'shared' }),
       ],
     };
-    expect(jwksSource(doc, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(jwkSetProblems(doc, ORIGIN, CAPS)).toEqual([]);
     expect(materials(lookup(doc, { kid: 'shared' }, 'ES256'))).toEqual([spkiHex(p256.publicKey)]);
     expect(materials(lookup(doc, { kid: 'shared' }, 'ES384'))).toEqual([spkiHex(p384.publicKey)]);
     expect(materials(lookup(doc, { kid: 'shared' }, 'PS256'))).toEqual([spkiHex(rsaA.publicKey)]);
@@ -112,10 +113,10 @@ describe('jwksSource: lookup by kid', () => {
 
   test('keys of one type that an alg tells apart may share a kid; an RSA key without alg and one with PS256 share PS256', () => {
     const apart = { keys: [publicJwk(rsaA.publicKey, { kid: 'r', alg: 'RS256' }), publicJwk(rsaB.publicKey, { kid: 'r', alg: 'PS256' })] };
-    expect(jwksSource(apart, ORIGIN, CAPS).problems()).toEqual([]);
+    expect(jwkSetProblems(apart, ORIGIN, CAPS)).toEqual([]);
     expect(materials(lookup(apart, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaB.publicKey)]);
     const overlapping = { keys: [publicJwk(rsaA.publicKey, { kid: 'r' }), publicJwk(rsaB.publicKey, { kid: 'r', alg: 'PS256' })] };
-    expect(jwksSource(overlapping, ORIGIN, CAPS).problems()).toEqual([
+    expect(jwkSetProblems(overlapping, ORIGIN, CAPS)).toEqual([
       configProblemAt(ORIGIN, 'keys[1] (kid "r")', 'kid', expect.stringMatching(/^duplicate kid: keys\[0\] has it too and also fits PS256, so/)),
     ]);
     expect(materials(lookup(overlapping, { kid: 'r' }, 'PS256'))).toEqual([spkiHex(rsaA.publicKey)]);
@@ -209,8 +210,8 @@ describe('jwksSource: broken entries', () => {
     return found[0];
   }
 
-  test('problems() names each broken entry and field', () => {
-    const problems = jwksSource(document, ORIGIN, CAPS).problems();
+  test('check names each broken entry and field', () => {
+    const problems = jwkSetProblems(document, ORIGIN, CAPS);
     for (const p of problems) expect(p.file).toBe(ORIGIN);
     expect(problem(problems, 'keys[0]').field).toBe('-');
     expect(problem(problems, 'keys[1] (kid "broken-oct")').field).toBe('k');
@@ -223,7 +224,7 @@ describe('jwksSource: broken entries', () => {
   test('the entry of a broken key without kid is its position in the document ("keys" index)', () => {
     // keys[2] is the RSA key with an empty n. Its entry must point at it, not
     // at keys[0] (the non-object entry, reported separately).
-    const problems = jwksSource(document, ORIGIN, CAPS).problems();
+    const problems = jwkSetProblems(document, ORIGIN, CAPS);
     const nProblem = problems.filter((p) => p.field === 'n' && /missing/.test(p.message));
     expect(nProblem).toHaveLength(1);
     expect(nProblem[0].entry).toBe('keys[2]');
@@ -248,7 +249,7 @@ describe('jwksSource: broken entries', () => {
 
   test('Ed25519 keys are broken entries on engines without Ed25519, and do not hide the others', () => {
     const doc = { keys: [publicJwk(ed25519.publicKey, { kid: 'ed' }), publicJwk(p256.publicKey, { kid: 'ec' })] };
-    const source = jwksSource(doc, ORIGIN, CAPS_NO_ED25519);
+    const source = checkedJwks(doc, ORIGIN, CAPS_NO_ED25519);
     expect(source.problems()).toEqual([configProblemAt(ORIGIN, 'keys[0] (kid "ed")', 'x', expect.stringMatching(/Ed25519/))]);
     const ec = source.lookup({ header: { alg: 'ES256', kid: 'ec' }, payload: {} }, findAlgorithm('ES256')!, { keyClaim: 'key' });
     expect(match(ec).keys).toHaveLength(1);
@@ -259,11 +260,7 @@ describe('jwksSource: broken entries', () => {
 
   test('a set of good keys reports no problems', () => {
     expect(
-      jwksSource(
-        { keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk(S('x'), { kid: 'c' })] },
-        ORIGIN,
-        CAPS,
-      ).problems(),
+      jwkSetProblems({ keys: [publicJwk(rsaA.publicKey, { kid: 'a' }), publicJwk(p256.publicKey, { kid: 'b' }), octJwk(S('x'), { kid: 'c' })] }, ORIGIN, CAPS),
     ).toEqual([]);
   });
 });
@@ -275,8 +272,8 @@ describe('jwksSource: documents without keys', () => {
     ['null', null],
     ['a string', '{"keys":[]}'],
     ['an array', [octJwk('secret')]],
-  ])('%s: problems() reports "keys", lookups find nothing', async (_name, document) => {
-    const source = jwksSource(document, ORIGIN, CAPS);
+  ])('%s: check reports "keys", lookups find nothing', async (_name, document) => {
+    const source = checkedJwks(document, ORIGIN, CAPS);
     expect(source.problems()).toEqual([configProblemAt(ORIGIN, 'JWK Set', 'keys', expect.stringMatching(/missing/))]);
     const result = match(source.lookup({ header: { alg: 'HS256' }, payload: {} }, findAlgorithm('HS256')!, { keyClaim: 'key' }));
     expect(result.keys).toEqual([]);
@@ -286,7 +283,7 @@ describe('jwksSource: documents without keys', () => {
   });
 
   test('an empty key set is a problem for check, and each token it refuses logs why', async () => {
-    const source = jwksSource({ keys: [] }, ORIGIN, CAPS);
+    const source = checkedJwks({ keys: [] }, ORIGIN, CAPS);
     const EMPTY = configProblemAt(ORIGIN, 'JWK Set', 'keys', 'empty: no key can verify a token, so every token is refused');
     expect(source.problems()).toEqual([EMPTY]);
     const withoutKid = expectFailure(await authenticate(await hs256(S('secret')), source, policy(), NOW), 'KEY_NOT_FOUND');
@@ -296,7 +293,7 @@ describe('jwksSource: documents without keys', () => {
   });
 
   test("a set whose every key is refused is a problem for check beside the keys' own", () => {
-    const problems = jwksSource({ keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, publicJwk(rsaA.publicKey, { use: 'enc' })] }, ORIGIN, CAPS).problems();
+    const problems = jwkSetProblems({ keys: [{ kty: 'oct', kid: 'short', k: 'YQ' }, publicJwk(rsaA.publicKey, { use: 'enc' })] }, ORIGIN, CAPS);
     expect(problems).toEqual([
       configProblemAt(ORIGIN, 'keys[0] (kid "short")', 'k', expect.stringMatching(/^HMAC key has 1 byte; at least 32 are required/)),
       configProblemAt(ORIGIN, 'keys[1]', 'use', expect.any(String)),
@@ -309,7 +306,7 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
   const doc = { keys: [octJwk(S('secret-a'), { kid: 'a' }), octJwk(S('secret-b'), { kid: 'b' }), octJwk(S('secret-b2'), { kid: 'b' }), octJwk(S('no-kid'))] };
   const indexed = indexDocument(doc) as JsonObject;
   const withIndex = (index: unknown) => ({ ...doc, index });
-  const indexProblems = (document: unknown) => indexProblemsOf(jwksSource(document, ORIGIN, CAPS));
+  const indexProblems = (document: unknown) => indexProblemsOf(checkedJwks(document, ORIGIN, CAPS));
   const stale = (lost: string) =>
     'JWK Set: does not match the keys (stale or edited; ' + lost + ' not found through it, their tokens are refused): run `jwt-gateway index` again';
 
@@ -327,11 +324,9 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
       expect(materials(lookup(document, {}, 'HS256'))).toEqual(materials(lookup(doc, {}, 'HS256')));
     }
     expect(materials(lookup(indexed, {}, 'HS256'))).toHaveLength(4);
-    expect(
-      jwksSource(indexed, ORIGIN, CAPS)
-        .problems()
-        .map((p) => p.entry + ': ' + p.message.slice(0, 42)),
-    ).toEqual(['keys[2] (kid "b"): duplicate kid: keys[1] has it too and also']);
+    expect(jwkSetProblems(indexed, ORIGIN, CAPS).map((p) => p.entry + ': ' + p.message.slice(0, 42))).toEqual([
+      'keys[2] (kid "b"): duplicate kid: keys[1] has it too and also',
+    ]);
   });
 
   test('tokens without a kid try the same keys as without the index (kty, curve, alg, cap)', () => {

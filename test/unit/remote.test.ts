@@ -277,27 +277,11 @@ describe("providersSource: a provider's keys unavailable", () => {
     expect((await refused(await mint(keys.j1, undefined), neither.source, 'KEYS_UNAVAILABLE')).detail).toBe('keys of ' + JWKS_2 + ' not fetched yet');
   });
 
-  test('problems() lists the unavailable providers and those of their key sets', () => {
-    const broken = jwksSource({ keys: [{ kty: 'oct' }] }, JWKS_2, CAPS);
-    const source = providersSource(
-      [{ jwksUri: JWKS_1 }, { jwksUri: JWKS_2 }, { issuer: ISSUER_A }],
-      [() => unavailable(JWKS_1), () => broken, keysFor({ issuer: ISSUER_A }, [keys.a])],
-      () => undefined,
-    );
-    const problems = source.problems();
-    expect(problems[0]).toEqual(unavailable(JWKS_1));
-    expect(describeProblems(problems.slice(1))).toEqual([
-      JWKS_2 + ': keys[0]: field "k": missing (a base64url string is required)',
-      JWKS_2 + ': JWK Set: field "keys": no usable key (every entry is refused, see above), so every token is refused',
-    ]);
-  });
-
   test('a key source that answers later (a promise) is waited for', async () => {
     const later = jwksSource({ keys: [keys.j2.jwk] }, JWKS_2, CAPS);
     const deferred: KeySource = {
       origin: JWKS_2,
       lookup: (token, algorithm, options) => Promise.resolve(later.lookup(token, algorithm, options)),
-      problems: () => [],
     };
     const heard: number[] = [];
     const source = providersSource([{ jwksUri: JWKS_1 }, { jwksUri: JWKS_2 }], [keysFor({ jwksUri: JWKS_1 }, [keys.j1]), () => deferred], (position) =>

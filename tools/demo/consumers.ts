@@ -4,8 +4,15 @@
  * and an ES256 consumer whose key pairs are made fresh at start, so no private
  * key ever lives in the repository.
  */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { CryptoKey, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { rateLimitConfig } from '../../cli/rate-limits';
+
+/** The consumer map's JSON Schema in this checkout, as the demo's map names it for an editor (the map lives in nginx's prefix, a temporary folder). */
+export const CONSUMERS_SCHEMA = pathToFileURL(
+  path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'nginx', 'schemas', 'consumers.schema.json'),
+).href;
 
 export const JACK = {
   username: 'jack',
@@ -28,7 +35,7 @@ export interface DemoConsumer {
 
 export interface DemoSetup {
   /** consumers.json content. */
-  document: { consumers: object[] };
+  document: { $schema: string; consumers: object[] };
   consumers: DemoConsumer[];
   /** Files the demo config includes from its prefix: the consumer map and the rate limits generated from it. */
   files: { [name: string]: string };
@@ -43,6 +50,7 @@ export async function demoSetup(): Promise<DemoSetup> {
     { username: 'bob', credentialId: 'cred-bob-es256', key: 'bob-key', alg: 'ES256', signingKey: ec.privateKey },
   ];
   const document = {
+    $schema: CONSUMERS_SCHEMA,
     consumers: [
       {
         username: JACK.username,

@@ -17,23 +17,17 @@ import { configProblem, fail, isProblem, located, Problem, quote } from '../erro
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromPem, keyFromSecret } from './prepare';
-import { Capabilities, counted, DecodedToken, Identity, indexProblem, isPosition, KeyMatch, LocalKeySource, LookupOptions, VerificationKey } from './types';
+import { Capabilities, DecodedToken, Identity, isPosition, KeyMatch, LocalKeySource, LookupOptions, VerificationKey } from './types';
 
 export const DEFAULT_ALGORITHM = 'HS256';
 
-function unknownFields(object: JsonObject, known: string[], origin: string, entry: string, into: Problem[]): void {
-  const names = Object.keys(object);
-  for (let i = 0; i < names.length; i++) {
-    if (known.indexOf(names[i]) < 0) into.push(configProblem(origin, entry, names[i], 'unknown field (known: ' + known.join(', ') + ')'));
-  }
-}
-
-interface PreparedCredential {
+export interface PreparedCredential {
   key: VerificationKey;
   graceSeconds: number;
 }
 
-interface Credential {
+/** A credential of the map: where it sits, its fields, whose it is, and its key once prepared. */
+export interface Credential {
   consumerIndex: number;
   credentialIndex: number;
   fields: JsonObject;
@@ -46,7 +40,7 @@ function consumerEntry(index: number, consumer: unknown): string {
   return 'consumers[' + index + ']' + (isObject(consumer) && typeof consumer.username === 'string' ? ' (' + quote(consumer.username) + ')' : '');
 }
 
-function credentialEntry(consumers: ConsumerAt, consumerIndex: number, credentialIndex: number): string {
+export function credentialEntry(consumers: ConsumerAt, consumerIndex: number, credentialIndex: number): string {
   const consumer = consumers(consumerIndex) as JsonObject;
   const fields = (consumer.credentials as unknown[])[credentialIndex];
   const id = isObject(fields) && typeof fields.id === 'string' ? ' (' + quote(fields.id) + ')' : '';
@@ -67,7 +61,8 @@ function resolveReference(value: unknown, capabilities: Capabilities): unknown {
   return resolved === undefined || resolved === '' ? null : resolved;
 }
 
-function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | Problem {
+/** A credential's key and grace period, or why it cannot verify (the entry is for the key source to add). */
+export function prepareCredential(fields: JsonObject, capabilities: Capabilities): PreparedCredential | Problem {
   const name = fields.algorithm === undefined ? DEFAULT_ALGORITHM : fields.algorithm;
   const algorithm = findAlgorithm(name);
   if (!algorithm) return configProblem(undefined, undefined, 'algorithm', 'unsupported algorithm ' + JSON.stringify(name));
@@ -98,7 +93,7 @@ export interface StoredConsumerIndex {
 }
 
 /** consumers[i] of the map (undefined past its end or where the entry cannot be read). */
-type ConsumerAt = (i: number) => unknown;
+export type ConsumerAt = (i: number) => unknown;
 
 /** Visits the stored index's candidates for a name (hash-index.ts probe): positions in the map. */
 export type Candidates = (name: string, visit: (first: number, second: number) => boolean) => void;
@@ -123,7 +118,8 @@ export interface ConsumerStore {
 /** A source keeps at most this many lookups: on QuickJS it lives as long as its context, which njs drops when it grows past 4 MB. */
 const REMEMBERED_LOOKUPS = 1000;
 
-interface BuiltIndex {
+/** Every consumer and credential of a map, found by walking it, with what is wrong with them. */
+export interface ConsumerIndex {
   byKey: { [key: string]: Credential };
   /** Position of the first consumer with each username, in document order. */
   byUsername: { [username: string]: number };
@@ -145,12 +141,16 @@ function credentialOf(consumers: ConsumerAt, consumerIndex: number, credentialIn
   return { consumerIndex, credentialIndex, fields, identity };
 }
 
+function notAMap(origin: string): Problem {
+  return configProblem(origin, 'consumer map', 'consumers', 'missing (expected {"consumers": [ ... ]})');
+}
+
 /** Every consumer and credential, in order, with what is wrong with them: the first of duplicates wins. */
-function buildIndex(document: unknown, origin: string): BuiltIndex {
-  const built: BuiltIndex = { byKey: {}, byUsername: {}, credentials: [], problems: [] };
+export function indexConsumers(document: unknown, origin: string): ConsumerIndex {
+  const built: ConsumerIndex = { byKey: {}, byUsername: {}, credentials: [], problems: [] };
   const listed = isObject(document) ? document.consumers : undefined;
   if (!Array.isArray(listed)) {
-    built.problems.push(configProblem(origin, 'consumer map', 'consumers', 'missing (expected {"consumers": [ ... ]})'));
+    built.problems.push(notAMap(origin));
     return built;
   }
   const consumers: ConsumerAt = (i) => listed[i];
@@ -198,7 +198,7 @@ function buildIndex(document: unknown, origin: string): BuiltIndex {
 
 /** What `jwt-gateway index` stores for this map: the credentials and usernames that win (the first of duplicates). */
 export function consumerIndexOf(document: unknown): StoredConsumerIndex {
-  const built = buildIndex(document, '');
+  const built = indexConsumers(document, '');
   const keys: string[] = [];
   const keyPositions: number[][] = [];
   for (let i = 0; i < built.credentials.length; i++) {
@@ -216,6 +216,7 @@ export function consumerIndexOf(document: unknown): StoredConsumerIndex {
   return { hash: INDEX_HASH, keys: buildTable(keys, keyPositions, 2), usernames: buildTable(usernames, consumerPositions, 1) };
 }
 
+/** The map's "index" member, when it is one this version reads. */
 function storedIndex(document: unknown): StoredConsumerIndex | null {
   const index = isObject(document) ? document.index : undefined;
   return isObject(index) && index.hash === INDEX_HASH && isTable(index.keys, 2) && isTable(index.usernames, 1)
@@ -223,74 +224,78 @@ function storedIndex(document: unknown): StoredConsumerIndex | null {
     : null;
 }
 
-/** The consumer source of a parsed map. */
-export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): LocalKeySource {
+/** Where a parsed map is read: the document, through its stored index when it has one. */
+export function documentStore(document: unknown): ConsumerStore {
   const listed = isObject(document) ? document.consumers : undefined;
   const consumers: unknown[] = Array.isArray(listed) ? listed : [];
   const stored = Array.isArray(listed) ? storedIndex(document) : null;
-  const store: ConsumerStore = {
+  return {
     consumer: (i) => consumers[i],
     count: consumers.length,
     keys: stored && ((key, visit) => probe(stored.keys, 2, key, visit)),
     usernames: stored && ((username, visit) => probe(stored.usernames, 1, username, visit)),
     document: () => document,
   };
-  return storeSource(store, origin, capabilities);
+}
+
+/** The consumer source of a parsed map. */
+export function consumersSource(document: unknown, origin: string, capabilities: Capabilities): LocalKeySource {
+  return storeSource(documentStore(document), origin, capabilities);
+}
+
+/** The credential the store's index names for `key`, if the map still has it there (null without an index). */
+export function credentialThroughIndex(store: ConsumerStore, key: string): Credential | null {
+  if (store.keys === null) return null;
+  const consumers = store.consumer;
+  let credential: Credential | null = null;
+  store.keys(key, (i, j) => {
+    const consumer = isPosition(i) && isPosition(j) ? consumers(i) : undefined;
+    const list = isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' ? consumer.credentials : undefined;
+    const fields = Array.isArray(list) ? list[j] : undefined;
+    if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, i, j, fields);
+    return credential !== null;
+  });
+  return credential;
+}
+
+/** The position of the consumer the store's index names for `username`, or -1 (also without an index). */
+export function consumerThroughIndex(store: ConsumerStore, username: string): number {
+  if (store.usernames === null) return -1;
+  let position = -1;
+  store.usernames(username, (i) => {
+    const consumer = isPosition(i) ? store.consumer(i) : undefined;
+    if (isObject(consumer) && consumer.username === username) position = i;
+    return position >= 0;
+  });
+  return position;
+}
+
+/** Why no token can verify: no consumer map, or no credential in it. */
+export function noCredentials(document: unknown, origin: string): Problem {
+  if (!isObject(document) || !Array.isArray(document.consumers)) return notAMap(origin);
+  return configProblem(origin, 'consumer map', 'consumers', 'no credentials: no token can verify, so every token is refused');
 }
 
 /** The consumer source of a map read through `store`. */
 export function storeSource(store: ConsumerStore, origin: string, capabilities: Capabilities): LocalKeySource {
   const consumers = store.consumer;
   const stored = store.keys !== null && store.usernames !== null;
-  let built: BuiltIndex | null = null;
-  const index = (): BuiltIndex => built || (built = buildIndex(store.document(), origin));
+  let built: ConsumerIndex | null = null;
+  const index = (): ConsumerIndex => built || (built = indexConsumers(store.document(), origin));
   /** Credentials read through the stored index, kept while the source lives (bounded). */
   let found: { [key: string]: Credential | null } = {};
   let remembered = 0;
 
-  /** The credential the stored index names for `key`, if the document still has it there. */
+  /** The credential the stored index names for `key`, remembered. */
   function storedCredential(key: string): Credential | null {
     if (found['#' + key] !== undefined) return found['#' + key];
-    let credential: Credential | null = null;
-    store.keys!(key, (i, j) => {
-      const consumer = isPosition(i) && isPosition(j) ? consumers(i) : undefined;
-      const list = isObject(consumer) && typeof consumer.username === 'string' && consumer.username !== '' ? consumer.credentials : undefined;
-      const fields = Array.isArray(list) ? list[j] : undefined;
-      if (isObject(fields) && fields.key === key) credential = credentialOf(consumers, i, j, fields);
-      return credential !== null;
-    });
+    const credential = credentialThroughIndex(store, key);
     if (++remembered > REMEMBERED_LOOKUPS) {
       found = {};
       remembered = 1;
     }
     found['#' + key] = credential;
     return credential;
-  }
-
-  /** The position of the consumer the stored index names for `username`, or -1. */
-  function storedConsumer(username: string): number {
-    let position = -1;
-    store.usernames!(username, (i) => {
-      const consumer = isPosition(i) ? consumers(i) : undefined;
-      if (isObject(consumer) && consumer.username === username) position = i;
-      return position >= 0;
-    });
-    return position;
-  }
-
-  /** How many credential keys and usernames the stored index does not lead to (for `check`). */
-  function notFoundThroughIndex(): string[] {
-    const built = index();
-    let keys = 0;
-    for (let i = 0; i < built.credentials.length; i++) {
-      const credential = storedCredential(built.credentials[i].fields.key as string);
-      if (!credential || credential.consumerIndex !== built.credentials[i].consumerIndex || credential.credentialIndex !== built.credentials[i].credentialIndex)
-        keys++;
-    }
-    let usernames = 0;
-    const names = Object.keys(built.byUsername);
-    for (let i = 0; i < names.length; i++) if (storedConsumer(names[i].slice(1)) !== built.byUsername[names[i]]) usernames++;
-    return counted(keys, 'credential key').concat(counted(usernames, 'username'));
   }
 
   function prepare(credential: Credential): PreparedCredential | Problem {
@@ -300,13 +305,6 @@ export function storeSource(store: ConsumerStore, origin: string, capabilities: 
 
   function entryOf(credential: Credential): string {
     return credentialEntry(consumers, credential.consumerIndex, credential.credentialIndex);
-  }
-
-  /** Why no token can verify: no consumer map (its problem), or no credential in it. */
-  function noCredentials(): Problem {
-    const document = store.document();
-    if (!isObject(document) || !Array.isArray(document.consumers)) return index().problems[0];
-    return configProblem(origin, 'consumer map', 'consumers', 'no credentials: no token can verify, so every token is refused');
   }
 
   return {
@@ -321,7 +319,7 @@ export function storeSource(store: ConsumerStore, origin: string, capabilities: 
       if (!credential) {
         const unknown = fail('CREDENTIAL_UNKNOWN', 'no credential with key ' + quote(value) + ' in ' + origin);
         // A map without any credential refuses every token: say so in the log (cheap checks only, this is a failure path anyone can reach).
-        if (store.count === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [noCredentials()];
+        if (store.count === 0 || (!stored && index().credentials.length === 0)) unknown.configProblems = [noCredentials(store.document(), origin)];
         const unread = store.problem ? store.problem() : null;
         if (unread) unknown.configProblems = [unread];
         return unknown;
@@ -343,45 +341,8 @@ export function storeSource(store: ConsumerStore, origin: string, capabilities: 
       return failure;
     },
     consumer(username: string): Identity | null {
-      const position = stored ? storedConsumer(username) : index().byUsername['#' + username];
+      const position = stored ? consumerThroughIndex(store, username) : index().byUsername['#' + username];
       return position === undefined || position < 0 ? null : consumerIdentity(consumers(position) as JsonObject);
-    },
-    problems(): Problem[] {
-      const all = index().problems.slice();
-      const document = store.document();
-      const listed = isObject(document) ? document.consumers : undefined;
-      if (isObject(document) && document.index !== undefined) {
-        // The hash tables only: where entries sit in the file (layout, entries) is checked against the file's text (cli/check.ts).
-        const tables = isObject(document.index) ? { hash: document.index.hash, keys: document.index.keys, usernames: document.index.usernames } : null;
-        const differs = !stored || JSON.stringify(tables) !== JSON.stringify(consumerIndexOf(document));
-        if (differs) all.push(indexProblem(origin, 'consumer map', 'consumers', stored ? notFoundThroughIndex() : null));
-      }
-      const ids: { [id: string]: boolean } = {};
-      const credentialFields = ['id', 'key', 'algorithm', 'secret', 'base64_secret', 'public_key', 'lifetime_grace_period', 'desc'];
-      const credentials = index().credentials;
-      let working = 0;
-      for (let i = 0; i < credentials.length; i++) {
-        const credential = credentials[i];
-        const ready = prepare(credential);
-        if (isProblem(ready)) all.push(located(ready, origin, entryOf(credential)));
-        else working++;
-        unknownFields(credential.fields, credentialFields, origin, entryOf(credential), all);
-        const id = credential.identity.credential;
-        if (id !== undefined && ids['#' + id]) all.push(configProblem(origin, entryOf(credential), 'id', 'duplicate credential id'));
-        if (id !== undefined) ids['#' + id] = true;
-      }
-      for (let i = 0; i < store.count; i++) {
-        const consumer = consumers(i);
-        if (isObject(consumer)) unknownFields(consumer, ['username', 'labels', 'credentials', 'limit', 'desc'], origin, 'consumers[' + i + ']', all);
-      }
-      if (Array.isArray(listed) && working === 0) {
-        all.push(
-          credentials.length === 0
-            ? noCredentials()
-            : configProblem(origin, 'consumer map', 'consumers', 'no usable credential (every credential is refused, see above), so every token is refused'),
-        );
-      }
-      return all;
     },
   };
 }

@@ -14,25 +14,15 @@ import { configProblem, fail, isProblem, located, Problem, quote } from '../erro
 import { JsonObject } from '../strict-json';
 import { buildTable, HashTable, INDEX_HASH, isTable, probe } from './hash-index';
 import { keyFromJwk } from './prepare';
-import { Capabilities, counted, DecodedToken, indexProblem, isPosition, KeyMatch, LocalKeySource, VerificationKey } from './types';
+import { Capabilities, DecodedToken, isPosition, KeyMatch, LocalKeySource, VerificationKey } from './types';
 
 /** Without a `kid`, at most this many keys are tried, so one token cannot make the gateway try a whole key set. */
 export const MAX_KEYS_TRIED = 8;
 
-function fitsAlgorithm(jwk: JsonObject, algorithm: Algorithm): boolean {
+/** Whether a token of `algorithm` may try this key: its alg, else its kty and curve. */
+export function fitsAlgorithm(jwk: JsonObject, algorithm: Algorithm): boolean {
   if (jwk.alg !== undefined) return jwk.alg === algorithm.name;
   return jwk.kty === algorithm.kty && (algorithm.crv === undefined || jwk.crv === algorithm.crv);
-}
-
-/** The algorithms a token could name that both keys fit: a token with their shared kid cannot tell them apart for these. */
-function sharedAlgorithms(a: JsonObject, b: JsonObject): string[] {
-  const shared: string[] = [];
-  const names = algorithmNames();
-  for (let i = 0; i < names.length; i++) {
-    const algorithm = findAlgorithm(names[i])!;
-    if (fitsAlgorithm(a, algorithm) && fitsAlgorithm(b, algorithm)) shared.push(names[i]);
-  }
-  return shared;
 }
 
 /**
@@ -40,7 +30,7 @@ function sharedAlgorithms(a: JsonObject, b: JsonObject): string[] {
  * RSA and EC keys do): a token's alg then picks one. Keys the alg cannot tell
  * apart are ambiguous; only the first with the kid is used, here as in `check`.
  */
-function duplicateKid(first: number, algorithms: string[]): string {
+export function duplicateKid(first: number, algorithms: string[]): string {
   return (
     'duplicate kid: keys[' +
     first +
@@ -64,7 +54,8 @@ export interface StoredKidIndex {
   withoutKid: { [algorithm: string]: number[] };
 }
 
-interface BuiltIndex {
+/** A JWK Set's keys found by walking it: positions by kid, and what is wrong with the entries. */
+export interface KidIndex {
   byKid: { [kid: string]: number[] };
   /** Positions of the entries that are JSON objects. */
   usable: number[];
@@ -75,10 +66,11 @@ function isJwk(value: unknown): value is JsonObject {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function buildIndex(keys: unknown, origin: string): BuiltIndex {
-  const built: BuiltIndex = { byKid: {}, usable: [], problems: [] };
+/** The entries of a "keys" member by walking it: which are keys, where each kid is, and what is not a key. */
+export function indexKids(keys: unknown, origin: string): KidIndex {
+  const built: KidIndex = { byKid: {}, usable: [], problems: [] };
   if (!Array.isArray(keys)) {
-    built.problems.push(configProblem(origin, 'JWK Set', 'keys', 'missing (expected {"keys": [ ...JWK objects ]})'));
+    built.problems.push(notAJwkSet(origin));
     return built;
   }
   for (let i = 0; i < keys.length; i++) {
@@ -93,13 +85,14 @@ function buildIndex(keys: unknown, origin: string): BuiltIndex {
   return built;
 }
 
-function keysOf(document: unknown): unknown {
+/** The set's "keys" member. */
+export function keysOf(document: unknown): unknown {
   return document !== null && typeof document === 'object' ? (document as JsonObject).keys : undefined;
 }
 
 /** What `jwt-gateway index` stores for this set. */
 export function kidIndexOf(document: unknown): StoredKidIndex {
-  const built = buildIndex(keysOf(document), '');
+  const built = indexKids(keysOf(document), '');
   const keys = keysOf(document) as JsonObject[];
   const withoutKid: { [algorithm: string]: number[] } = {};
   const names = algorithmNames();
@@ -123,23 +116,56 @@ export function kidIndexOf(document: unknown): StoredKidIndex {
   return { hash: INDEX_HASH, kids: buildTable(kids, positions, 1), withoutKid };
 }
 
-function storedIndex(document: unknown): StoredKidIndex | null {
+/** The set's "index" member, when it is one this version reads. */
+export function storedKidIndex(document: unknown): StoredKidIndex | null {
   const index = document !== null && typeof document === 'object' ? (document as JsonObject).index : undefined;
   return isJwk(index) && index.hash === INDEX_HASH && isTable(index.kids, 1) && isJwk(index.withoutKid) ? (index as unknown as StoredKidIndex) : null;
+}
+
+function notAJwkSet(origin: string): Problem {
+  return configProblem(origin, 'JWK Set', 'keys', 'missing (expected {"keys": [ ...JWK objects ]})');
+}
+
+/** How messages name keys[position]: with its kid, when it has one. */
+export function jwkEntry(keys: unknown[], position: number): string {
+  const kid = (keys[position] as JsonObject).kid;
+  return 'keys[' + position + ']' + (typeof kid === 'string' ? ' (kid ' + quote(kid) + ')' : '');
+}
+
+/** Why no token can verify when the set has no keys at all (a `keys` member that is missing or empty), for the log and `check`. */
+export function noKeys(listed: unknown, origin: string): Problem {
+  if (!Array.isArray(listed)) return notAJwkSet(origin);
+  return configProblem(origin, 'JWK Set', 'keys', 'empty: no key can verify a token, so every token is refused');
+}
+
+/** Positions the stored index lists that still hold a key (with this kid, when one is given). */
+function storedPositions(keys: unknown[], listedAt: unknown, kid: string | undefined): number[] {
+  const positions: number[] = [];
+  if (!Array.isArray(listedAt)) return positions;
+  for (let i = 0; i < listedAt.length; i++) {
+    const jwk = isPosition(listedAt[i]) ? keys[listedAt[i]] : undefined;
+    if (isJwk(jwk) && (kid === undefined || jwk.kid === kid)) positions.push(listedAt[i]);
+  }
+  return positions;
+}
+
+/** Positions of the keys with this kid that the stored index leads to, in order. */
+export function kidThroughIndex(stored: StoredKidIndex, keys: unknown[], kid: string): number[] {
+  const onPath: number[] = [];
+  probe(stored.kids, 1, kid, (position) => {
+    onPath.push(position);
+    return false;
+  });
+  return storedPositions(keys, onPath, kid);
 }
 
 export function jwksSource(document: unknown, origin: string, capabilities: Capabilities): LocalKeySource {
   const listed = keysOf(document);
   const keys: unknown[] = Array.isArray(listed) ? listed : [];
-  const stored = Array.isArray(listed) ? storedIndex(document) : null;
-  let built: BuiltIndex | null = null;
-  const index = (): BuiltIndex => built || (built = buildIndex(listed, origin));
+  const stored = Array.isArray(listed) ? storedKidIndex(document) : null;
+  let built: KidIndex | null = null;
+  const index = (): KidIndex => built || (built = indexKids(listed, origin));
   const prepared: (VerificationKey | Problem)[] = [];
-
-  function entryName(position: number): string {
-    const kid = (keys[position] as JsonObject).kid;
-    return 'keys[' + position + ']' + (typeof kid === 'string' ? ' (kid ' + quote(kid) + ')' : '');
-  }
 
   function prepare(position: number): VerificationKey | Problem {
     if (prepared[position] === undefined) {
@@ -151,32 +177,9 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
     return prepared[position];
   }
 
-  /** Why no token can verify when the set has no keys at all (a `keys` member that is missing or empty), for the log and `check`. */
-  function noKeys(): Problem {
-    if (!Array.isArray(listed)) return index().problems[0];
-    return configProblem(origin, 'JWK Set', 'keys', 'empty: no key can verify a token, so every token is refused');
-  }
-
-  /** Positions the stored index lists that still hold a key (with this kid, when one is given). */
-  function storedPositions(listedAt: unknown, kid: string | undefined): number[] {
-    const positions: number[] = [];
-    if (!Array.isArray(listedAt)) return positions;
-    for (let i = 0; i < listedAt.length; i++) {
-      const jwk = isPosition(listedAt[i]) ? keys[listedAt[i]] : undefined;
-      if (isJwk(jwk) && (kid === undefined || jwk.kid === kid)) positions.push(listedAt[i]);
-    }
-    return positions;
-  }
-
   /** Positions of the keys with this kid, in order. */
   function withKid(kid: string): number[] {
-    if (!stored) return index().byKid['#' + kid] || [];
-    const onPath: number[] = [];
-    probe(stored.kids, 1, kid, (position) => {
-      onPath.push(position);
-      return false;
-    });
-    return storedPositions(onPath, kid);
+    return stored ? kidThroughIndex(stored, keys, kid) : index().byKid['#' + kid] || [];
   }
 
   return {
@@ -184,20 +187,20 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
     lookup(token: DecodedToken, algorithm: Algorithm): KeyMatch | Problem {
       const kid = token.header.kid;
       // Without a kid: the first keys that fit (listed in the stored index), else every key in order (null).
-      let candidates: number[] | null = stored && kid === undefined ? storedPositions(stored.withoutKid[algorithm.name], undefined) : null;
+      let candidates: number[] | null = stored && kid === undefined ? storedPositions(keys, stored.withoutKid[algorithm.name], undefined) : null;
       if (kid !== undefined) {
         if (typeof kid !== 'string') return fail('KEY_NOT_FOUND', 'kid is not a string');
         candidates = withKid(kid);
         if (candidates.length === 0) {
           const failure = fail('KEY_NOT_FOUND', 'no key with kid ' + quote(kid) + ' in ' + origin);
-          if (keys.length === 0) failure.configProblems = [noKeys()];
+          if (keys.length === 0) failure.configProblems = [noKeys(listed, origin)];
           return failure;
         }
       }
       const match: KeyMatch = { keys: [], graceSeconds: 0, skipped: [] };
       const documentProblems = stored ? [] : index().problems;
       for (let i = 0; i < documentProblems.length; i++) match.skipped.push(documentProblems[i]);
-      if (keys.length === 0 && Array.isArray(listed)) match.skipped.push(noKeys());
+      if (keys.length === 0 && Array.isArray(listed)) match.skipped.push(noKeys(listed, origin));
       const count = candidates ? candidates.length : keys.length;
       let firstWithKid = -1;
       for (let i = 0; i < count && match.keys.length < MAX_KEYS_TRIED; i++) {
@@ -207,53 +210,17 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
         if (kid !== undefined) {
           // Keys this alg cannot tell apart under one kid: the first is used, the others are passed over (and `check` reports them).
           if (firstWithKid >= 0) {
-            match.skipped.push(configProblem(origin, entryName(position), 'kid', duplicateKid(firstWithKid, [algorithm.name])));
+            match.skipped.push(configProblem(origin, jwkEntry(keys, position), 'kid', duplicateKid(firstWithKid, [algorithm.name])));
             continue;
           }
           firstWithKid = position;
         }
         const key = prepare(position);
-        if (isProblem(key)) match.skipped.push(located(key, origin, entryName(position)));
+        if (isProblem(key)) match.skipped.push(located(key, origin, jwkEntry(keys, position)));
         // An oct key without alg verifies only the HS algorithms it is long enough for (RFC 7518 3.2).
         else if (key.algorithms.indexOf(algorithm.name) >= 0) match.keys.push(key);
       }
       return match;
-    },
-    problems(): Problem[] {
-      const all = index().problems.slice();
-      if (document !== null && typeof document === 'object' && (document as JsonObject).index !== undefined) {
-        if (!stored || JSON.stringify((document as JsonObject).index) !== JSON.stringify(kidIndexOf(document))) {
-          let missed = 0;
-          const byKid = index().byKid;
-          const kids = Object.keys(byKid);
-          for (let i = 0; stored && i < kids.length; i++) if (JSON.stringify(withKid(kids[i].slice(1))) !== JSON.stringify(byKid[kids[i]])) missed++;
-          all.push(indexProblem(origin, 'JWK Set', 'keys', stored ? counted(missed, 'kid') : null));
-        }
-      }
-      const usable = index().usable;
-      let working = 0;
-      for (let i = 0; i < usable.length; i++) {
-        const key = prepare(usable[i]);
-        if (isProblem(key)) all.push(located(key, origin, entryName(usable[i])));
-        else working++;
-        const jwk = keys[usable[i]] as JsonObject;
-        const sameKid = typeof jwk.kid === 'string' ? index().byKid['#' + jwk.kid] : [];
-        for (let j = 0; j < sameKid.length && sameKid[j] < usable[i]; j++) {
-          const shared = sharedAlgorithms(keys[sameKid[j]] as JsonObject, jwk);
-          if (shared.length) {
-            all.push(configProblem(origin, entryName(usable[i]), 'kid', duplicateKid(sameKid[j], shared)));
-            break;
-          }
-        }
-      }
-      if (Array.isArray(listed) && working === 0) {
-        all.push(
-          keys.length === 0
-            ? noKeys()
-            : configProblem(origin, 'JWK Set', 'keys', 'no usable key (every entry is refused, see above), so every token is refused'),
-        );
-      }
-      return all;
     },
   };
 }

@@ -238,14 +238,5 @@ export function providersSource(providers: Provider[], keysOf: ProviderKeys[], u
       if (positions.length === 0) return fail('KEY_NOT_FOUND', 'iss ' + quote(token.payload.iss) + ' is none of the identity providers');
       return tryFrom(positions, 0, token, algorithm, options);
     },
-    problems(): Problem[] {
-      const all: Problem[] = [];
-      for (let i = 0; i < keysOf.length; i++) {
-        const keys = keysOf[i]();
-        const found = isProblem(keys) ? [keys] : keys.problems();
-        for (let j = 0; j < found.length; j++) all.push(found[j]);
-      }
-      return all;
-    },
   };
 }

@@ -3,7 +3,7 @@
  * question: which keys may verify this token, and who is it then?
  */
 import { Algorithm, KeyType } from '../algorithms';
-import { configProblem, Problem } from '../errors';
+import { Problem } from '../errors';
 import { Maybe } from '../maybe';
 import { JsonObject } from '../strict-json';
 
@@ -60,8 +60,6 @@ export interface KeySource {
   origin: string;
   /** Keys that may verify this token with `algorithm` (already allow-listed); a source may answer later (a promise). */
   lookup(token: DecodedToken, algorithm: Algorithm, options: LookupOptions): Maybe<KeyMatch | Problem>;
-  /** Prepares every entry and lists what is wrong; for `check` and tests, never per request. */
-  problems(): Problem[];
   /** A consumer by username (consumer maps only), e.g. the anonymous consumer. */
   consumer?(username: string): Identity | null;
 }
@@ -80,24 +78,6 @@ export interface ConfigDocument {
 /** A position in a stored index: a whole number >= 0 (anything else finds nothing). */
 export function isPosition(value: unknown): value is number {
   return typeof value === 'number' && value >= 0 && Math.floor(value) === value;
-}
-
-/** "3 kids", "1 kid", or nothing for none: what an index misses, for `check`. */
-export function counted(count: number, noun: string): string[] {
-  return count === 0 ? [] : [count + ' ' + noun + (count === 1 ? '' : 's')];
-}
-
-/**
- * What `check` says about an "index" member that is not what `jwt-gateway
- * index` would write now: `missed` lists what cannot be found through it
- * (e.g. "3 credential keys"), null when it is not an index at all.
- */
-export function indexProblem(origin: string, entry: string, what: string, missed: string[] | null): Problem {
-  const again = ': run `jwt-gateway index` again';
-  if (!missed)
-    return configProblem(origin, entry, 'index', 'not an index written by this version of `jwt-gateway index` (every lookup walks the whole file)' + again);
-  const lost = missed.length ? '; ' + missed.join(' and ') + ' not found through it, their tokens are refused' : '';
-  return configProblem(origin, entry, 'index', 'does not match the ' + what + ' (stale or edited' + lost + ')' + again);
 }
 
 /** A synchronous HMAC: the digest, or null when the engine lacks that hash (njs before 0.9.7 has only sha256). */
