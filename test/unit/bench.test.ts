@@ -349,6 +349,11 @@ describe('issue 5 and issue 11 targets per row', () => {
     ]);
   });
 
+  it('the hand-written floor (HS256, reused token) is a reference with no target', () => {
+    const [floor] = withTargets([row({ case: 'hand-written njs floor', style: 'floor' }, 30000)]);
+    expect([floor.ratio, floor.target, floor.meets_target]).toEqual([0.75, undefined, undefined]);
+  });
+
   it('a big key set may lose at most 5% against its one-entry twin', () => {
     const rows = withTargets([row({ consumers: 1 }, 10000), row({ consumers: 100000 }, 9600), row({ keys: 1 }, 10000), row({ keys: 1000 }, 9000)]);
     expect(rows.map((r) => [r.target, r.meets_target])).toEqual([

@@ -13,6 +13,9 @@
  * Cases (config nginx/bench/nginx.conf, scale cases nginx/bench/scale.conf):
  * - plain proxy_pass, measured first and last; its row is the mean of both,
  *   so drift of a noisy machine shows and is halved in the ratios;
+ * - "hand-written njs floor" (nginx/bench/floor.js): a minimal js_set HS256
+ *   check with a fixed secret, the least JavaScript a check can be, so the
+ *   direct style's gap to it shows in every run (issue 14);
  * - each integration style of the README with HS256, RS256, PS256 and ES256:
  *   "direct" (jwt-auth.conf + jwt-proxy-headers.conf, rewrite phase),
  *   "auth_request" (jwt-auth-request.conf + jwt-auth-request-locations.conf)
@@ -124,7 +127,7 @@ interface Signer {
 }
 
 interface BenchCase extends CaseInfo {
-  style: 'plain' | 'direct' | 'auth_request' | 'cached';
+  style: 'plain' | 'floor' | 'direct' | 'auth_request' | 'cached';
   alg: Alg | '-';
   token: 'repeated' | 'fresh' | '-';
   nginx: Nginx;
@@ -689,6 +692,8 @@ async function startMainNginx(document: object, sharedDict: boolean): Promise<Ng
     ports: ['PORT', 'CACHED_PORT', 'UPSTREAM_PORT'],
     files: { 'consumers.json': JSON.stringify(document, null, 2) },
     variables: {
+      // The HS256 consumer's secret (base64), for the hand-written floor.
+      FLOOR_SECRET: (document as { consumers: { credentials: { secret: string }[] }[] }).consumers[0].credentials[0].secret,
       SHARED_CACHE_HTTP: sharedDict
         ? 'js_shared_dict_zone zone=jwt_verified:10m timeout=60s evict;'
         : '# no js_shared_dict_zone before njs 0.8.0: /jwt-shared is not measured',
@@ -708,6 +713,8 @@ async function styleCases(
   options: Options,
 ): Promise<Measured[]> {
   const results: Measured[] = [];
+  const floor: BenchCase = { case: 'hand-written njs floor', engine, style: 'floor', alg: 'HS256', token: 'repeated', nginx, path: '/floor' };
+  results.push({ c: floor, m: await runCase(floor, options, { token: tokens.HS256 }) });
   for (const alg of ALGS) {
     const repeated: BenchCase = { case: 'direct', engine, style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
     const m = await runCase(repeated, options, { token: tokens[alg] });
