@@ -48,13 +48,26 @@ function publicKeyAlgorithm(pem: string, file: string, wanted: string | undefine
       : details.type === 'ed25519'
         ? ['EdDSA']
         : [CURVE_ALGORITHMS[details.curve ?? '']];
-  if (!fits[0]) return configProblem(file, undefined, undefined, 'a ' + (details.curve ?? details.type) + ' key, which the gateway does not verify with');
+  if (!fits[0]) return configProblem(file, undefined, undefined, 'its key type (' + (details.curve ?? details.type) + ') is not one the gateway verifies with');
   if (wanted === undefined) return fits[0];
   return fits.includes(wanted) ? wanted : optionProblem('--alg', wanted + ' does not fit ' + file + ' (it fits ' + fits.join(', ') + ')');
 }
 
-/** The key material the options give: `--public-key`, `--secret-file`, or a new secret. */
-export function materialOf(options: { alg?: string; secretFile?: string; publicKey?: string }): Material | Problem {
+/** What a secret file holds, when it is one: text on one line, not a PEM or a JWK (a key given where a secret was meant). */
+function secretOf(text: string, file: string): string | Problem {
+  const secret = text.replace(/\r?\n$/, '');
+  if (/-----BEGIN/.test(secret) || /^\s*\{/.test(secret) || /[\r\n]/.test(secret)) {
+    return configProblem(file, undefined, undefined, "is not a secret on one line (a PEM or a JWK?): give keygen's .secret, or a key with --public-key");
+  }
+  return secret;
+}
+
+/**
+ * The key material the options give: `--public-key`, `--secret-file`, or a
+ * new secret. `current` is the algorithm of the credential a rotation
+ * changes: kept unless `--alg` says otherwise (or the new public key is of another type).
+ */
+export function materialOf(options: { alg?: string; secretFile?: string; publicKey?: string }, current?: string): Material | Problem {
   if (options.secretFile !== undefined && options.publicKey !== undefined)
     return optionProblem('--secret-file', 'give --secret-file or --public-key, not both');
   const readText = (file: string): string | Problem => {
@@ -67,15 +80,18 @@ export function materialOf(options: { alg?: string; secretFile?: string; publicK
   if (options.publicKey !== undefined) {
     const pem = readText(options.publicKey);
     if (typeof pem !== 'string') return pem;
-    const algorithm = publicKeyAlgorithm(pem, options.publicKey, options.alg);
+    const kept = options.alg === undefined && current !== undefined && typeof publicKeyAlgorithm(pem, options.publicKey, current) === 'string';
+    const algorithm = publicKeyAlgorithm(pem, options.publicKey, kept ? current : options.alg);
     return typeof algorithm === 'string' ? { algorithm, public_key: pem, generated: false } : algorithm;
   }
-  const algorithm = options.alg ?? DEFAULT_ALGORITHM;
+  const algorithm = options.alg ?? current ?? DEFAULT_ALGORITHM;
   if (!HMAC.includes(algorithm))
     return optionProblem('--alg', algorithm + ' needs --public-key PEM (an HMAC algorithm, ' + HMAC.join(', ') + ', takes a secret)');
   if (options.secretFile === undefined) return { algorithm, secret: newSecret(algorithm), generated: true };
   const text = readText(options.secretFile);
-  return typeof text === 'string' ? { algorithm, secret: text.replace(/\r?\n$/, ''), generated: false } : text;
+  if (typeof text !== 'string') return text;
+  const secret = secretOf(text, options.secretFile);
+  return typeof secret === 'string' ? { algorithm, secret, generated: false } : secret;
 }
 
 function consumersOf(document: JsonObject): JsonObject[] | Problem {
@@ -84,8 +100,24 @@ function consumersOf(document: JsonObject): JsonObject[] | Problem {
     : configProblem(undefined, 'consumer map', 'consumers', 'missing: not a consumer map ({"consumers": [...]})');
 }
 
-function positionOf(consumers: JsonObject[], username: string): number {
-  return consumers.findIndex((consumer) => consumer !== null && typeof consumer === 'object' && consumer.username === username);
+/** The position of the consumer with this username, -1 when none; a Problem when several have it (an edit of one would leave the other). */
+function positionOf(consumers: JsonObject[], username: string): number | Problem {
+  const found: number[] = [];
+  consumers.forEach((consumer, i) => {
+    if (consumer !== null && typeof consumer === 'object' && consumer.username === username) found.push(i);
+  });
+  if (found.length > 1) {
+    return optionProblem(
+      '--username',
+      found.length +
+        ' consumers are ' +
+        JSON.stringify(username) +
+        ' (consumers[' +
+        found.join('], consumers[') +
+        ']): make the usernames unique by hand first',
+    );
+  }
+  return found.length ? found[0] : -1;
 }
 
 function credentialsOf(consumer: JsonObject): JsonObject[] {
@@ -141,6 +173,7 @@ export function addConsumer(document: JsonObject, options: AddOptions): JsonObje
     return optionProblem('--key', 'a credential with key ' + JSON.stringify(key) + ' is in the map already (keys name credentials, so each is unique)');
   const credential = withMaterial({ id: options.id ?? key, key }, options.material);
   const at = positionOf(consumers, options.username);
+  if (isProblem(at)) return at;
   const changed = consumers.slice();
   if (at < 0) {
     const consumer: JsonObject = { username: options.username, credentials: [credential] };
@@ -157,8 +190,10 @@ export function addConsumer(document: JsonObject, options: AddOptions): JsonObje
 /** The consumer and which of its credentials `wanted` (an id or key) names: its only one when not given. */
 function findCredential(consumers: JsonObject[], username: string, wanted: string | undefined): { at: number; credential: number } | Problem {
   const at = positionOf(consumers, username);
+  if (isProblem(at)) return at;
   if (at < 0) return optionProblem('--username', 'no consumer ' + JSON.stringify(username) + ' in the map');
   const credentials = credentialsOf(consumers[at]);
+  if (credentials.length === 0) return optionProblem('--username', JSON.stringify(username) + ' has no credentials');
   const names = credentials
     .map((credential) => JSON.stringify(credential && credential.id !== undefined ? credential.id : credential && credential.key))
     .join(', ');
@@ -169,7 +204,16 @@ function findCredential(consumers: JsonObject[], username: string, wanted: strin
       JSON.stringify(username) + ' has ' + credentials.length + ' credentials' + (names ? ' (' + names + ')' : '') + ': name one with --credential ID',
     );
   }
-  const credential = credentials.findIndex((entry) => entry && (entry.id === wanted || entry.key === wanted));
+  // The id first ($jwt_credential, what the upstream is told); a key that names another credential makes it ambiguous.
+  const byId = credentials.findIndex((entry) => entry && entry.id === wanted);
+  const byKey = credentials.findIndex((entry) => entry && entry.key === wanted);
+  if (byId >= 0 && byKey >= 0 && byId !== byKey) {
+    return optionProblem(
+      '--credential',
+      JSON.stringify(wanted) + ' is the id of one credential of ' + JSON.stringify(username) + ' and the key of another: rename one',
+    );
+  }
+  const credential = byId >= 0 ? byId : byKey;
   if (credential < 0)
     return optionProblem(
       '--credential',
@@ -184,6 +228,7 @@ export function removeConsumer(document: JsonObject, username: string, credentia
   if (!Array.isArray(consumers)) return consumers;
   if (credential === undefined) {
     const at = positionOf(consumers, username);
+    if (isProblem(at)) return at;
     if (at < 0) return optionProblem('--username', 'no consumer ' + JSON.stringify(username) + ' in the map');
     return replaced(
       document,
@@ -197,15 +242,27 @@ export function removeConsumer(document: JsonObject, username: string, credentia
   return replaced(document, changed);
 }
 
-/** The credential with new key material (and algorithm); its key and id stay, so tokens name it as before. */
-export function rotateCredential(document: JsonObject, username: string, credential: string | undefined, material: Material): JsonObject | Problem {
+/**
+ * The credential with new key material (and algorithm); its key and id stay,
+ * so tokens name it as before. `materialFor` gets the credential's algorithm
+ * now, which the new material keeps unless told otherwise.
+ */
+export function rotateCredential(
+  document: JsonObject,
+  username: string,
+  credential: string | undefined,
+  materialFor: (current: string) => Material | Problem,
+): JsonObject | Problem {
   const consumers = consumersOf(document);
   if (!Array.isArray(consumers)) return consumers;
   const found = findCredential(consumers, username, credential);
   if (isProblem(found)) return found;
   const changed = consumers.slice();
   const credentials = credentialsOf(consumers[found.at]).slice();
-  credentials[found.credential] = withMaterial(credentials[found.credential], material);
+  const old = credentials[found.credential];
+  const material = materialFor(old && typeof old.algorithm === 'string' ? old.algorithm : DEFAULT_ALGORITHM);
+  if (isProblem(material)) return material;
+  credentials[found.credential] = withMaterial(old, material);
   changed[found.at] = { ...consumers[found.at], credentials };
   return replaced(document, changed);
 }

@@ -3,27 +3,34 @@
  * `jwks add|remove`): the change is made to the parsed document, the result
  * must pass `check` with no problem the file did not have already, an index
  * (`jwt-gateway index`) is written again, and the file is replaced
- * atomically: the new text goes to a temporary file next to it and is
- * flushed, the old file is kept as FILE.bak, then the temporary file is
- * renamed over FILE. A process killed at any step leaves FILE whole, old or
- * new, and nginx never reads half a file.
+ * atomically: the new text goes to a new temporary file next to it and is
+ * flushed, the old text is kept as FILE.bak (written the same way), then the
+ * temporary file is renamed over FILE. A process killed at any step leaves
+ * FILE whole, old or new, and nginx never reads half a file.
+ *
+ * Temporary files are created exclusively (O_EXCL, a random name) and
+ * changed through their descriptor only, so a name planted in the directory
+ * (a symbolic link to another file) is never written through. One edit of a
+ * file runs at a time (lock()).
  */
+import { randomBytes } from 'node:crypto';
 import {
-  chownSync,
   closeSync,
-  copyFileSync,
-  existsSync,
   fchmodSync,
+  fchownSync,
   fsyncSync,
+  linkSync,
+  lstatSync,
   openSync,
   readdirSync,
   readFileSync,
-  realpathSync,
+  readlinkSync,
   renameSync,
   statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { checkDocument } from './check';
 import { indexedText } from './index';
@@ -38,6 +45,14 @@ export interface Edited {
   indexed: boolean;
   /** Problems the file had before the edit and still has (the edit did not add them). */
   kept: Problem[];
+  /** What the operator should know: the file's group could not be kept. */
+  notes: string[];
+}
+
+export interface EditOptions {
+  capabilities: Capabilities;
+  /** The document a missing FILE starts as (`consumer add` and `jwks add` make the file); without it a missing FILE is a problem. */
+  empty?: JsonObject;
 }
 
 /** The parsed file, or a Problem naming it. */
@@ -77,24 +92,76 @@ function errorsOf(file: string, bytes: Uint8Array, capabilities: Capabilities): 
   return checkDocument(file, bytes, capabilities).filter((problem) => problem.severity !== 'warning');
 }
 
-/** Writes `text` to a new file at `target` by way of a flushed temporary file and a rename. */
-function replaceWith(target: string, text: string | Buffer, mode: number, owner?: { uid: number; gid: number }): void {
-  const temporary = path.join(path.dirname(target), '.' + path.basename(target) + '.' + process.pid + '.tmp');
-  const fd = openSync(temporary, 'w', mode);
+/** The file a path names, through every symbolic link, dangling ones too (the link stays, what it names is written). */
+function resolved(file: string): string {
+  let target = path.resolve(file);
+  for (let hops = 0; hops < 40; hops++) {
+    let link: boolean;
+    try {
+      link = lstatSync(target).isSymbolicLink();
+    } catch {
+      return target;
+    }
+    if (!link) return target;
+    target = path.resolve(path.dirname(target), readlinkSync(target));
+  }
+  return target;
+}
+
+/** `.FILE.PID.RANDOM.tmp`: this process's temporary file next to `target`, under a name nobody can have planted. */
+function temporaryName(target: string, what: string): string {
+  return path.join(path.dirname(target), '.' + path.basename(target) + what + '.' + process.pid + '.' + randomBytes(6).toString('hex') + '.tmp');
+}
+
+/**
+ * Writes `text` to a new temporary file (exclusively created), flushed, with
+ * the mode and owner given, and returns its name; removed again on failure.
+ */
+function writtenTemporary(
+  target: string,
+  what: string,
+  text: string | Uint8Array,
+  mode: number,
+  owner: { uid: number; gid: number } | null,
+  notes: string[],
+): string {
+  const name = temporaryName(target, what);
+  const fd = openSync(name, 'wx', 0o600);
   try {
     // The mode exactly (open's is masked by the umask): the old file's, so nginx's workers read the new one as they did.
     fchmodSync(fd, mode);
+    if (owner) keepOwner(fd, owner, target, notes);
     writeFileSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(name);
+    throw e;
+  }
+  closeSync(fd);
+  return name;
+}
+
+/** The old file's owner (as root) and group (as any member of it), so the workers that read it still can. */
+function keepOwner(fd: number, owner: { uid: number; gid: number }, target: string, notes: string[]): void {
+  const root = process.getuid?.() === 0;
+  try {
+    fchownSync(fd, root ? owner.uid : -1, owner.gid);
+  } catch {
+    notes.push(target + ' now belongs to group ' + process.getgid?.() + ', not ' + owner.gid + ' as before: check that nginx can still read it');
+  }
+}
+
+function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
-  // Root editing a file nginx's user owns: the new file keeps the owner, or the workers could not read it.
-  if (owner && process.getuid?.() === 0) chownSync(temporary, owner.uid, owner.gid);
-  renameSync(temporary, target);
 }
 
-/** Whether a process with this pid runs (signal 0 tests without sending). */
+/** Whether a process with this pid runs here (signal 0 tests without sending). */
 function running(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -104,74 +171,128 @@ function running(pid: number): boolean {
   }
 }
 
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** How long an edit waits for another one to finish before it gives up. */
+const LOCK_WAIT_MS = 5000;
+
 /**
- * One edit of a file at a time: `.FILE.lock` holds the editing process's
- * pid; a lock whose process is gone (killed mid-edit) is taken over, and so
- * are the temporary files such a process left.
+ * One edit of a file at a time: `.FILE.lock` holds "PID@HOST RANDOM" of the
+ * editing process, made by a hard link from a file that already holds it (so
+ * it never exists empty, and only one process can make it). An edit waits
+ * for another to finish; a lock whose process is gone (killed mid-edit, same
+ * host) is taken over, with the temporary files it left. A lock of another
+ * host (a container sharing the volume) is never judged dead.
  */
 function lock(target: string): (() => void) | Problem {
   const dir = path.dirname(target);
   const base = path.basename(target);
   const lockFile = path.join(dir, '.' + base + '.lock');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      // `.FILE.PID.tmp` and `.FILE.bak.PID.tmp` of an edit that did not finish.
-      const prefix = '.' + base + '.';
-      for (const name of readdirSync(dir)) {
-        const left = name.startsWith(prefix) && name.endsWith('.tmp') ? /^(?:bak\.)?([0-9]+)$/.exec(name.slice(prefix.length, -'.tmp'.length)) : null;
-        if (left && !running(Number(left[1]))) unlinkSync(path.join(dir, name));
+  const token = process.pid + '@' + os.hostname() + ' ' + randomBytes(8).toString('hex');
+  let mine: string;
+  try {
+    mine = writtenTemporary(target, '.lock', token, 0o644, null, []);
+  } catch (e) {
+    return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + (e as Error).message);
+  }
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  try {
+    for (;;) {
+      try {
+        linkSync(mine, lockFile);
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+          return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + (e as Error).message);
       }
-      return () => unlinkSync(lockFile);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
-        return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + (e as Error).message);
-      const holder = Number(readFileSync(lockFile, 'utf8'));
-      if (holder > 0 && running(holder)) {
+      let holder: string;
+      try {
+        holder = readFileSync(lockFile, 'utf8');
+      } catch {
+        continue; // released meanwhile
+      }
+      const [pid, host] = holder.split(' ')[0].split('@');
+      if (host === os.hostname() && /^[0-9]+$/.test(pid) && !running(Number(pid))) {
+        // Only one process can move the dead lock away; it then makes sure it moved the lock it judged dead.
+        const moved = temporaryName(target, '.stale-lock');
+        try {
+          renameSync(lockFile, moved);
+        } catch {
+          continue;
+        }
+        if (readFileSync(moved, 'utf8') !== holder) {
+          try {
+            linkSync(moved, lockFile);
+          } catch {
+            // a third edit took the lock meanwhile: it stays its own
+          }
+        }
+        unlinkSync(moved);
+        continue;
+      }
+      if (Date.now() > deadline) {
         return configProblem(
           target,
           undefined,
           undefined,
-          'another edit (pid ' + holder + ') is changing it: try again when it is done, or remove ' + lockFile + ' if no such process runs',
+          'another edit (' + holder.split(' ')[0] + ') is changing it: try again when it is done, or remove ' + lockFile + ' if no such process runs',
         );
       }
-      unlinkSync(lockFile);
+      sleepMs(50);
     }
+  } finally {
+    unlinkSync(mine);
   }
-  return configProblem(target, undefined, undefined, 'cannot be locked for the edit: ' + lockFile + ' keeps coming back');
+  removeLeftovers(dir, base);
+  return () => {
+    // Only our own lock: never one another edit took over.
+    try {
+      if (readFileSync(lockFile, 'utf8') === token) unlinkSync(lockFile);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/** The temporary files of edits of this host whose process is gone (`.FILE<what>.PID.RANDOM.tmp`). */
+function removeLeftovers(dir: string, base: string): void {
+  const prefix = '.' + base + '.';
+  for (const name of readdirSync(dir)) {
+    const left =
+      name.startsWith(prefix) && name.endsWith('.tmp') ? /(?:^|\.)([0-9]+)\.[0-9a-f]{12}$/.exec(name.slice(prefix.length - 1, -'.tmp'.length)) : null;
+    if (left && !running(Number(left[1]))) unlinkSync(path.join(dir, name));
+  }
 }
 
 /**
  * Applies `change` to FILE and replaces it when the result passes `check`;
- * the Problems that stop it otherwise (FILE untouched). `empty` is the
- * document a missing FILE starts as (`consumer add` and `jwks add` make the
- * file). A FILE that is a symbolic link (a Kubernetes ConfigMap's, a
- * versioned deployment's) is followed: the file it names is replaced, the link stays.
+ * the Problems that stop it otherwise (FILE untouched). A FILE that is a
+ * symbolic link (a Kubernetes ConfigMap's, a versioned deployment's) is
+ * followed: the file it names is replaced, the link stays.
  */
-export function editDocument(
-  file: string,
-  change: (document: JsonObject) => JsonObject | Problem,
-  /** newFileMode: a file this edit makes. Readable by all: nginx's workers (another user than the CLI's) read a file named by path. */
-  options: { capabilities: Capabilities; empty?: JsonObject; newFileMode: number },
-): Edited | Problem[] {
-  const target = existsSync(file) ? realpathSync(file) : file;
+export function editDocument(file: string, change: (document: JsonObject) => JsonObject | Problem, options: EditOptions): Edited | Problem[] {
+  const target = resolved(file);
   const unlock = lock(target);
   if (isProblem(unlock)) return [unlock];
   try {
     return editLocked(file, target, change, options);
+  } catch (e) {
+    return [configProblem(file, undefined, undefined, 'cannot be edited: ' + (e as Error).message)];
   } finally {
     unlock();
   }
 }
 
-function editLocked(
-  file: string,
-  target: string,
-  change: (document: JsonObject) => JsonObject | Problem,
-  options: { capabilities: Capabilities; empty?: JsonObject; newFileMode: number },
-): Edited | Problem[] {
-  const exists = existsSync(target);
-  const bytes = exists ? readFileSync(target) : null;
+function editLocked(file: string, target: string, change: (document: JsonObject) => JsonObject | Problem, options: EditOptions): Edited | Problem[] {
+  let bytes: Uint8Array | null = null;
+  try {
+    bytes = readFileSync(target);
+  } catch (e) {
+    if (!options.empty || (e as NodeJS.ErrnoException).code !== 'ENOENT')
+      return [configProblem(file, undefined, undefined, 'cannot be read: ' + (e as Error).message)];
+  }
   const document = bytes ? parsedDocument(file, bytes) : (options.empty as JsonObject);
   if (isProblem(document)) return [document];
   const changed = change(document);
@@ -181,22 +302,23 @@ function editLocked(
   const after = errorsOf(file, Buffer.from(text), options.capabilities);
   const added = addedProblems(before, after);
   if (added.length) return added;
-  const stat = exists ? statSync(target) : null;
-  const mode = stat ? stat.mode & 0o777 : options.newFileMode;
+  const notes: string[] = [];
+  const stat = bytes ? statSync(target) : null;
+  // A new file: readable by all but as the umask says (nginx's workers, another user than the CLI's, read a file named by path).
+  const mode = stat ? stat.mode & 0o777 : 0o644 & ~process.umask();
+  const owner = stat ? { uid: stat.uid, gid: stat.gid } : null;
   let backup: string | undefined;
-  if (exists) {
+  if (bytes) {
     backup = target + '.bak';
-    // The copy is itself renamed into place, so a kill during it leaves the last backup whole.
-    const copying = path.join(path.dirname(target), '.' + path.basename(backup) + '.' + process.pid + '.tmp');
-    copyFileSync(target, copying);
-    renameSync(copying, backup);
+    renameSync(writtenTemporary(backup, '', bytes, mode, owner, []), backup);
   }
-  replaceWith(target, text, mode, stat ? { uid: stat.uid, gid: stat.gid } : undefined);
-  const dir = openSync(path.dirname(path.resolve(target)), 'r');
+  const written = writtenTemporary(target, '', text, mode, owner, notes);
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    renameSync(written, target);
+  } catch (e) {
+    unlinkSync(written);
+    throw e;
   }
-  return { file, backup, indexed: changed.index !== undefined, kept: after };
+  fsyncDirectory(path.dirname(target));
+  return { file, backup, indexed: changed.index !== undefined, kept: after, notes };
 }

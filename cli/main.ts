@@ -202,16 +202,18 @@ function reportEdit(
     return;
   }
   for (const problem of edited.kept) process.stderr.write('warning: already in the file before this change: ' + describeProblem(problem) + '\n');
+  for (const note of edited.notes) process.stderr.write('warning: ' + note + '\n');
   process.stdout.write(
     edited.file + ': ' + done + (edited.indexed ? ', index rewritten' : '') + (edited.backup ? '; the old file is ' + edited.backup : '') + '\n',
   );
-  if (values.reload) reloadAfter(values);
+  if (values.reload) reloadAfter(values, edited.file + ' is changed' + (edited.backup ? ' (the old one is ' + edited.backup + ')' : ''));
 }
 
-function reloadAfter(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string }): void {
+/** `--reload` after a written change; `changed` says what was written, for when the reload fails. */
+function reloadAfter(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string }, changed: string): void {
   const failed = reloadNginx(reloadOptionsOf(values));
   if (failed) {
-    process.stderr.write(describeProblem(failed) + '\n');
+    process.stderr.write(describeProblem(failed) + '\n' + changed + ', but nginx was not reloaded\n');
     process.exitCode = 1;
   } else process.stdout.write('nginx reloaded\n');
 }
@@ -241,6 +243,7 @@ function consumer(args: string[]): void {
       'secret-file': { type: 'string' },
       credential: { type: 'string' },
       json: { type: 'boolean' },
+      njs: { type: 'string' },
       ...RELOAD_OPTIONS,
     },
     { positionals: true, help: true },
@@ -249,9 +252,9 @@ function consumer(args: string[]): void {
   if (positionals.length !== 2 || !['add', 'rotate', 'remove', 'list'].includes(action)) usageError(usage);
   const material = ['alg', 'public-key', 'secret-file'];
   const takes: { [action: string]: string[] } = {
-    add: ['username', 'key', 'id', 'custom-id', ...material, ...RELOAD_NAMES],
-    rotate: ['username', 'credential', ...material, ...RELOAD_NAMES],
-    remove: ['username', 'credential', ...RELOAD_NAMES],
+    add: ['username', 'key', 'id', 'custom-id', 'njs', ...material, ...RELOAD_NAMES],
+    rotate: ['username', 'credential', 'njs', ...material, ...RELOAD_NAMES],
+    remove: ['username', 'credential', 'njs', ...RELOAD_NAMES],
     list: ['json'],
   };
   refuseOthers(usage, 'consumer ' + action, values, takes[action]);
@@ -262,17 +265,28 @@ function consumer(args: string[]): void {
   }
   const username = values.username;
   if (!username) return usageError(usage, 'consumer ' + action + ' needs --username NAME');
-  const keyOf = action === 'remove' ? null : materialOf({ alg: values.alg, publicKey: values['public-key'], secretFile: values['secret-file'] });
-  if (keyOf && isProblem(keyOf)) return printed(keyOf, false, () => '');
-  const change = (document: JsonObject) =>
-    action === 'add'
-      ? addConsumer(document, { username, key: values.key, id: values.id, customId: values['custom-id'], material: keyOf as Material })
-      : action === 'rotate'
-        ? rotateCredential(document, username, values.credential, keyOf as Material)
-        : removeConsumer(document, username, values.credential);
-  const edited = editDocument(file, change, { capabilities: CAPABILITIES, empty: action === 'add' ? { consumers: [] } : undefined, newFileMode: 0o644 });
+  if (file === '') return usageError(usage, 'FILE is empty');
+  if (values['secret-file'] !== undefined && values['public-key'] !== undefined) usageError(usage, 'give --secret-file or --public-key, not both');
+  if (values.alg !== undefined && !KEYGEN_ALGORITHMS.some((known) => known === values.alg) && !/^(RS|PS)(384|512)$/.test(values.alg))
+    usageError(usage, '--alg: unknown algorithm ' + JSON.stringify(values.alg));
+  const options = { alg: values.alg, publicKey: values['public-key'], secretFile: values['secret-file'] };
+  // The new key material, once made (rotate makes it from the credential's algorithm now).
+  let made: Material | null = null;
+  const materialFor = (current?: string): Material | Problem => {
+    const material = materialOf(options, current);
+    if (!isProblem(material)) made = material;
+    return material;
+  };
+  const change = (document: JsonObject): JsonObject | Problem => {
+    if (action === 'remove') return removeConsumer(document, username, values.credential);
+    if (action === 'rotate') return rotateCredential(document, username, values.credential, materialFor);
+    const material = materialFor();
+    return isProblem(material) ? material : addConsumer(document, { username, key: values.key, id: values.id, customId: values['custom-id'], material });
+  };
+  const edited = editDocument(file, change, { capabilities: capabilitiesFor(values.njs), empty: action === 'add' ? { consumers: [] } : undefined });
+  const key = made as Material | null;
+  const newKey = key ? ' (' + key.algorithm + (key.generated ? ', a new secret kept in the map: `jwt-gateway sign` reads it there' : '') + ')' : '';
   const what = 'consumer ' + JSON.stringify(username);
-  const newKey = keyOf ? ' (' + keyOf.algorithm + (keyOf.generated ? ', a new secret kept in the map: `jwt-gateway sign` reads it there' : '') + ')' : '';
   const done =
     action === 'add'
       ? what + ' credential added' + newKey
@@ -298,6 +312,7 @@ async function jwks(args: string[]): Promise<void> {
       jwk: { type: 'string' },
       kid: { type: 'string' },
       json: { type: 'boolean' },
+      njs: { type: 'string' },
       ...RELOAD_OPTIONS,
     },
     { positionals: true, help: true },
@@ -305,14 +320,14 @@ async function jwks(args: string[]): Promise<void> {
   const action = positionals[0];
   const takes: { [action: string]: string[] } = {
     sync: ['out', 'issuer', 'timeout', 'max-bytes', ...RELOAD_NAMES],
-    add: ['jwk', 'kid', ...RELOAD_NAMES],
-    remove: ['kid', ...RELOAD_NAMES],
+    add: ['jwk', 'kid', 'njs', ...RELOAD_NAMES],
+    remove: ['kid', 'njs', ...RELOAD_NAMES],
     list: ['json'],
   };
   if (!takes[action]) usageError(usage);
   refuseOthers(usage, 'jwks ' + action, values, takes[action]);
   if (action === 'sync') return jwksSync(values, positionals);
-  if (positionals.length !== 2) usageError(usage);
+  if (positionals.length !== 2 || positionals[1] === '') usageError(usage);
   const file = positionals[1];
   if (action === 'list') {
     const document = readDocument(file);
@@ -324,8 +339,12 @@ async function jwks(args: string[]): Promise<void> {
   const added = action === 'add' ? readDocument(values.jwk as string) : null;
   if (added && isProblem(added)) return printed(added, false, () => '');
   const change = (document: JsonObject) => (added ? addKeys(document, added, values.jwk as string, values.kid) : removeKeys(document, values.kid as string));
-  const edited = editDocument(file, change, { capabilities: CAPABILITIES, empty: action === 'add' ? { keys: [] } : undefined, newFileMode: 0o644 });
-  const kids = added ? (Array.isArray(added.keys) ? (added.keys as JsonObject[]) : [added]).map((key) => JSON.stringify(values.kid ?? key.kid ?? null)) : [];
+  const edited = editDocument(file, change, { capabilities: capabilitiesFor(values.njs), empty: action === 'add' ? { keys: [] } : undefined });
+  const keys = added ? (Array.isArray(added.keys) ? (added.keys as JsonObject[]) : [added]) : [];
+  const kids = keys.map((key) => ((values.kid ?? key.kid) !== undefined ? JSON.stringify(values.kid ?? key.kid) : 'without a kid'));
+  if (keys.some((key) => key && key.kty === 'oct') && !Array.isArray(edited)) {
+    process.stderr.write('warning: an oct key is an HMAC secret: let only nginx read ' + file + ' (chgrp nginx; chmod 640)\n');
+  }
   reportEdit(edited, added ? 'added key ' + kids.join(', ') : 'removed key ' + JSON.stringify(values.kid), values);
 }
 
@@ -360,7 +379,7 @@ async function jwksSync(
   }
   const keys = synced.usable + ' usable key(s) of ' + synced.listed + ' from ' + synced.jwksUri;
   process.stdout.write(values.out + ': ' + (synced.written ? 'written, ' : 'unchanged, ') + keys + '\n');
-  if (synced.written && values.reload) reloadAfter(values);
+  if (synced.written && values.reload) reloadAfter(values, values.out + ' is written');
 }
 
 /** `decode`: the token's parts, printed; nothing is verified. */

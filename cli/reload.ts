@@ -51,8 +51,9 @@ export function reloadNginx(options: ReloadOptions): Problem | null {
   if (!options.pidFile) return null;
   let pid: number;
   try {
-    pid = Number(readFileSync(options.pidFile, 'utf8').trim());
-    if (!(pid > 1) || pid !== Math.floor(pid)) return configProblem(options.pidFile, undefined, undefined, 'does not hold a process id');
+    const text = readFileSync(options.pidFile, 'utf8').trim();
+    pid = /^[0-9]{1,10}$/.test(text) ? Number(text) : 0;
+    if (pid <= 1) return configProblem(options.pidFile, undefined, undefined, 'does not hold a process id (decimal digits, not 0 or 1)');
     process.kill(pid, 'SIGHUP');
   } catch (e) {
     return configProblem(options.pidFile, undefined, undefined, 'cannot signal its process: ' + (e as Error).message);

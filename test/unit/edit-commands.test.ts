@@ -7,6 +7,7 @@
  * running nginx, and the killed edit, are in test/integration/cli-journey.test.ts.
  */
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { cliTestFiles, runCli } from '../support/cli';
 
@@ -101,7 +102,10 @@ test('the algorithm comes from the public key unless --alg names one that fits i
   );
   refused(map, /--alg: ES256 needs --public-key PEM/, 'consumer', 'add', map, '--username', 'q', '--alg', 'ES256');
   expect(ok('consumer', 'add', map, '--username', 'e', '--public-key', keygen('ES384', 'e-1').public)).toMatch(/\(ES384\)/);
-  expect(ok('consumer', 'add', map, '--username', 'd', '--public-key', keygen('EdDSA', 'd-1').public)).toMatch(/\(EdDSA\)/);
+  // Judged for the njs given, as check judges: Ed25519 from 0.9.7 on.
+  const ed = keygen('EdDSA', 'd-1').public;
+  refused(map, /Ed25519 \(EdDSA\) keys need njs 0\.9\.7/, 'consumer', 'add', map, '--username', 'd', '--public-key', ed, '--njs', '0.9.6');
+  expect(ok('consumer', 'add', map, '--username', 'd', '--public-key', ed, '--njs', '1.0.2')).toMatch(/\(EdDSA\)/);
 });
 
 test('refused, the file untouched: a private key, a taken key, an unknown consumer, a broken secret, the last credential, a file that is not a map', () => {
@@ -120,9 +124,30 @@ test('refused, the file untouched: a private key, a taken key, an unknown consum
     map,
     '--username',
     'only',
+    '--alg',
+    'HS256',
     '--secret-file',
     file('short.secret'),
   );
+  refused(
+    map,
+    /private\.pem: is not a secret on one line \(a PEM or a JWK\?\)/,
+    'consumer',
+    'rotate',
+    map,
+    '--username',
+    'only',
+    '--alg',
+    'HS256',
+    '--secret-file',
+    es.private,
+  );
+  refused(map, /jwk\.json: is not a secret on one line/, 'consumer', 'rotate', map, '--username', 'only', '--alg', 'HS256', '--secret-file', es.jwk);
+  refused(file('missing.json'), /missing\.json: cannot be read: ENOENT/, 'consumer', 'remove', file('missing.json'), '--username', 'only');
+  expect(runCli('consumer', 'add', file('keys'), '--username', 'x')).toMatchObject({
+    status: 1,
+    stderr: expect.stringMatching(/keys: cannot be read: EISDIR/),
+  });
   refused(map, /no credentials: no token can verify, so every token is refused/, 'consumer', 'remove', map, '--username', 'only');
   const set = file('a-set.json');
   writeFileSync(set, JSON.stringify({ keys: [] }));
@@ -217,11 +242,79 @@ test('one edit at a time: a lock held by a running process refuses, a dead one i
   const map = file('locked.json');
   ok('consumer', 'add', map, '--username', 'l');
   const lockFile = file('.locked.json.lock');
-  writeFileSync(lockFile, String(process.pid));
-  refused(map, new RegExp('another edit \\(pid ' + process.pid + '\\) is changing it'), 'consumer', 'add', map, '--username', 'm');
-  // No process has pid 2^22 + 1 (above Linux's pid_max).
-  writeFileSync(lockFile, String(4194305));
-  writeFileSync(file('.locked.json.4194305.tmp'), 'half');
+  const held = process.pid + '@' + hostname() + ' 0123456789abcdef';
+  writeFileSync(lockFile, held);
+  refused(map, new RegExp('another edit \\(' + process.pid + '@.*\\) is changing it'), 'consumer', 'add', map, '--username', 'm');
+  expect(readFileSync(lockFile, 'utf8')).toBe(held);
+  // Another host's lock (a container sharing the volume) is never judged dead.
+  writeFileSync(lockFile, '4194305@another-host 0123456789abcdef');
+  refused(map, /another edit \(4194305@another-host\)/, 'consumer', 'add', map, '--username', 'm');
+  // No process has pid 2^22 + 1 (above Linux's pid_max): a dead edit of this host, its lock and temporary file taken over.
+  writeFileSync(lockFile, '4194305@' + hostname() + ' 0123456789abcdef');
+  const left = file('.locked.json.4194305.0123456789ab.tmp');
+  writeFileSync(left, 'half');
   ok('consumer', 'add', map, '--username', 'm');
-  expect([existsSync(lockFile), existsSync(file('.locked.json.4194305.tmp'))]).toEqual([false, false]);
+  expect([existsSync(lockFile), existsSync(left)]).toEqual([false, false]);
+});
+
+test('rotate keeps the algorithm unless told otherwise: HS512 stays HS512, PS256 stays PS256 with a new RSA key, PS256 without a key is refused', () => {
+  const map = file('rotate-algorithm.json');
+  ok('consumer', 'add', map, '--username', 'h', '--alg', 'HS512');
+  expect(ok('consumer', 'rotate', map, '--username', 'h')).toMatch(/rotated \(HS512, a new secret/);
+  ok('consumer', 'add', map, '--username', 'p', '--public-key', keygen('PS256', 'p-1').public, '--alg', 'PS256');
+  expect(ok('consumer', 'rotate', map, '--username', 'p', '--public-key', keygen('RS256', 'p-2').public)).toMatch(/rotated \(PS256\)/);
+  refused(map, /--alg: PS256 needs --public-key PEM/, 'consumer', 'rotate', map, '--username', 'p');
+  expect(JSON.parse(ok('consumer', 'list', map, '--json')).map((c: { credentials: { algorithm: string }[] }) => c.credentials[0].algorithm)).toEqual([
+    'HS512',
+    'PS256',
+  ]);
+});
+
+test("ambiguities are refused: a username two consumers have, an id that is another credential's key; option mistakes are usage errors", () => {
+  const map = file('ambiguous.json');
+  const secret = 'x'.repeat(40);
+  writeFileSync(
+    map,
+    JSON.stringify({
+      consumers: [
+        { username: 'dup', credentials: [{ key: 'dup1', secret }] },
+        {
+          username: 'bob',
+          credentials: [
+            { key: 'laptop', id: 'phone', secret },
+            { key: 'phone', id: 'laptop', secret },
+          ],
+        },
+        { username: 'dup', credentials: [{ key: 'dup2', secret }] },
+      ],
+    }),
+  );
+  refused(map, /--username: 2 consumers are "dup" \(consumers\[0\], consumers\[2\]\)/, 'consumer', 'remove', map, '--username', 'dup');
+  refused(
+    map,
+    /--credential: "laptop" is the id of one credential of "bob" and the key of another/,
+    'consumer',
+    'remove',
+    map,
+    '--username',
+    'bob',
+    '--credential',
+    'laptop',
+  );
+  expect(runCli('consumer', 'add', map, '--username', 'z', '--secret-file', 'a', '--public-key', 'b')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/^give --secret-file or --public-key, not both/),
+  });
+  expect(runCli('consumer', 'add', map, '--username', 'z', '--alg', 'XX256')).toMatchObject({
+    status: 2,
+    stderr: expect.stringMatching(/^--alg: unknown algorithm "XX256"/),
+  });
+});
+
+test('a dangling symbolic link stays a link: the file it names is made', () => {
+  const link = file('dangling.json');
+  symlinkSync('made-through-link.json', link);
+  ok('consumer', 'add', link, '--username', 'through');
+  expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  expect(existsSync(file('made-through-link.json'))).toBe(true);
 });
