@@ -9,7 +9,8 @@
 import { chmodSync, existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { cliTestFiles, runCli } from '../support/cli';
+import { spawnSync } from 'node:child_process';
+import { cliTestFiles, ROOT, runCli } from '../support/cli';
 
 const scratch = cliTestFiles('edit-commands-test');
 const file = (name: string) => path.join(scratch(), name);
@@ -317,4 +318,11 @@ test('a dangling symbolic link stays a link: the file it names is made', () => {
   ok('consumer', 'add', link, '--username', 'through');
   expect(lstatSync(link).isSymbolicLink()).toBe(true);
   expect(existsSync(file('made-through-link.json'))).toBe(true);
+});
+
+test('`npm run -s cli -- ...` from the checkout is the same command line', () => {
+  const map = file('npm-run.json');
+  ok('consumer', 'add', map, '--username', 'via-npm');
+  const run = spawnSync('npm', ['run', '-s', 'cli', '--', 'consumer', 'list', map], { cwd: ROOT, encoding: 'utf8' });
+  expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 0, stdout: ok('consumer', 'list', map) });
 });
