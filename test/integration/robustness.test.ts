@@ -9,7 +9,7 @@
 import { createSign, KeyObject, webcrypto } from 'node:crypto';
 import net from 'node:net';
 import { CompactSign, CryptoKey, exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
-import { compact, signRaw } from '../support/tokens';
+import { compact, derSignature, signRaw } from '../support/tokens';
 import { authLocation, b64, finish, Gateway, gatewayConfig, MESSAGES, now, Reply, startGateway, testsWithLogs } from '../support/gateway';
 
 const CONFIG = gatewayConfig({
@@ -122,20 +122,6 @@ function replaceSignature(token: string, signature: Uint8Array | string): string
   return compact(h, p, signature);
 }
 
-/** ECDSA r||s -> ASN.1 DER, the encoding JWS forbids. */
-function derSignature(raw: Uint8Array): string {
-  const integer = (bytes: Uint8Array) => {
-    let i = 0;
-    while (i < bytes.length - 1 && bytes[i] === 0) i++;
-    let body = Buffer.from(bytes.subarray(i));
-    if (body[0] & 0x80) body = Buffer.concat([Buffer.from([0]), body]);
-    return Buffer.concat([Buffer.from([0x02, body.length]), body]);
-  };
-  const half = raw.length / 2;
-  const seq = Buffer.concat([integer(raw.subarray(0, half)), integer(raw.subarray(half))]);
-  return Buffer.concat([Buffer.from([0x30, seq.length]), seq]).toString('base64url');
-}
-
 /** The token in the base64 (not base64url) alphabet; a '+' is forced in if it had no '-' or '_'. */
 function standardAlphabet(token: string): string {
   const swapped = token.replace(/-/g, '+').replace(/_/g, '/');
@@ -246,7 +232,7 @@ async function malformedTokens(): Promise<[string, string][]> {
     ['ES256 signature of 63 bytes', replaceSignature(bobToken, bobSignature.subarray(0, 63))],
     ['ES256 signature of 65 bytes', replaceSignature(bobToken, new Uint8Array([...bobSignature, 0]))],
     ['ES256 signature of one byte', replaceSignature(bobToken, new Uint8Array([1]))],
-    ['ES256 signature DER-encoded', replaceSignature(bobToken, derSignature(bobSignature))],
+    ['ES256 signature DER-encoded', replaceSignature(bobToken, derSignature(bobSignature).toString('base64url'))],
     ['ES256 signature with r and s swapped', replaceSignature(bobToken, new Uint8Array([...bobSignature.subarray(32), ...bobSignature.subarray(0, 32)]))],
     ['RS256 signature of one byte', replaceSignature(aliceToken, new Uint8Array([1]))],
     ['RS256 signature of 255 bytes', replaceSignature(aliceToken, aliceSignature.subarray(1))],

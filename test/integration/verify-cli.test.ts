@@ -27,7 +27,7 @@ import { JWTHeaderParameters, SignJWT } from 'jose';
 import { indexDocument, indexedText } from '../../cli/index';
 import { engine, gatewayConfig, gatewayPerFile, now } from '../support/gateway';
 import { repointed } from '../support/index-documents';
-import { b64u, signRaw } from '../support/tokens';
+import { b64u, derSignature, signRaw } from '../support/tokens';
 import { cliTestFiles, runCli } from '../support/cli';
 import { verifyToken } from '../../cli/verify';
 import { describeProblem, isProblem } from '../../njs/core/errors';
@@ -330,20 +330,6 @@ async function bobWith(change: (r: Buffer, s: Buffer) => Uint8Array, header: Jso
   const token = await bob({}, header);
   const signature = signatureOf(token);
   return withSignature(token, change(signature.subarray(0, 32), signature.subarray(32)));
-}
-
-/** ECDSA r || s as ASN.1 DER, the encoding JWS forbids. */
-function derSignature(raw: Uint8Array): Buffer {
-  const integer = (bytes: Uint8Array) => {
-    let i = 0;
-    while (i < bytes.length - 1 && bytes[i] === 0) i++;
-    let body = Buffer.from(bytes.subarray(i));
-    if (body[0] & 0x80) body = Buffer.concat([Buffer.from([0]), body]);
-    return Buffer.concat([Buffer.from([0x02, body.length]), body]);
-  };
-  const half = raw.length / 2;
-  const sequence = Buffer.concat([integer(raw.subarray(0, half)), integer(raw.subarray(half))]);
-  return Buffer.concat([Buffer.from([0x30, sequence.length]), sequence]);
 }
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);

@@ -59,3 +59,17 @@ export function segments(token: string): [string, string, string] {
   if (parts.length !== 3) throw new Error('test token does not have 3 segments');
   return [parts[0], parts[1], parts[2]];
 }
+
+/** ECDSA r || s as ASN.1 DER, the encoding JWS forbids (RFC 7518 3.4). */
+export function derSignature(raw: Uint8Array): Buffer {
+  const integer = (bytes: Uint8Array) => {
+    let i = 0;
+    while (i < bytes.length - 1 && bytes[i] === 0) i++;
+    let body = Buffer.from(bytes.subarray(i));
+    if (body[0] & 0x80) body = Buffer.concat([Buffer.from([0]), body]);
+    return Buffer.concat([Buffer.from([0x02, body.length]), body]);
+  };
+  const half = raw.length / 2;
+  const sequence = Buffer.concat([integer(raw.subarray(0, half)), integer(raw.subarray(half))]);
+  return Buffer.concat([Buffer.from([0x30, sequence.length]), sequence]);
+}

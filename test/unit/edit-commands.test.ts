@@ -116,34 +116,13 @@ test('refused, the file untouched: a private key, a taken key, an unknown consum
   refused(map, /is a private key: give the public one/, 'consumer', 'rotate', map, '--username', 'only', '--public-key', es.private);
   refused(map, /--key: a credential with key "only" is in the map already/, 'consumer', 'add', map, '--username', 'other', '--key', 'only');
   refused(map, /--username: no consumer "ghost" in the map/, 'consumer', 'remove', map, '--username', 'ghost');
+  /** A rotation of "only" to an HMAC secret from `secretFile`, refused. */
+  const refusedSecret = (message: RegExp, secretFile: string) =>
+    refused(map, message, 'consumer', 'rotate', map, '--username', 'only', '--alg', 'HS256', '--secret-file', secretFile);
   writeFileSync(file('short.secret'), 'short\n');
-  refused(
-    map,
-    /field "secret": HMAC key has 5 bytes; HS256 needs at least 32/,
-    'consumer',
-    'rotate',
-    map,
-    '--username',
-    'only',
-    '--alg',
-    'HS256',
-    '--secret-file',
-    file('short.secret'),
-  );
-  refused(
-    map,
-    /private\.pem: is not a secret on one line \(a PEM or a JWK\?\)/,
-    'consumer',
-    'rotate',
-    map,
-    '--username',
-    'only',
-    '--alg',
-    'HS256',
-    '--secret-file',
-    es.private,
-  );
-  refused(map, /jwk\.json: is not a secret on one line/, 'consumer', 'rotate', map, '--username', 'only', '--alg', 'HS256', '--secret-file', es.jwk);
+  refusedSecret(/field "secret": HMAC key has 5 bytes; HS256 needs at least 32/, file('short.secret'));
+  refusedSecret(/private\.pem: is not a secret on one line \(a PEM or a JWK\?\)/, es.private);
+  refusedSecret(/jwk\.json: is not a secret on one line/, es.jwk);
   refused(file('missing.json'), /missing\.json: cannot be read: ENOENT/, 'consumer', 'remove', file('missing.json'), '--username', 'only');
   expect(runCli('consumer', 'add', file('keys'), '--username', 'x')).toMatchObject({
     status: 1,
