@@ -41,9 +41,9 @@ import { defaultKid, generateKey, KEYGEN_ALGORITHMS } from './keygen';
 import { signToken } from './sign';
 import { verifyText, verifyToken } from './verify';
 import { Edited, editDocument, readDocument } from './edit';
-import { addConsumer, consumersText, ListedConsumer, listConsumers, Material, materialOf, removeConsumer, rotateCredential } from './consumer';
-import { addKeys, keysText, ListedKey, listKeys, removeKeys } from './jwks-edit';
-import { RELOAD_OPTIONS, reloadNginx, reloadOptionsOf } from './reload';
+import { addConsumer, consumersText, listConsumers, Material, materialOf, removeConsumer, rotateCredential } from './consumer';
+import { addKeys, keysText, listKeys, removeKeys } from './jwks-edit';
+import { RELOAD_OPTIONS, reloadNginx, reloadOptionsOf, ReloadValues } from './reload';
 import { Problem } from '../njs/core/errors';
 import { JsonObject } from '../njs/core/strict-json';
 import { Capabilities } from '../njs/core/keys/types';
@@ -190,11 +190,7 @@ function refuseOthers(usage: string, action: string, values: { [name: string]: u
 const RELOAD_NAMES = Object.keys(RELOAD_OPTIONS);
 
 /** After a written change: what was done, the problems the file still has, and with --reload the reload. */
-function reportEdit(
-  edited: Edited | Problem[],
-  done: string,
-  values: { reload?: boolean; nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string },
-): void {
+function reportEdit(edited: Edited | Problem[], done: string, values: ReloadValues): void {
   if (Array.isArray(edited)) {
     for (const problem of edited) process.stderr.write(describeProblem(problem) + '\n');
     process.stderr.write('refused: the file is unchanged\n');
@@ -210,7 +206,7 @@ function reportEdit(
 }
 
 /** `--reload` after a written change; `changed` says what was written, for when the reload fails. */
-function reloadAfter(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string }, changed: string): void {
+function reloadAfter(values: ReloadValues, changed: string): void {
   const failed = reloadNginx(reloadOptionsOf(values));
   if (failed) {
     process.stderr.write(describeProblem(failed) + '\n' + changed + ', but nginx was not reloaded\n');
@@ -218,11 +214,16 @@ function reloadAfter(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-pre
   } else process.stdout.write('nginx reloaded\n');
 }
 
-function printed(listed: unknown, asJson: boolean | undefined, text: () => string): void {
-  if (isProblem(listed as Problem)) {
-    process.stderr.write(describeProblem(listed as Problem) + '\n');
-    process.exitCode = 1;
-  } else process.stdout.write(asJson ? JSON.stringify(listed) + '\n' : text());
+/** What stops a command that is no usage error: its message on stderr, exit 1. */
+function refused(problem: Problem): void {
+  process.stderr.write(describeProblem(problem) + '\n');
+  process.exitCode = 1;
+}
+
+/** A `list`: as JSON, or as `text` gives it; the problem when the file could not be listed. */
+function printed<T>(listed: T | Problem, asJson: boolean | undefined, text: (listed: T) => string): void {
+  if (isProblem(listed)) refused(listed);
+  else process.stdout.write(asJson ? JSON.stringify(listed) + '\n' : text(listed));
 }
 
 const CAPABILITIES = { ed25519: true, env: (name: string) => process.env[name] };
@@ -261,7 +262,7 @@ function consumer(args: string[]): void {
   if (action === 'list') {
     const document = readDocument(file);
     const listed = isProblem(document) ? document : listConsumers(document);
-    return printed(listed, values.json, () => consumersText(listed as ListedConsumer[]));
+    return printed(listed, values.json, consumersText);
   }
   const username = values.username;
   if (!username) return usageError(usage, 'consumer ' + action + ' needs --username NAME');
@@ -332,12 +333,12 @@ async function jwks(args: string[]): Promise<void> {
   if (action === 'list') {
     const document = readDocument(file);
     const listed = isProblem(document) ? document : listKeys(document);
-    return printed(listed, values.json, () => keysText(listed as ListedKey[]));
+    return printed(listed, values.json, keysText);
   }
   if (action === 'add' && !values.jwk) return usageError(usage, 'jwks add needs --jwk FILE');
   if (action === 'remove' && !values.kid) return usageError(usage, 'jwks remove needs --kid KID');
   const added = action === 'add' ? readDocument(values.jwk as string) : null;
-  if (added && isProblem(added)) return printed(added, false, () => '');
+  if (added && isProblem(added)) return refused(added);
   const change = (document: JsonObject) => (added ? addKeys(document, added, values.jwk as string, values.kid) : removeKeys(document, values.kid as string));
   const edited = editDocument(file, change, { capabilities: capabilitiesFor(values.njs), empty: action === 'add' ? { keys: [] } : undefined });
   const keys = added ? (Array.isArray(added.keys) ? (added.keys as JsonObject[]) : [added]) : [];
@@ -350,17 +351,7 @@ async function jwks(args: string[]): Promise<void> {
 
 /** `jwks sync`: the JWK Set into --out when it is good and new; with --reload, `nginx -t` and the reload after a change. */
 async function jwksSync(
-  values: {
-    out?: string;
-    issuer?: string;
-    timeout?: number;
-    'max-bytes'?: number;
-    reload?: boolean;
-    nginx?: string;
-    'nginx-conf'?: string;
-    'nginx-prefix'?: string;
-    pid?: string;
-  },
+  values: ReloadValues & { out?: string; issuer?: string; timeout?: number; 'max-bytes'?: number },
   positionals: string[],
 ): Promise<void> {
   if (!values.out || positionals.length !== (values.issuer ? 1 : 2)) usageError(USAGES.jwks);
@@ -451,11 +442,7 @@ async function sign(args: string[]): Promise<void> {
     keyClaim: values['key-claim'] ?? 'key',
     now: Math.floor(Date.now() / 1000),
   });
-  if (isProblem(token)) {
-    process.stderr.write(describeProblem(token) + '\n');
-    process.exitCode = 1;
-    return;
-  }
+  if (isProblem(token)) return refused(token);
   process.stdout.write(token + '\n');
 }
 

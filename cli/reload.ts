@@ -29,7 +29,16 @@ export const RELOAD_OPTIONS = {
   pid: { type: 'string' },
 } as const;
 
-export function reloadOptionsOf(values: { nginx?: string; 'nginx-conf'?: string; 'nginx-prefix'?: string; pid?: string }): ReloadOptions {
+/** The values of RELOAD_OPTIONS, as parseCommandLine gives them. */
+export interface ReloadValues {
+  reload?: boolean;
+  nginx?: string;
+  'nginx-conf'?: string;
+  'nginx-prefix'?: string;
+  pid?: string;
+}
+
+export function reloadOptionsOf(values: ReloadValues): ReloadOptions {
   return { nginx: values.nginx, conf: values['nginx-conf'], prefix: values['nginx-prefix'], pidFile: values.pid };
 }
 
