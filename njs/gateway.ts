@@ -117,8 +117,25 @@ function conclude(r: NginxHTTPRequest, outcome: Outcome, style: 'direct' | 'auth
 function auth_status(r: NginxHTTPRequest): Answer {
   return answer(r, (outcome) => {
     const failure = conclude(r, outcome, 'direct');
-    return failure ? String(failure.status) : '200';
+    if (failure) return String(failure.status);
+    writeUpstreamIdentity(r, outcome);
+    return '200';
   });
+}
+
+/**
+ * jwt-proxy-headers.conf's identity (js_var variables, empty unless written):
+ * who an allowed request runs as. Written once, by the decision, instead of
+ * four js_set variables that would each enter the VM again.
+ */
+function writeUpstreamIdentity(r: NginxHTTPRequest, outcome: Outcome): void {
+  const identity = identityOf(r, outcome);
+  if (!identity) return;
+  const v = r.variables;
+  if (outcome.verdict.anonymous) v.jwt_upstream_anonymous = 'true';
+  v.jwt_upstream_consumer = identity.consumer;
+  if (identity.credential) v.jwt_upstream_credential = identity.credential;
+  if (identity.customId) v.jwt_upstream_custom_id = identity.customId;
 }
 
 /** The stable code of why the request was denied or passed as the anonymous consumer ('' when allowed), for log_format. */

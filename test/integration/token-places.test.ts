@@ -46,6 +46,9 @@ const CONFIG = gatewayConfig({
   server: [
     authLocation('/plain/', [SET]),
     authLocation('/hidden/', [SET, 'set $auth_jwt_hide_credentials on;']),
+    // jwt-proxy-headers.conf hides only on exactly "on" (nginx decides, without JavaScript): other spellings must deny.
+    authLocation('/hidden-upper/', [SET, 'set $auth_jwt_hide_credentials ON;']),
+    authLocation('/hidden-one/', [SET, 'set $auth_jwt_hide_credentials 1;']),
     authLocation('/lenient/', [SET, 'set $auth_jwt_reject_multiple_tokens off;']),
     authLocation('/rules/', [SET, 'set $auth_jwt_claim_rules "' + CATASTROPHIC + '";']),
     authLocation('/normal-rules/', [SET, 'set $auth_jwt_claim_rules "sub match ^user-[0-9]{1,6}; email match @example[.](com|org); roles contains admin";']),
@@ -176,6 +179,19 @@ describe('F6: with hide_credentials on the upstream gets no token in any form, a
       expectDave(echo);
       expectTokenGone(echo, t);
       expect(echo.url).toBe(kept === '' ? '/hidden/q' : '/hidden/q?' + kept);
+    });
+  }
+
+  for (const [location, value] of [
+    ['/hidden-upper/', 'ON'],
+    ['/hidden-one/', '1'],
+  ]) {
+    it('$auth_jwt_hide_credentials ' + value + ' (neither on nor off) is a config error: 401, the token never reaches the upstream', async () => {
+      const t = await token();
+      const reply = await g().get(location + 'h', { Authorization: 'Bearer ' + t, Cookie: 'jwt=' + t });
+      expectRejected(reply, MESSAGES.verifyFailed, { tokenSent: false });
+      expect(reply.text).not.toContain(t.slice(t.lastIndexOf('.') + 1));
+      expect(g().nginx.errorLog()).toContain('jwt-gateway: config error: $auth_jwt_hide_credentials: must be on or off, got "' + value + '"');
     });
   }
 

@@ -1,8 +1,11 @@
 /**
  * The pure parts of `npm run bench` (tools/bench/wrk.ts, chart.ts,
  * bench-results.ts): wrk's report parsed as wrk prints it, the Lua script,
- * the pacing towards half the peak rate, the rows of latest.json and the SVG.
+ * the pacing towards half the peak rate, the rows of latest.json and the SVG;
+ * and the options the command refuses.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { barChart, escapeXml } from '../../tools/bench/chart';
 import {
   benchRow,
@@ -18,6 +21,7 @@ import {
   withTargets,
 } from '../../tools/bench/bench-results';
 import { adjustPacing, initialPacing, MIN_DELAY_MS, parseWrk, toMs, WrkResult, wrkArgs, wrkScript } from '../../tools/bench/wrk';
+import { ROOT } from '../support/nginx';
 
 /** wrk 4.1.0's report with --latency, as printed on this machine (a 404 path). */
 const WRK_NON2XX = `Running 1s test @ http://127.0.0.1:18777/nope
@@ -424,5 +428,24 @@ describe('issue 5 and issue 11 targets per row', () => {
   it('the table says met or MISSED', () => {
     const table = formatTable(withTargets([row({ alg: 'HS256' }, 10000)]));
     expect(table).toContain('MISSED 0.75');
+  });
+});
+
+describe('the command line', () => {
+  /** `npm run bench -- ARGS` without running anything: these stop at the options. */
+  function bench(args: string[]): { status: number | null; stderr: string } {
+    const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'tools', 'bench', 'bench.ts'), ...args], { encoding: 'utf8' });
+    return { status: run.status, stderr: run.stderr };
+  }
+
+  it('--cases goes with --instructions, and must be a regular expression', () => {
+    expect(bench(['--cases', 'HS256'])).toEqual({ status: 2, stderr: expect.stringContaining('--cases goes with --instructions') });
+    expect(bench(['--instructions', '--cases', '('])).toEqual({ status: 2, stderr: expect.stringContaining('--cases: Invalid regular expression') });
+  });
+
+  it('--help names --instructions', () => {
+    const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsx'), [path.join(ROOT, 'tools', 'bench', 'bench.ts'), '--help'], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('--instructions  instead of wrk: instructions a request under callgrind');
   });
 });

@@ -83,11 +83,14 @@ import { ratioChart, round, rowProblems, withTargets } from './bench-results';
 import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
 import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from '../../test/support/engines.mjs';
 import { indexedText } from '../../cli/index';
+import { instructions } from './instructions';
 import { adjustPacing, initialPacing, parseWrk, WrkResult, wrkArgs, wrkScript } from './wrk';
 
-const USAGE = `usage: npm run bench [-- --quick | --duration N] [--engines LIST]
+const USAGE = `usage: npm run bench [-- --quick | --duration N | --instructions [--cases PATTERN]] [--engines LIST]
   --quick         1 s per run, no warm-up: a smoke run of a few minutes per engine, written to tools/bench/results/quick.*
   --duration N    N seconds per measured run (default 10; warm-up 2 s)
+  --instructions  instead of wrk: instructions a request under callgrind (valgrind), which repeat where req/s do not;
+                  --cases PATTERN runs the cases whose name matches the regular expression
   --engines LIST  comma-separated engines of test/support/engines.mjs (${ENGINE_IDS.join(', ')}; default: system and,
                   when fetched, sid-qjs); an engine that is not there is reported and skipped
   wrk runs 1 thread, 16 connections at saturation; nginx runs 1 worker.`;
@@ -113,6 +116,9 @@ interface Options {
   engines: string[];
   /** Seconds a scale phase (start, its cases, reload) may take before it is stopped and reported. */
   phaseLimitS: number;
+  /** --instructions: callgrind's counts instead of wrk's rates (instructions.ts), for the cases matching `cases`. */
+  instructions: boolean;
+  cases?: RegExp;
 }
 
 /** One credential and its signing key (tokens from test/support/tokens.ts, independent of the gateway's code). */
@@ -160,7 +166,13 @@ function parseOptions(argv: string[]): Options {
   const { values } = parseCommandLine(
     argv,
     USAGE,
-    { quick: { type: 'boolean' }, duration: { type: 'number', min: 1, max: 300, unit: 'seconds' }, engines: { type: 'string' } },
+    {
+      quick: { type: 'boolean' },
+      duration: { type: 'number', min: 1, max: 300, unit: 'seconds' },
+      engines: { type: 'string' },
+      instructions: { type: 'boolean' },
+      cases: { type: 'string' },
+    },
     { help: true },
   );
   const engines = values.engines === undefined ? DEFAULT_ENGINES : values.engines.split(',').map((id) => id.trim());
@@ -168,9 +180,17 @@ function parseOptions(argv: string[]): Options {
     if (!ENGINE_IDS.includes(id) && !/^njs-\d+\.\d+\.\d+(-qjs)?$/.test(id)) usageError(USAGE, `--engines: unknown engine ${JSON.stringify(id)}`);
   }
   if (new Set(engines).size !== engines.length) usageError(USAGE, '--engines names an engine twice');
+  if (values.cases !== undefined && !values.instructions) usageError(USAGE, '--cases goes with --instructions');
+  let cases: RegExp | undefined;
+  try {
+    cases = values.cases === undefined ? undefined : new RegExp(values.cases);
+  } catch (e) {
+    usageError(USAGE, '--cases: ' + (e as Error).message);
+  }
+  const common = { engines, instructions: values.instructions === true, cases };
   const options: Options = values.quick
-    ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600, engines, phaseLimitS: 90 }
-    : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000, engines, phaseLimitS: 300 };
+    ? { quick: true, duration: 1, warmup: 0, probe: 1, mintBudgetMs: 600, phaseLimitS: 90, ...common }
+    : { quick: false, duration: 10, warmup: 2, probe: 2, mintBudgetMs: 15000, phaseLimitS: 300, ...common };
   if (values.duration !== undefined) {
     options.duration = values.duration;
     options.warmup = options.duration >= 10 ? 2 : 1;
@@ -233,6 +253,11 @@ function mainConsumers(): { document: object; signers: { [alg: string]: Signer }
     ],
   };
   return { document, signers };
+}
+
+/** The floor's fixed secret (base64): the main map's HS256 consumer's, so one token serves both. */
+function floorSecret(document: object): string {
+  return (document as { consumers: { credentials: { secret: string }[] }[] }).consumers[0].credentials[0].secret;
 }
 
 /** Large files as plain objects, serialized once; secrets derive from one random seed. */
@@ -687,13 +712,17 @@ async function startMainNginx(document: object, sharedDict: boolean): Promise<Ng
     config: readFileSync(path.join(ROOT, 'nginx', 'bench', 'nginx.conf'), 'utf8').replace(
       '${CACHED_STYLE_HTTP}',
       // The fast generation the README recommends: jwt-boot-id.sh's id, no JavaScript on a hit.
-      cachedStyleHttp({ cache: 'keys_zone=jwt_cache:10m max_size=64m inactive=10m', bootId: bootIdFile(scratch) }),
+      cachedStyleHttp({
+        cache: 'keys_zone=jwt_cache:10m max_size=64m inactive=10m',
+        bootId: bootIdFile(scratch),
+        verifierLines: ['js_import jwt from ${BUNDLE};'],
+      }),
     ),
-    ports: ['PORT', 'CACHED_PORT', 'UPSTREAM_PORT'],
+    ports: ['PORT', 'CACHED_PORT', 'FLOOR_PORT', 'UPSTREAM_PORT'],
     files: { 'consumers.json': JSON.stringify(document, null, 2) },
     variables: {
       // The HS256 consumer's secret (base64), for the hand-written floor.
-      FLOOR_SECRET: (document as { consumers: { credentials: { secret: string }[] }[] }).consumers[0].credentials[0].secret,
+      FLOOR_SECRET: floorSecret(document),
       SHARED_CACHE_HTTP: sharedDict
         ? 'js_shared_dict_zone zone=jwt_verified:10m timeout=60s evict;'
         : '# no js_shared_dict_zone before njs 0.8.0: /jwt-shared is not measured',
@@ -713,7 +742,16 @@ async function styleCases(
   options: Options,
 ): Promise<Measured[]> {
   const results: Measured[] = [];
-  const floor: BenchCase = { case: 'hand-written njs floor', engine, style: 'floor', alg: 'HS256', token: 'repeated', nginx, path: '/floor' };
+  const floor: BenchCase = {
+    case: 'hand-written njs floor',
+    engine,
+    style: 'floor',
+    alg: 'HS256',
+    token: 'repeated',
+    nginx,
+    path: '/floor',
+    portName: 'FLOOR_PORT',
+  };
   results.push({ c: floor, m: await runCase(floor, options, { token: tokens.HS256 }) });
   for (const alg of ALGS) {
     const repeated: BenchCase = { case: 'direct', engine, style: 'direct', alg, token: 'repeated', nginx, path: '/jwt' };
@@ -942,6 +980,10 @@ async function main(): Promise<void> {
   const tokens: { [alg: string]: string } = {};
   for (const alg of ALGS) tokens[alg] = await checkMinting(setup.signers[alg]);
   const scale = scaleSet();
+  if (options.instructions) {
+    await instructions(engines, { consumers: setup.document, floorSecret: floorSecret(setup.document), tokens, scale }, options.cases);
+    return;
+  }
   process.stderr.write(
     `nginx 1 worker; wrk -t1 -c${CONNECTIONS} for ${options.duration} s after ${options.warmup} s of warm-up, then paced at half the peak rate` + '\n',
   );

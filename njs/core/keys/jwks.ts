@@ -165,16 +165,18 @@ export function jwksSource(document: unknown, origin: string, capabilities: Capa
   const stored = Array.isArray(listed) ? storedKidIndex(document) : null;
   let built: KidIndex | null = null;
   const index = (): KidIndex => built || (built = indexKids(listed, origin));
-  const prepared: (VerificationKey | Problem)[] = [];
+  // By position, in an object: an array would grow to the position (njs fills every slot before it).
+  const prepared: { [position: number]: VerificationKey | Problem } = {};
 
   function prepare(position: number): VerificationKey | Problem {
-    if (prepared[position] === undefined) {
+    let key = prepared[position];
+    if (key === undefined) {
       const jwk = keys[position] as JsonObject;
-      const key = keyFromJwk(jwk, capabilities);
+      key = keyFromJwk(jwk, capabilities);
       if (!isProblem(key) && typeof jwk.kid === 'string') key.kid = jwk.kid;
       prepared[position] = key;
     }
-    return prepared[position];
+    return key;
   }
 
   /** Positions of the keys with this kid, in order. */
