@@ -213,7 +213,8 @@ export function consumerIndexOf(document: unknown): StoredConsumerIndex {
     usernames.push(names[i].slice(1));
     consumerPositions.push([built.byUsername[names[i]]]);
   }
-  return { hash: INDEX_HASH, keys: buildTable(keys, keyPositions, 2), usernames: buildTable(usernames, consumerPositions, 1) };
+  // A spread of 2: maps of 100,000 consumers and more, whose tables a sparser spread would make megabytes longer.
+  return { hash: INDEX_HASH, keys: buildTable(keys, keyPositions, 2, 2), usernames: buildTable(usernames, consumerPositions, 1, 2) };
 }
 
 /** The map's "index" member, when it is one this version reads. */

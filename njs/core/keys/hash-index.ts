@@ -11,11 +11,15 @@
  * A table is open addressing with linear probing. `slots` is a string of
  * fixed-width fields, `digits` base-36 characters each, `width` fields a slot;
  * a field holds a position in the document plus one (0: empty slot). The slot
- * count is a power of two at least twice the entries, and `probes` is the
- * longest distance an entry sits from its home slot, so a lookup reads at
- * most probes + 1 slots. Whatever a slot says is only a candidate: the caller
- * checks it against the document, so a stale or edited table can only make
- * an entry not found.
+ * count is a power of two at least `spread` times the entries, and `probes`
+ * is the longest distance an entry sits from its home slot, so a lookup reads
+ * at most probes + 1 slots. A lookup reads on to the first empty slot (a name
+ * may have several entries), each slot read and checked costing a request
+ * several thousand instructions in njs: the sparser the table, the fewer
+ * (about 2.5 slots at a spread of 2, 1.15 at 8). Whatever a slot says is only
+ * a candidate: the caller checks it against the document, so a stale or
+ * edited table can only make an entry not found. Readers take the slot count
+ * from the table's length, so any spread reads the same way.
  */
 
 /** Names the hash and layout below; a table made otherwise is not read. */
@@ -48,9 +52,9 @@ export function hashOf(text: string): number {
 }
 
 /** A table of `names[i]` -> `values[i]` (each `width` positions), in order: on one name, earlier entries are probed first. */
-export function buildTable(names: string[], values: number[][], width: number): HashTable {
+export function buildTable(names: string[], values: number[][], width: number, spread: number): HashTable {
   let count = 2;
-  while (count < names.length * 2) count *= 2;
+  while (count < names.length * spread) count *= 2;
   const fields: number[] = [];
   for (let i = 0; i < count * width; i++) fields.push(0);
   let probes = 0;
