@@ -91,13 +91,22 @@ function clientQuery(r: NginxHTTPRequest, isSubrequest: boolean): string {
   return start < 0 ? '' : uri.slice(start + 1);
 }
 
+/** The header's token: its value without a leading `Bearer` (any case) and whitespace; "Bearer " itself is read without a regex. */
+function headerToken(value: string): string {
+  if (value.charCodeAt(6) === 32 && value.charCodeAt(7) > 32 && value.slice(0, 6).toLowerCase() === 'bearer') return value.slice(7).trim();
+  return value.replace(BEARER, '').trim();
+}
+
 export function findToken(r: NginxHTTPRequest, settings: Settings, isSubrequest: boolean): FoundToken {
   const candidates: string[] = [];
   const header = r.headersIn[settings.header];
-  if (header) candidates.push(String(header).replace(BEARER, '').trim());
-  const args = queryTokens(clientQuery(r, isSubrequest), settings.query.toLowerCase());
+  if (header) candidates.push(headerToken(String(header)));
+  // Names are lowercased only for a query or cookie that is there (each call counts in njs).
+  const query = clientQuery(r, isSubrequest);
+  const args = query === '' ? [] : queryTokens(query, settings.query.toLowerCase());
   for (let i = 0; i < args.length; i++) candidates.push(args[i]);
-  const cookies = cookieTokens(r.variables.http_cookie || '', settings.cookie.toLowerCase());
+  const cookie = r.variables.http_cookie || '';
+  const cookies = cookie === '' ? [] : cookieTokens(cookie, settings.cookie.toLowerCase());
   for (let i = 0; i < cookies.length; i++) candidates.push(cookies[i]);
   let token = '';
   let conflicting = false;
