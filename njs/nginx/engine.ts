@@ -10,9 +10,11 @@ import { Capabilities } from '../core/keys/types';
 
 let detected: Capabilities | null = null;
 
+/** 10000 * major + 100 * minor + patch, from njs.version_number (0xMMmmpp; every njs here has it, and it costs no parsing); 0 without one. */
 function versionNumber(): number {
-  const parts = String(typeof njs === 'object' ? njs.version : '0').split('.');
-  return Number(parts[0]) * 10000 + Number(parts[1] || 0) * 100 + Number(parts[2] || 0);
+  const packed = typeof njs === 'object' ? (njs as unknown as { version_number?: unknown }).version_number : undefined;
+  if (typeof packed !== 'number') return 0;
+  return (packed >> 16) * 10000 + ((packed >> 8) & 0xff) * 100 + (packed & 0xff);
 }
 
 /** An Ed25519 public key (RFC 8410 SubjectPublicKeyInfo), only to ask WebCrypto whether it knows the algorithm. */
@@ -29,8 +31,8 @@ function ignore(): void {
  * the answer is exact; the classic engine only rejects the promise, so there
  * the version decides.
  */
-function hasEd25519(): boolean {
-  if (versionNumber() < 907) return false;
+function hasEd25519(version: number): boolean {
+  if (version < 907) return false;
   if (!contextOutlivesRequest()) return true;
   try {
     crypto.subtle.importKey('spki', Buffer.from(ED25519_PROBE, 'base64'), { name: 'Ed25519' } as never, false, ['verify']).then(ignore, ignore);
@@ -50,25 +52,31 @@ export function contextOutlivesRequest(): boolean {
   return typeof njs === 'object' && (njs as unknown as { engine?: string }).engine === 'QuickJS';
 }
 
+/** Hashes this njs's createHmac lacks (sha384 and sha512 before 0.9.7), found by trying. */
+let missingHashes: { [hash: string]: boolean } | null = null;
+
+function environment(name: string): string | undefined {
+  return typeof process === 'object' && process.env ? process.env[name] : undefined;
+}
+
+function hmac(hash: string, key: Uint8Array, data: Uint8Array): Uint8Array | null {
+  if (missingHashes === null) missingHashes = {};
+  if (missingHashes[hash]) return null;
+  try {
+    return nodeCrypto
+      .createHmac(hash as never, key as Buffer)
+      .update(data as Buffer)
+      .digest();
+  } catch (e) {
+    missingHashes[hash] = true;
+    return null;
+  }
+}
+
+/** Detected once per VM: on the classic engine that is every request, so it makes no closures and reads the version once. */
 export function engineCapabilities(): Capabilities {
   if (detected) return detected;
-  const missingHashes: { [hash: string]: boolean } = {};
-  detected = {
-    ed25519: hasEd25519(),
-    jwkImport: versionNumber() >= 710,
-    env: (name) => (typeof process === 'object' && process.env ? process.env[name] : undefined),
-    hmac: (hash, key, data) => {
-      if (missingHashes[hash]) return null;
-      try {
-        return nodeCrypto
-          .createHmac(hash as never, key as Buffer)
-          .update(data as Buffer)
-          .digest();
-      } catch (e) {
-        missingHashes[hash] = true;
-        return null;
-      }
-    },
-  };
+  const version = versionNumber();
+  detected = { ed25519: hasEd25519(version), jwkImport: version >= 710, env: environment, hmac };
   return detected;
 }
