@@ -49,9 +49,9 @@ function read(reference: string): ConfigDocument | Problem {
   return { document, origin: 'js_preload_object ' + reference };
 }
 
-/** What keys a file's memo where the VM outlives the request ('' elsewhere, and for js_preload_object names, which only a reload changes). */
+/** What keys a file's memo ('' for js_preload_object names, which only a reload changes). */
 function identityOf(reference: string): string {
-  if (!isPath(reference) || !contextOutlivesRequest()) return '';
+  if (!isPath(reference)) return '';
   try {
     return fileIdentity(reference);
   } catch (e) {
@@ -59,8 +59,13 @@ function identityOf(reference: string): string {
   }
 }
 
-/** The document, or the problem that leaves none. */
+/**
+ * The document, or the problem that leaves none. Kept only where the VM
+ * outlives the request: the classic engine reads a location's documents once
+ * a request anyway, and keeping them would cost it more than it saves.
+ */
 export function configDocument(reference: string): ConfigDocument | Problem {
+  if (!contextOutlivesRequest()) return read(reference);
   const identity = identityOf(reference);
   const kept = documents[reference];
   if (kept !== undefined && kept.identity === identity) return kept.found;
@@ -96,8 +101,9 @@ function build(kind: SourceKind, reference: string): KeySource | Problem {
   return kind === 'jwks' ? jwksSource(found.document, found.origin, engineCapabilities()) : consumersSource(found.document, found.origin, engineCapabilities());
 }
 
-/** The key source, or the problem that leaves none. */
+/** The key source, or the problem that leaves none; kept as configDocument keeps documents. */
 function keySource(kind: SourceKind, reference: string): KeySource | Problem {
+  if (!contextOutlivesRequest()) return build(kind, reference);
   const cacheKey = kind + ' ' + reference;
   const identity = identityOf(reference);
   const kept = sources[cacheKey];
