@@ -5,7 +5,7 @@ import { authenticate } from '../../njs/core/authenticate';
 import { describeProblems, isProblem, Problem } from '../../njs/core/errors';
 import { jwkSetProblems } from '../../cli/check-jwks';
 import { indexDocument } from '../../cli/index';
-import { INDEX_HASH } from '../../njs/core/keys/hash-index';
+import { buildTable, HashTable, INDEX_HASH } from '../../njs/core/keys/hash-index';
 import { jwksSource, MAX_KEYS_TRIED } from '../../njs/core/keys/jwks';
 import { KeyMatch } from '../../njs/core/keys/types';
 import { JsonObject } from '../../njs/core/strict-json';
@@ -327,6 +327,29 @@ describe('jwksSource: a stored index (jwt-gateway index)', () => {
     expect(jwkSetProblems(indexed, ORIGIN, CAPS).map((p) => p.entry + ': ' + p.message.slice(0, 42))).toEqual([
       'keys[2] (kid "b"): duplicate kid: keys[1] has it too and also',
     ]);
+  });
+
+  test('a kid table has eight slots a key (a lookup reads on to the first empty slot); one written at two still finds every key, and check asks for index again', () => {
+    const keys = Array.from({ length: 100 }, (_, i) => octJwk(S('secret-' + i), { kid: 'kid-' + i, alg: 'HS256' }));
+    const fresh = indexDocument({ keys }) as JsonObject;
+    const index = fresh.index as { kids: HashTable };
+    expect(index.kids.slots.length / index.kids.digits).toBe(1024);
+    const earlier = {
+      keys,
+      index: {
+        ...index,
+        kids: buildTable(
+          keys.map((k) => k.kid as string),
+          keys.map((_, i) => [i]),
+          1,
+          2,
+        ),
+      },
+    };
+    for (const i of [0, 57, 99])
+      expect(materials(lookup(earlier, { kid: 'kid-' + i }, 'HS256'))).toEqual(materials(lookup(fresh, { kid: 'kid-' + i }, 'HS256')));
+    expect(indexProblemsOf(checkedJwks(fresh, ORIGIN, CAPS))).toEqual([]);
+    expect(indexProblemsOf(checkedJwks(earlier, ORIGIN, CAPS))).toEqual(['JWK Set: does not match the keys (stale or edited): run `jwt-gateway index` again']);
   });
 
   test('tokens without a kid try the same keys as without the index (kty, curve, alg, cap)', () => {
