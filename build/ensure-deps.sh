@@ -14,6 +14,9 @@ command -v wrk >/dev/null || missing+=(wrk)
 # The container tests (test/container): podman serves the Docker API; runc and
 # the network stack named, since --no-install-recommends leaves them out.
 command -v podman >/dev/null || missing+=(podman runc uidmap slirp4netns fuse-overlayfs netavark aardvark-dns)
+# netavark sets up the containers' published ports with iptables, which a
+# minimal Debian leaves out ("netavark: No such file or directory").
+[ -x /usr/sbin/iptables ] || command -v iptables >/dev/null || missing+=(iptables)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} with apt-get" >&2
   sudo_cmd=""

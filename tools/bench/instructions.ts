@@ -8,18 +8,20 @@
  * style bare (jwt-auth.conf and a proxy) with HS256, RS256 and ES256 from the
  * consumer map, HS256 from a JWK Set, the same with jwt-proxy-headers.conf
  * and with a limit_req on $jwt_claim_sub and on $jwt_consumer, and 1 against
- * 100,000 consumers (read by position) and 1 against 1,000 keys. A case is
+ * 100,000 consumers (read by position) and 1 against 1,000 keys; where njs
+ * has js_shared_dict_zone, shared-cache hits with HS256, RS256, ES256, and
+ * the cached auth_request style's hits (no JavaScript: nginx's cache answers). A case is
  * sent SHORT and then LONG times over one keepalive connection (curl), each
  * to an nginx of its own; its cost a request is the difference of the two
  * totals over the difference in requests, so start-up and the first request's
  * work drop out. Every answer must be 200.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeEngine } from '../../test/support/engines.mjs';
-import { ROOT } from '../../test/support/nginx';
+import { cachedStyleHttp, ROOT } from '../../test/support/nginx';
 
 const SHORT = 20;
 const LONG = 220;
@@ -42,6 +44,7 @@ export interface InstructionCase {
 const PORT = 18480;
 const UPSTREAM_PORT = 18481;
 const FLOOR_PORT = 18482;
+const CACHED_PORT = 18483;
 
 /** What bench.ts prepares: its consumer map and tokens, and the scale files (`jwt-gateway index` texts). */
 export interface InstructionInput {
@@ -59,6 +62,15 @@ export interface InstructionInput {
 
 function config(engine: Engine, dir: string, floorSecret: string): string {
   const include = (name: string) => `include ${ROOT}/nginx/${name};`;
+  const bundle = `${ROOT}/build/dist/jwt-gateway.js`;
+  const bootId = path.join(dir, 'jwt-boot-id.conf');
+  execFileSync('sh', [path.join(ROOT, 'nginx', 'jwt-boot-id.sh'), bootId]);
+  // The cached auth_request style as the README sets it up (the tests' and bench's copy), its templates filled in here.
+  const cached = cachedStyleHttp({ bootId, verifierLines: [`js_import jwt from ${bundle};`] })
+    .split('${PREFIX}')
+    .join(dir)
+    .split('${ROOT}')
+    .join(ROOT);
   const proxy = 'proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://upstream;';
   const source = (what: string) => (engine.features.preloadObject ? `${what.replace('-', '_')}_preloaded` : `${dir}/${what}.json`);
   return `
@@ -82,8 +94,10 @@ http {
         : ''
     }
     ${include('jwt-variables.conf')}
+    ${engine.features.sharedDict ? 'js_shared_dict_zone zone=jwt_verified:1m timeout=60s evict;' : ''}
     limit_req_zone $jwt_claim_sub zone=per_sub:1m rate=100000r/s;
     limit_req_zone $jwt_consumer zone=per_consumer:1m rate=100000r/s;
+    ${cached}
     upstream upstream { server 127.0.0.1:${UPSTREAM_PORT}; keepalive 16; }
     server { listen 127.0.0.1:${UPSTREAM_PORT}; location / { return 200 "ok\\n"; } }
     # The floor's server imports floor.js alone: the classic engine runs every imported module's top level for each request.
@@ -99,7 +113,7 @@ http {
     }
     server {
         listen 127.0.0.1:${PORT};
-        js_import jwt from ${ROOT}/build/dist/jwt-gateway.js;
+        js_import jwt from ${bundle};
         set $auth_jwt_consumers ${source('consumers')};
         location = /plain { ${proxy} }
         location = /bare { ${include('jwt-auth.conf')} ${proxy} }
@@ -111,13 +125,22 @@ http {
         location = /big-jwks { set $auth_jwt_consumers ""; set $auth_jwt_key_file ${source('big-jwks')}; ${include('jwt-auth.conf')} ${proxy} }
         location = /small-consumers { set $auth_jwt_consumers ${dir}/small-consumers.json; ${include('jwt-auth.conf')} ${proxy} }
         location = /big-consumers { set $auth_jwt_consumers ${dir}/big-consumers.json; ${include('jwt-auth.conf')} ${proxy} }
+        location = /shared { set $auth_jwt_cache_zone jwt_verified; ${include('jwt-auth.conf')} ${proxy} }
+    }
+    server {
+        listen 127.0.0.1:${CACHED_PORT};
+        js_import jwt from ${bundle};
+        set $auth_jwt_consumers ${source('consumers')};
+        ${include('jwt-auth-cache-locations.conf')}
+        location = /cached { ${include('jwt-auth-request.conf')} proxy_pass http://upstream; }
     }
 }
 `;
 }
 
 function curlArgs(c: InstructionCase, count: number): string[] {
-  const url = `http://127.0.0.1:${c.location === '/floor' ? FLOOR_PORT : PORT}${c.location}`;
+  const port = c.location === '/floor' ? FLOOR_PORT : c.location === '/cached' ? CACHED_PORT : PORT;
+  const url = `http://127.0.0.1:${port}${c.location}`;
   const args = ['-s', '-w', '%{http_code}\\n'];
   if (c.token) args.push('-H', 'Authorization: Bearer ' + c.token);
   for (let i = 0; i < count; i++) args.push('-o', '/dev/null', url);
@@ -158,7 +181,8 @@ async function measureRun(engine: Engine, dir: string, c: InstructionCase, count
   return Number(summary[1]);
 }
 
-function instructionCases(input: InstructionInput): InstructionCase[] {
+/** The cases for this engine: the shared cache's only where njs has js_shared_dict_zone (0.8.0+). */
+function instructionCases(input: InstructionInput, engine: Engine): InstructionCase[] {
   const { tokens, scale } = { tokens: input.tokens, scale: input.scale.tokens };
   const direct = (what: string, location: string, token: string) => ({ name: 'direct, HS256, ' + what, location, token });
   return [
@@ -177,6 +201,11 @@ function instructionCases(input: InstructionInput): InstructionCase[] {
       ['100,000 consumers, by position', '/big-consumers', scale.bigConsumer],
       ['JWK Set 1,000 keys', '/big-jwks', scale.bigKey],
     ].map(([what, location, token]) => direct(what, location, token)),
+    // Every request after the first is a hit: the same token.
+    ...['HS256', 'RS256', 'ES256'].map((alg) => ({ name: `cached auth_request style, ${alg}, hit`, location: '/cached', token: tokens[alg] })),
+    ...(engine.features.sharedDict
+      ? ['HS256', 'RS256', 'ES256'].map((alg) => ({ name: `direct, ${alg}, shared cache hit`, location: '/shared', token: tokens[alg] }))
+      : []),
   ];
 }
 
@@ -203,7 +232,7 @@ export async function instructions(engineIds: string[], input: InstructionInput,
     };
     for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
     console.log(`\n${engine.name}: instructions a request (callgrind, ${LONG} - ${SHORT} requests)`);
-    for (const c of instructionCases(input)) {
+    for (const c of instructionCases(input, engine)) {
       if (only && !only.test(c.name)) continue;
       const perRequest = ((await measureRun(engine, dir, c, LONG)) - (await measureRun(engine, dir, c, SHORT))) / (LONG - SHORT);
       console.log(`  ${c.name.padEnd(48)} ${Math.round(perRequest / 1000)}k`);
