@@ -158,16 +158,18 @@ export function compilePattern(source: string): SafePattern | string {
  * costs njs several times a variable's.
  */
 function compileNow(source: string): SafePattern | string {
-  let src: Uint8Array = null as unknown as Uint8Array;
-  let srcLength = 0;
+  const src = new TextEncoder().encode(source);
+  const srcLength = src.length;
   let at = 0;
   let depth = 0;
-  let nodes: Int32Array = null as unknown as Int32Array;
+  // Every node but a Cat or Repeat consumes a byte, and each of those follows one: 2 per byte is enough.
+  const nodes = new Int32Array(5 * (2 * srcLength + 2));
   let nodeCount = 0;
-  let lits: Int32Array = null as unknown as Int32Array;
+  const lits = new Int32Array(srcLength);
   let litCount = 0;
-  let ranges: number[] = null as unknown as number[];
-  let code: Int32Array = null as unknown as Int32Array;
+  const ranges: number[] = [];
+  // Most programs take about one instruction per byte of pattern; room() grows it for counts.
+  let code = new Int32Array(Math.min(MAX_PATTERN_PROGRAM, srcLength + 8) * 4);
   let pc = 0;
 
   /** A compile error travels as a thrown plain object (Error subclasses are unreliable in njs). */
@@ -563,21 +565,8 @@ function compileNow(source: string): SafePattern | string {
   }
 
   try {
-    src = new TextEncoder().encode(source);
-    srcLength = src.length;
-    at = 0;
-    depth = 0;
-    // Every node but a Cat or Repeat consumes a byte, and each of those follows one: 2 per byte is enough.
-    nodes = new Int32Array(5 * (2 * srcLength + 2));
-    nodeCount = 0;
-    lits = new Int32Array(srcLength);
-    litCount = 0;
-    ranges = [];
     const tree = parseAlternation();
     if (at < srcLength) refuse('a ) has no opening (');
-    // Most programs take about one instruction per byte of pattern; room() grows it for counts.
-    code = new Int32Array(Math.min(MAX_PATTERN_PROGRAM, srcLength + 8) * 4);
-    pc = 0;
     emit(tree);
     op(Op.Match, 0, 0, 0);
     return { source, code, size: pc, ranges, anchored: anchoredAtStart(tree) };
