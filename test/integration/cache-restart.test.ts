@@ -8,13 +8,13 @@
  * worker's start time, read by JavaScript), and nginx/jwt-boot-id.sh run
  * before each start (a random id, no JavaScript on a cache hit).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import { BUNDLE, cachedStyleHttp, configForEngine, engine, freePort, ROOT } from '../support/nginx';
+import { bootIdFile, BUNDLE, cachedStyleHttp, configForEngine, engine, freePort, ROOT } from '../support/nginx';
 import { gatewayConfig, now, unique } from '../support/gateway';
 
 const SECRET = 'cache-restart-secret-0123456789abcdefghijklmn';
@@ -39,7 +39,6 @@ const config = (bootId?: string) =>
     }
   `,
   });
-const BOOT_ID_SCRIPT = path.join(ROOT, 'nginx', 'jwt-boot-id.sh');
 
 const unshareWorks = spawnSync('unshare', ['--pid', '--fork', 'true']).status === 0;
 let prefix: string;
@@ -118,7 +117,7 @@ const verifierPids = () =>
 
 const WAYS: [string, string | undefined, () => void][] = [
   ['jwt-boot-id.conf as shipped', undefined, () => undefined],
-  ['jwt-boot-id.sh run before each start', 'jwt-boot-id.conf', () => void execFileSync('sh', [BOOT_ID_SCRIPT, path.join(prefix, 'jwt-boot-id.conf')])],
+  ['jwt-boot-id.sh run before each start', 'jwt-boot-id.conf', () => void bootIdFile(prefix)],
 ];
 
 describe.each(WAYS)('%s', (_name, bootId, beforeStart) => {

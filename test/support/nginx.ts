@@ -8,7 +8,7 @@
  * test/support/fetch-engines.sh, see engines.mjs); engine() describes it for tests
  * that must branch on a feature.
  */
-import { ChildProcess, spawn, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn, spawnSync, SpawnSyncOptions, SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -185,7 +185,15 @@ export function freePort(wanted = 0): Promise<number> {
   });
 }
 
-function render(template: string, values: { [name: string]: string }): string {
+/** `dir`/jwt-boot-id.conf written by the shipped nginx/jwt-boot-id.sh, as before a real start (cachedStyleHttp's `bootId`). */
+export function bootIdFile(dir: string): string {
+  const file = path.join(dir, 'jwt-boot-id.conf');
+  execFileSync('sh', [path.join(ROOT, 'nginx', 'jwt-boot-id.sh'), file]);
+  return file;
+}
+
+/** A config template with its ${NAME}s filled in; a name without a value is an error. */
+export function render(template: string, values: { [name: string]: string }): string {
   return template.replace(/\$\{([A-Z_]+)\}/g, (whole, name: string) => {
     if (!(name in values)) throw new Error('config template names ${' + name + '} but no value was given');
     return values[name];

@@ -67,7 +67,7 @@
  * connections) or nginx errors: rows to tools/bench/results/latest.json, the chart
  * to latest.svg, machine and versions to latest-meta.json (--quick: quick.*).
  */
-import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, KeyObject, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -80,7 +80,7 @@ import { tampered } from '../../test/support/mutations';
 import { mintJwt, SigningKey } from '../../test/support/tokens';
 import { benchRow, BenchRow, CaseInfo, EngineInfo, engineLabel, formatTable, Measurement, meanMeasurement } from './bench-results';
 import { ratioChart, round, rowProblems, withTargets } from './bench-results';
-import { cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
+import { bootIdFile, cachedStyleHttp, Nginx, ROOT, startNginx, workerProcesses } from '../../test/support/nginx';
 import { describeEngine, ENGINE_IDS, ENGINE_VARIABLE } from '../../test/support/engines.mjs';
 import { indexedText } from '../../cli/index';
 import { instructions } from './instructions';
@@ -153,13 +153,6 @@ interface TimeBox {
 
 function fail(message: string): never {
   throw new Error(message);
-}
-
-/** A jwt-boot-id.conf written by the shipped script, as before a real start. */
-function bootIdFile(dir: string): string {
-  const file = path.join(dir, 'jwt-boot-id.conf');
-  execFileSync('sh', [path.join(ROOT, 'nginx', 'jwt-boot-id.sh'), file]);
-  return file;
 }
 
 function parseOptions(argv: string[]): Options {

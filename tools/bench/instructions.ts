@@ -16,12 +16,12 @@
  * totals over the difference in requests, so start-up and the first request's
  * work drop out. Every answer must be 200.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeEngine } from '../../test/support/engines.mjs';
-import { cachedStyleHttp, ROOT } from '../../test/support/nginx';
+import { bootIdFile, cachedStyleHttp, render, ROOT } from '../../test/support/nginx';
 
 const SHORT = 20;
 const LONG = 220;
@@ -63,14 +63,8 @@ export interface InstructionInput {
 function config(engine: Engine, dir: string, floorSecret: string): string {
   const include = (name: string) => `include ${ROOT}/nginx/${name};`;
   const bundle = `${ROOT}/build/dist/jwt-gateway.js`;
-  const bootId = path.join(dir, 'jwt-boot-id.conf');
-  execFileSync('sh', [path.join(ROOT, 'nginx', 'jwt-boot-id.sh'), bootId]);
-  // The cached auth_request style as the README sets it up (the tests' and bench's copy), its templates filled in here.
-  const cached = cachedStyleHttp({ bootId, verifierLines: [`js_import jwt from ${bundle};`] })
-    .split('${PREFIX}')
-    .join(dir)
-    .split('${ROOT}')
-    .join(ROOT);
+  // The cached auth_request style as the README sets it up (the tests' and bench's copy).
+  const cached = render(cachedStyleHttp({ bootId: bootIdFile(dir), verifierLines: [`js_import jwt from ${bundle};`] }), { PREFIX: dir, ROOT });
   const proxy = 'proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://upstream;';
   const source = (what: string) => (engine.features.preloadObject ? `${what.replace('-', '_')}_preloaded` : `${dir}/${what}.json`);
   return `
