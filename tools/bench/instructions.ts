@@ -20,25 +20,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeEngine } from '../../test/support/engines.mjs';
+import { describeEngine, Engine } from '../../test/support/engines.mjs';
 import { bootIdFile, cachedStyleHttp, render, ROOT } from '../../test/support/nginx';
 
 const SHORT = 20;
 const LONG = 220;
 
-interface Engine {
-  id: string;
-  name: string;
-  qjs: boolean;
-  nginx: string[];
-  modulePath: string;
-  features: { sharedDict: boolean; preloadObject: boolean };
-}
-
-export interface InstructionCase {
+interface InstructionCase {
   name: string;
   location: string;
   token?: string;
+  /** The server's port when it is not PORT's. */
+  port?: number;
 }
 
 const PORT = 18480;
@@ -133,8 +126,7 @@ http {
 }
 
 function curlArgs(c: InstructionCase, count: number): string[] {
-  const port = c.location === '/floor' ? FLOOR_PORT : c.location === '/cached' ? CACHED_PORT : PORT;
-  const url = `http://127.0.0.1:${port}${c.location}`;
+  const url = `http://127.0.0.1:${c.port || PORT}${c.location}`;
   const args = ['-s', '-w', '%{http_code}\\n'];
   if (c.token) args.push('-H', 'Authorization: Bearer ' + c.token);
   for (let i = 0; i < count; i++) args.push('-o', '/dev/null', url);
@@ -181,7 +173,7 @@ function instructionCases(input: InstructionInput, engine: Engine): InstructionC
   const direct = (what: string, location: string, token: string) => ({ name: 'direct, HS256, ' + what, location, token });
   return [
     { name: 'plain proxy', location: '/plain' },
-    { name: 'hand-written njs floor, HS256', location: '/floor', token: tokens.HS256 },
+    { name: 'hand-written njs floor, HS256', location: '/floor', token: tokens.HS256, port: FLOOR_PORT },
     ...['HS256', 'RS256', 'ES256'].map((alg) => ({ name: `direct, ${alg}, consumer map`, location: '/bare', token: tokens[alg] })),
     direct('JWK Set', '/jwks', scale.smallKey),
     // What the snippets and a rate limit add to the bare check above.
@@ -196,7 +188,12 @@ function instructionCases(input: InstructionInput, engine: Engine): InstructionC
       ['JWK Set 1,000 keys', '/big-jwks', scale.bigKey],
     ].map(([what, location, token]) => direct(what, location, token)),
     // Every request after the first is a hit: the same token.
-    ...['HS256', 'RS256', 'ES256'].map((alg) => ({ name: `cached auth_request style, ${alg}, hit`, location: '/cached', token: tokens[alg] })),
+    ...['HS256', 'RS256', 'ES256'].map((alg) => ({
+      name: `cached auth_request style, ${alg}, hit`,
+      location: '/cached',
+      token: tokens[alg],
+      port: CACHED_PORT,
+    })),
     ...(engine.features.sharedDict
       ? ['HS256', 'RS256', 'ES256'].map((alg) => ({ name: `direct, ${alg}, shared cache hit`, location: '/shared', token: tokens[alg] }))
       : []),
